@@ -1,0 +1,28 @@
+# echocmr: raw echo DICOM -> de-identified, cropped videos -> paired CMR labels -> video CNNs ->
+# bootstrapped tables and figures of Sahashi et al. See README.md and docs/ARCHITECTURE.md.
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+validate(config, "workflow/schemas/config.schema.yaml")
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/simulate.smk"
+include: "workflow/rules/ingest.smk"
+include: "workflow/rules/views.smk"
+include: "workflow/rules/cohort.smk"
+include: "workflow/rules/model.smk"
+include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/report.smk"
+include: "workflow/rules/audit.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        all_targets(),

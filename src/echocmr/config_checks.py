@@ -1,0 +1,30 @@
+"""Semantic config checks that a JSON schema cannot express; each error names the key and the fix."""
+
+from __future__ import annotations
+
+import os
+
+
+class ConfigError(ValueError):
+    """A config value is wrong; the message names the key, the value and what is allowed."""
+
+
+def _require_site_inputs(config: dict) -> None:
+    missing = [k for k in ("dicom_dir", "cmr_reports", "clinical", "echo_reports")
+               if not config["input"].get(k)]
+    if missing:
+        keys = ", ".join(f"input.{k}" for k in missing)
+        raise ConfigError(
+            f"input.mode is 'site' but {keys} is not set: point it at your export "
+            "(see config/README.md), or use input.mode: synthetic for the demo."
+        )
+    for key in ("dicom_dir", "cmr_reports", "clinical", "echo_reports"):
+        path = config["input"][key]
+        if not os.path.exists(path):
+            raise ConfigError(f"input.{key}={path} does not exist: fix the path in your config.")
+
+
+def check_config(config: dict) -> None:
+    """Fail fast, before any job runs, on values that are valid JSON but wrong for the study."""
+    if config["input"]["mode"] == "site":
+        _require_site_inputs(config)

@@ -1,0 +1,78 @@
+"""Pseudonymous keys, per-patient date offsets and shard assignment.
+
+Every pseudonym is an HMAC-SHA256 of the raw identifier under the site secret, so the same raw
+value maps to the same key in every stage and rerun, and nobody without the secret can reverse
+or re-derive it (a plain hash of an MRN can be brute-forced over the MRN space).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from pathlib import Path
+
+# Used only for the embedded synthetic export, whose identifiers are fictitious.
+SYNTHETIC_DEMO_SECRET = "echocmr-synthetic-demo-secret-not-for-real-data"
+
+_PREFIX = {
+    "patient": "P", "study": "S", "video": "V", "file": "F", "cmr": "C", "series": "E",
+    "accession": "A",
+}
+
+
+class SecretError(RuntimeError):
+    """The pseudonymisation secret is missing or stored somewhere unsafe."""
+
+
+def keyed_digest(secret: str, value: str, purpose: str) -> str:
+    """Hex HMAC of `value`; `purpose` separates domains so equal strings of different kinds differ."""
+    msg = f"{purpose}\x1f{value}".encode()
+    return hmac.new(secret.encode(), msg, hashlib.sha256).hexdigest()
+
+
+def pseudonym(secret: str, kind: str, value: str, length: int = 12) -> str:
+    """Stable pseudonymous key such as `P3fa9c01b22de` for a raw identifier of one kind."""
+    if kind not in _PREFIX:
+        raise ValueError(f"unknown key kind {kind!r}; expected one of {sorted(_PREFIX)}")
+    return _PREFIX[kind] + keyed_digest(secret, str(value).strip(), kind)[:length]
+
+
+def date_offset_days(secret: str, patient_id: str, max_days: int = 365) -> int:
+    """One shift per patient, in [-max_days, -1]: applied to every date of that patient."""
+    h = int(keyed_digest(secret, str(patient_id).strip(), "date-offset")[:12], 16)
+    return -(1 + h % max_days)
+
+
+def shard_of(study_key: str, n_shards: int) -> int:
+    """Stable shard of a study; all videos of a study land in the same shard."""
+    h = int(hashlib.sha256(study_key.encode()).hexdigest()[:12], 16)
+    return h % n_shards
+
+
+def load_secret(
+    env: str = "ECHOCMR_SECRET",
+    file: str | None = None,
+    synthetic: bool = False,
+    results_dir: str | Path = "results",
+) -> str:
+    """Read the secret from the environment or a file; refuse to run on site data without one."""
+    value = os.environ.get(env)
+    if value:
+        return value.strip()
+    if file:
+        path = Path(file).resolve()
+        if Path(results_dir).resolve() in path.parents:
+            raise SecretError(
+                f"secret.file={file} lies under {results_dir}/, which is shared as output; "
+                "move it outside results/ (e.g. ~/.echocmr_secret)."
+            )
+        if not path.is_file():
+            raise SecretError(f"secret.file={file} does not exist; create it or set ${env}.")
+        return path.read_text().strip()
+    if synthetic:
+        return SYNTHETIC_DEMO_SECRET
+    raise SecretError(
+        f"no pseudonymisation secret: set the environment variable {env} "
+        "or config secret.file to a file outside results/ (input.mode=site requires one)."
+    )

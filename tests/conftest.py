@@ -1,0 +1,61 @@
+"""Shared fixtures: a scratch copy of the workflow and one real demo run reused by e2e tests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+VENV_BIN = Path(sys.executable).parent
+WORKFLOW_PARTS = ["Snakefile", "workflow", "config", "src", "envs", "profiles", "pyproject.toml"]
+
+
+def copy_workflow(dest: Path) -> Path:
+    """Copy the workflow (not results, venv or caches) so a test run cannot touch the checkout."""
+    dest.mkdir(parents=True, exist_ok=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".snakemake")
+    for part in WORKFLOW_PARTS:
+        src = REPO / part
+        if src.is_dir():
+            shutil.copytree(src, dest / part, ignore=ignore, dirs_exist_ok=True)
+        elif src.exists():
+            shutil.copy2(src, dest / part)
+    return dest
+
+
+def run_snakemake(workdir: Path, *args: str, check: bool = True, env: dict | None = None,
+                  timeout: int = 1800) -> subprocess.CompletedProcess:
+    """Run the real snakemake CLI of this venv in `workdir`; output is captured for assertions."""
+    cmd = [str(VENV_BIN / "snakemake"), "--cores", "2", *args]
+    full_env = {**os.environ, **(env or {})}
+    full_env["PATH"] = f"{VENV_BIN}{os.pathsep}{full_env.get('PATH', '')}"
+    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, env=full_env,
+                          timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"snakemake {' '.join(args)} failed ({proc.returncode}):\n"
+            f"{proc.stdout[-4000:]}\n{proc.stderr[-8000:]}"
+        )
+    return proc
+
+
+@pytest.fixture
+def workflow_dir(tmp_path: Path) -> Path:
+    """A fresh copy of the workflow in a temporary folder."""
+    return copy_workflow(tmp_path / "wf")
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory) -> Path:
+    """The whole study on the embedded synthetic default, run once per test session.
+
+    Returns the workflow folder; its results/ holds every deliverable.
+    """
+    wd = copy_workflow(tmp_path_factory.mktemp("demo") / "wf")
+    run_snakemake(wd, timeout=3000)
+    return wd

@@ -1,0 +1,1 @@
+# audit stage rules (see docs/ARCHITECTURE.md)

@@ -1,0 +1,1 @@
+# cohort stage rules (see docs/ARCHITECTURE.md)

@@ -1,0 +1,69 @@
+# Path, shard and config helpers shared by every rules file. No analysis logic lives here.
+import sys
+
+sys.path.insert(0, os.path.join(workflow.basedir, "src"))
+
+from echocmr.config_checks import check_config  # noqa: E402
+
+check_config(config)
+
+SHARDS = list(range(config["ingest"]["shards"]))
+VIEWS = ["A4C", "A2C", "PLAX"]
+BINARY_TASKS = ["wma", "lge", "t1_abnormal", "t2_abnormal", "ecv_abnormal"]
+CONTINUOUS_TASKS = ["t1", "t2", "ecv"]
+TASKS = BINARY_TASKS + CONTINUOUS_TASKS
+
+
+wildcard_constraints:
+    shard=r"\d+",
+    view="|".join(VIEWS),
+    task="|".join(TASKS),
+
+
+def is_synthetic():
+    return config["input"]["mode"] == "synthetic"
+
+
+def raw_dir():
+    """Root of the synthetic raw export (ignored for site data)."""
+    return os.path.join(config["simulate"]["outdir"], "raw")
+
+
+def raw_dicom_dir():
+    if is_synthetic():
+        return os.path.join(raw_dir(), "dicom")
+    return config["input"]["dicom_dir"]
+
+
+def raw_table(name):
+    """Path of one raw input table: cmr_reports, clinical or echo_reports."""
+    if is_synthetic():
+        return os.path.join(raw_dir(), f"{name}.csv")
+    return config["input"][name]
+
+
+def truth_dir():
+    return os.path.join(config["simulate"]["outdir"], "truth")
+
+
+def shard_paths(pattern):
+    return expand(pattern, shard=SHARDS)
+
+
+def all_targets():
+    """The study's deliverables; `rule all` builds these (and, through them, everything else)."""
+    return [
+        "results/table1.csv",
+        "results/table2.csv",
+        "results/figure1.png",
+        "results/figure1.pdf",
+        "results/supp_figure1.png",
+        "results/supp_figure1.pdf",
+        "results/bland_altman.png",
+        "results/replication.csv",
+        "results/qc/flow.csv",
+        "results/qc/flow.png",
+        "results/views/view_classifier_metrics.csv",
+        "results/metrics/delong.csv",
+        "results/audit/phi_audit.csv",
+    ]

@@ -1,0 +1,1 @@
+# simulate stage rules (see docs/ARCHITECTURE.md)
