@@ -1,0 +1,1 @@
+"""Cohort stage: validate tables, pair echo with CMR, derive labels, split, Table 1."""
