@@ -1,1 +1,107 @@
-# cohort stage rules (see docs/ARCHITECTURE.md)
+# cohort stage rules (see docs/ARCHITECTURE.md and docs/cohort.md): validate the de-identified
+# tables, pair echo studies with the nearest CMR, derive labels, split, Table 1.
+from echocmr.cohort.config import check_cohort_config  # noqa: E402
+
+check_cohort_config(config)
+
+
+rule validate_tables:
+    input:
+        cmr_reports="results/deid/tables/cmr_reports.csv",
+        clinical="results/deid/tables/clinical.csv",
+        echo_reports="results/deid/tables/echo_reports.csv",
+        cmr_reports_schema="workflow/schemas/cmr_reports.schema.yaml",
+        clinical_schema="workflow/schemas/clinical.schema.yaml",
+        echo_reports_schema="workflow/schemas/echo_reports.schema.yaml",
+    output:
+        cmr_reports="results/cohort/valid/cmr_reports.csv",
+        clinical="results/cohort/valid/clinical.csv",
+        echo_reports="results/cohort/valid/echo_reports.csv",
+        excluded="results/cohort/excluded_rows.csv",
+    log:
+        "results/logs/cohort/validate_tables.log",
+    conda:
+        "../../envs/stats.yaml"
+    script:
+        "../scripts/validate_tables.py"
+
+
+rule pair:
+    input:
+        manifest="results/ingest/manifest.csv",
+        views="results/views/views.csv",
+        cmr_reports="results/cohort/valid/cmr_reports.csv",
+    output:
+        pairs="results/cohort/pairs.csv",
+        qc="results/cohort/pair_qc.csv",
+    log:
+        "results/logs/cohort/pair.log",
+    conda:
+        "../../envs/stats.yaml"
+    params:
+        window_days=config["cohort"]["window_days"],
+    script:
+        "../scripts/pair.py"
+
+
+rule labels:
+    input:
+        pairs="results/cohort/pairs.csv",
+        cmr_reports="results/cohort/valid/cmr_reports.csv",
+    output:
+        labels="results/cohort/labels.csv",
+    log:
+        "results/logs/cohort/labels.log",
+    conda:
+        "../../envs/stats.yaml"
+    params:
+        cohort=config["cohort"],
+    script:
+        "../scripts/labels.py"
+
+
+rule split:
+    input:
+        labels="results/cohort/labels.csv",
+        pair_qc="results/cohort/pair_qc.csv",
+    output:
+        split="results/cohort/split.csv",
+        study_split="results/cohort/study_split.csv",
+        qc="results/qc/cohort.csv",
+    log:
+        "results/logs/cohort/split.log",
+    conda:
+        "../../envs/stats.yaml"
+    params:
+        split=config["cohort"]["split"],
+        seed=config["seed"],
+    script:
+        "../scripts/split.py"
+
+
+rule table1:
+    input:
+        study_split="results/cohort/study_split.csv",
+        pairs="results/cohort/pairs.csv",
+        cmr_reports="results/cohort/valid/cmr_reports.csv",
+        clinical="results/cohort/valid/clinical.csv",
+        echo_reports="results/cohort/valid/echo_reports.csv",
+        manifest="results/ingest/manifest.csv",
+        views="results/views/views.csv",
+    output:
+        csv="results/table1.csv",
+        md="results/table1.md",
+        html=report(
+            "results/table1.html",
+            caption="../report/table1.rst",
+            category="Tables",
+            labels={"table": "Table 1"},
+        ),
+    log:
+        "results/logs/cohort/table1.log",
+    conda:
+        "../../envs/stats.yaml"
+    params:
+        cohort=config["cohort"],
+    script:
+        "../scripts/table1.py"
