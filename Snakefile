@@ -14,6 +14,7 @@ validate(config, "workflow/schemas/config.schema.yaml")
 include: "workflow/rules/common.smk"
 include: "workflow/rules/simulate.smk"
 include: "workflow/rules/ingest.smk"
+include: "workflow/rules/crop.smk"
 include: "workflow/rules/views.smk"
 include: "workflow/rules/cohort.smk"
 include: "workflow/rules/model.smk"

@@ -37,15 +37,26 @@ class StoreWriter:
 
     def add(self, video_key: str, study_key: str, patient_key: str, fps: float,
             frames: Iterable[np.ndarray]) -> int:
-        """Append one video's frames (each uint8 HxW); returns the number of frames written."""
+        """Append one video's frames (each uint8 HxW); returns the number of frames written.
+
+        If `frames` raises part-way (a frame that cannot be decoded), the frames already written
+        for this video are taken back and the exception propagates: the store stays consistent
+        and the caller can exclude the video and go on.
+        """
         start, n = self._total, 0
-        for frame in frames:
-            frame = np.ascontiguousarray(frame, dtype=np.uint8)
-            if frame.shape != (self.height, self.width):
-                raise ValueError(f"frame shape {frame.shape} != store shape "
-                                 f"{(self.height, self.width)} for {video_key}")
-            self._raw.write(frame.tobytes())
-            n += 1
+        offset = self._raw.tell()
+        try:
+            for frame in frames:
+                frame = np.ascontiguousarray(frame, dtype=np.uint8)
+                if frame.shape != (self.height, self.width):
+                    raise ValueError(f"frame shape {frame.shape} != store shape "
+                                     f"{(self.height, self.width)} for {video_key}")
+                self._raw.write(frame.tobytes())
+                n += 1
+        except BaseException:
+            self._raw.seek(offset)
+            self._raw.truncate()
+            raise
         self._total += n
         self._rows.append(dict(video_key=video_key, study_key=study_key, patient_key=patient_key,
                                start=start, n_frames=n, fps=float(fps), height=self.height,
