@@ -1,0 +1,83 @@
+"""File-level entry points the workflow scripts call (one per rule), kept here so they are
+importable and testable without Snakemake."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from echocmr.ingest.store import VideoStore
+from echocmr.model.tasks import model_tasks
+
+# Heavy imports live in the functions: fuse and baseline run in the `stats` env (no torch).
+
+log = logging.getLogger(__name__)
+
+
+def shard_dirs_of(index_csvs) -> list[Path]:
+    return [Path(p).parent for p in index_csvs]
+
+
+def _store_keys(shard_dirs) -> set[str]:
+    return set(VideoStore(shard_dirs).keys())
+
+
+def run_train(view: str, model_name: str, index_csvs, views_csv, labels_csv, split_csv,
+              model_cfg: dict, seed: int, outdir, progress: bool = True) -> None:
+    import torch
+
+    from echocmr.model.data import view_table
+    from echocmr.model.train import TrainSettings, fit, model_seed
+
+    torch.set_num_threads(int(model_cfg.get("threads", 1)))
+    shard_dirs = shard_dirs_of(index_csvs)
+    tasks = model_tasks(model_cfg["mode"], model_name)
+    table = view_table(views_csv, labels_csv, split_csv, view, tasks, _store_keys(shard_dirs))
+    log.info("%s %s: %s videos by split %s", view, model_name, len(table),
+             table["split"].value_counts().to_dict())
+    settings = TrainSettings.from_config(model_cfg)
+    fit(table, shard_dirs, tasks, settings, outdir, model_seed(seed, view, model_name),
+        progress=progress)
+
+
+def run_predict(view: str, model_name: str, best_pt, index_csvs, views_csv, labels_csv,
+                split_csv, model_cfg: dict, out_csvs: dict, out_video_csvs: dict) -> None:
+    """Predict val+test videos once and write every requested task's files."""
+    import torch
+
+    from echocmr.model.data import view_table
+    from echocmr.model.predict import predict_videos, write_predictions
+
+    torch.set_num_threads(int(model_cfg.get("threads", 1)))
+    shard_dirs = shard_dirs_of(index_csvs)
+    tasks = model_tasks(model_cfg["mode"], model_name)
+    table = view_table(views_csv, labels_csv, split_csv, view, tasks, _store_keys(shard_dirs))
+    table = table[table["split"].isin(["val", "test"])]
+    videos = predict_videos(best_pt, table, shard_dirs, model_cfg["test_clips"],
+                            model_cfg["batch_size"], model_cfg["device"])
+    for task in out_csvs:
+        write_predictions(videos, task, out_csvs[task], out_video_csvs[task])
+
+
+def run_fuse(task: str, view_csvs: dict, labels_csv, split_csv, min_fit: int, out_csv,
+             out_patterns) -> None:
+    from echocmr.model.fuse import fuse_files
+
+    fused, patterns = fuse_files(task, view_csvs, labels_csv, split_csv, min_fit)
+    for df, path in ((fused, out_csv), (patterns, out_patterns)):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        df.to_csv(path, index=False)
+    for row in patterns.itertuples():
+        log.info("%s views=%s: %d test studies (%d val to fit): %s", task, row.views,
+                 row.n_test, row.n_val, row.method)
+
+
+def run_baseline(labels_csv, split_csv, manifest_csv, echo_csv, clinical_csv,
+                 out_csvs: dict) -> None:
+    from echocmr.model.baseline import baseline_files, baseline_task
+
+    df, imputed = baseline_files(labels_csv, split_csv, manifest_csv, echo_csv, clinical_csv)
+    log.info("imputed (training median/mode) values per predictor: %s", imputed)
+    for task, path in out_csvs.items():
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        baseline_task(task, df).to_csv(path, index=False)

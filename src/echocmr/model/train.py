@@ -1,0 +1,302 @@
+"""Training loop: AdamW, masked multi-task loss, best epoch by validation AUROC / MAE, early
+stopping, a checkpoint every epoch and resume-after-kill that ends exactly like an unbroken run.
+
+Layout of a model folder `results/model/{view}/{model_name}/`:
+    best.pt        best epoch's weights + everything `predict` needs (declared output)
+    metrics.csv    one row per epoch (declared output)
+    state/last.pt  last finished epoch: model, optimiser, history, early-stopping state
+    state/best.pt  best weights so far
+`state/` is not a Snakemake output, so a killed job's checkpoint survives `--rerun-incomplete`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from sklearn.metrics import roc_auc_score
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from echocmr.model.data import ClipDataset
+from echocmr.model.device import (
+    autocast,
+    peak_memory_mb,
+    reset_peak_memory,
+    resolve_device,
+    seed_everything,
+)
+from echocmr.model.nets import build_model
+from echocmr.model.tasks import is_binary
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainSettings:
+    """The `model:` config keys training reads (see config/README.md for each)."""
+
+    arch: str = "r2plus1d_18"
+    layers: list = field(default_factory=lambda: [2, 2, 2, 2])
+    width: int = 64
+    weights: str | None = None
+    frames: int = 16
+    period: int = 2
+    resolution: int = 112
+    lr: float = 1e-3
+    weight_decay: float = 1e-2
+    batch_size: int = 10
+    max_epochs: int = 50
+    patience: int = 10
+    device: str = "auto"
+    num_workers: int = 0
+
+    @classmethod
+    def from_config(cls, model_cfg: dict) -> TrainSettings:
+        keys = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in model_cfg.items() if k in keys})
+
+
+# ---- losses and validation metrics ----------------------------------------------------------
+
+def masked_loss(logits: torch.Tensor, y: torch.Tensor, mask: torch.Tensor,
+                binary: torch.Tensor) -> torch.Tensor:
+    """Mean over tasks (that have a label in the batch) of BCE (binary) or MSE (standardised
+    continuous) over the labelled samples only."""
+    logits = logits.float()
+    bce = F.binary_cross_entropy_with_logits(logits, y, reduction="none")
+    mse = (logits - y) ** 2
+    per = torch.where(binary, bce, mse) * mask
+    n = mask.sum(0)
+    has = n > 0
+    return (per.sum(0)[has] / n[has]).mean() if has.any() else logits.sum() * 0.0
+
+
+def task_scores(tasks, logits: np.ndarray, y: np.ndarray, std: np.ndarray) -> dict:
+    """Per task: AUROC (binary) or MAE in label units (continuous), on labelled samples."""
+    out = {}
+    for j, task in enumerate(tasks):
+        ok = ~np.isnan(y[:, j])
+        yt, yp = y[ok, j], logits[ok, j]
+        if is_binary(task):
+            out[f"val_auroc_{task}"] = (float(roc_auc_score(yt, yp))
+                                        if len(np.unique(yt)) == 2 else math.nan)
+        else:
+            out[f"val_mae_{task}"] = (float(np.mean(np.abs(yt - yp)) * std[j])
+                                      if ok.any() else math.nan)
+    return out
+
+
+def selection_score(tasks, scores: dict, std: np.ndarray, val_loss: float) -> float:
+    """Higher is better: AUROC for binary tasks, -MAE (in SDs) for continuous, averaged over the
+    model's tasks (one in per_task mode); -val_loss when no task can be scored."""
+    parts = []
+    for j, task in enumerate(tasks):
+        if is_binary(task):
+            parts.append(scores[f"val_auroc_{task}"])
+        else:
+            parts.append(-scores[f"val_mae_{task}"] / std[j])
+    parts = [p for p in parts if not math.isnan(p)]
+    return float(np.mean(parts)) if parts else -val_loss
+
+
+# ---- checkpoints ----------------------------------------------------------------------------
+
+def atomic_save(obj, path: Path) -> None:
+    """Write then rename, so a kill mid-write never leaves a truncated checkpoint."""
+    tmp = path.with_suffix(".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def fingerprint(settings: TrainSettings, tasks, keys, targets: np.ndarray, seed: int) -> str:
+    """A checkpoint resumes only the very same run (settings, data, targets, seed)."""
+    h = hashlib.sha256(json.dumps([asdict(settings), list(tasks), seed], sort_keys=True,
+                                  default=str).encode())
+    h.update("\n".join(keys).encode())
+    h.update(np.ascontiguousarray(targets).tobytes())
+    return h.hexdigest()
+
+
+# ---- the loop -------------------------------------------------------------------------------
+
+def standardise(tasks, y_train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Train-split mean/sd for continuous targets (binary: identity)."""
+    mean = np.zeros(len(tasks), np.float32)
+    std = np.ones(len(tasks), np.float32)
+    for j, task in enumerate(tasks):
+        col = y_train[:, j][~np.isnan(y_train[:, j])]
+        if not is_binary(task) and len(col) > 1:
+            mean[j], std[j] = col.mean(), max(col.std(), 1e-6)
+    return mean, std
+
+
+def _loader(dataset, batch_size, sampler, device, num_workers):
+    return DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=num_workers,
+                      pin_memory=device.type == "cuda",
+                      persistent_workers=num_workers > 0)
+
+
+class EpochSampler:
+    """Yields (index, epoch) in a per-epoch permutation fixed by (seed, epoch): resume-safe, and
+    workers learn the epoch from the index itself (persistent workers keep stale dataset state)."""
+
+    def __init__(self, n: int, seed: int, batch_size: int):
+        self.n, self.seed, self.batch_size, self.epoch = n, seed, batch_size, 0
+
+    def __iter__(self):
+        perm = np.random.default_rng([self.seed, self.epoch]).permutation(self.n)
+        if len(perm) % self.batch_size == 1 and len(perm) > 1:
+            perm = perm[:-1]  # a batch of one breaks BatchNorm
+        return iter([(int(i), self.epoch) for i in perm])
+
+    def __len__(self):
+        return self.n
+
+
+def evaluate(model, loader, device, binary, channels_last) -> tuple[float, np.ndarray]:
+    """Validation loss and logits (n, n_tasks), in dataset order."""
+    model.eval()
+    losses, outs, n = 0.0, [], 0
+    with torch.no_grad():
+        for x, y, m in loader:
+            x, y, m = _to(x, device, channels_last), y.to(device), m.to(device)
+            with autocast(device):
+                logits = model(x).float()
+            losses += float(masked_loss(logits, y, m, binary)) * len(x)
+            n += len(x)
+            outs.append(logits.cpu().numpy())
+    return losses / max(n, 1), (np.concatenate(outs) if outs else np.zeros((0, binary.numel())))
+
+
+def _to(x: torch.Tensor, device: torch.device, channels_last: bool) -> torch.Tensor:
+    x = x.to(device, non_blocking=True)
+    return x
+
+
+def fit(table: pd.DataFrame, shard_dirs, tasks: list[str], settings: TrainSettings, outdir,
+        seed: int, progress: bool = True, on_epoch_end=None) -> pd.DataFrame:
+    """Train one model on `table` (split train/val, one column per task); returns metrics.
+
+    `on_epoch_end(epoch)` runs after an epoch's checkpoint is on disk (tests kill there).
+    """
+    outdir = Path(outdir)
+    state_dir = outdir / "state"
+    state_dir.mkdir(parents=True, exist_ok=True)
+    device = resolve_device(settings.device)
+    seed_everything(seed, device)
+
+    train = table[table["split"] == "train"].reset_index(drop=True)
+    val = table[table["split"] == "val"].reset_index(drop=True)
+    # a video with no label for any of the model's tasks teaches nothing
+    train = train[~train[tasks].isna().all(axis=1)].reset_index(drop=True)
+    val = val[~val[tasks].isna().all(axis=1)].reset_index(drop=True)
+    y_train = train[tasks].to_numpy(np.float32)
+    if len(train) < 2:
+        raise ValueError(f"only {len(train)} labelled training videos: cannot train {tasks}")
+    mean, std = standardise(tasks, y_train)
+    scale = lambda df: (df[tasks].to_numpy(np.float32) - mean) / std  # noqa: E731
+
+    common = dict(frames=settings.frames, period=settings.period, size=settings.resolution)
+    train_ds = ClipDataset(shard_dirs, train["video_key"], scale(train), seed=seed, **common)
+    val_ds = ClipDataset(shard_dirs, val["video_key"], scale(val), starts=[0] * len(val),
+                         **common)
+    sampler = EpochSampler(len(train_ds), seed, settings.batch_size)
+    train_loader = _loader(train_ds, settings.batch_size, sampler, device, settings.num_workers)
+    val_loader = _loader(val_ds, settings.batch_size, None, device, settings.num_workers)
+    binary = torch.tensor([is_binary(t) for t in tasks], device=device)
+
+    model = build_model(settings.arch, len(tasks), settings.layers, settings.width,
+                        settings.weights).to(device)
+    channels_last = device.type == "cuda"
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last_3d)
+        model.channels_last = True
+    optimiser = torch.optim.AdamW(model.parameters(), lr=settings.lr,
+                                  weight_decay=settings.weight_decay)
+
+    fp = fingerprint(settings, tasks, list(train["video_key"]) + list(val["video_key"]),
+                     np.concatenate([scale(train).ravel(), scale(val).ravel()]), seed)
+    run = {"epoch": 0, "history": [], "best_score": -math.inf, "best_epoch": 0, "bad": 0,
+           "done": False}
+    last_path, best_path = state_dir / "last.pt", state_dir / "best.pt"
+    if last_path.exists():
+        saved = torch.load(last_path, map_location=device, weights_only=False)
+        if saved["fingerprint"] == fp:
+            model.load_state_dict(saved["model"])
+            optimiser.load_state_dict(saved["optimiser"])
+            run = saved["run"]
+            log.info("resuming after epoch %d (checkpoint %s)", run["epoch"], last_path)
+        else:
+            log.info("checkpoint belongs to another run (settings or data changed): restarting")
+
+    while not run["done"]:
+        epoch = run["epoch"] + 1
+        torch.manual_seed(seed + epoch)
+        sampler.epoch = epoch
+        reset_peak_memory(device)
+        model.train()
+        t0, total, n = time.perf_counter(), 0.0, 0
+        bar = tqdm(train_loader, desc=f"epoch {epoch}", file=sys.stderr, disable=not progress,
+                   mininterval=5, leave=False)
+        for x, y, m in bar:
+            x, y, m = _to(x, device, channels_last), y.to(device), m.to(device)
+            with autocast(device):
+                logits = model(x)
+            loss = masked_loss(logits, y, m, binary)
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+            total += loss.item() * len(x)
+            n += len(x)
+            bar.set_postfix(loss=f"{total / n:.4f}")
+        train_time = time.perf_counter() - t0
+        val_loss, val_logits = evaluate(model, val_loader, device, binary, channels_last)
+        scores = task_scores(tasks, val_logits, scale(val), std)
+        score = selection_score(tasks, scores, std, val_loss)
+        improved = score > run["best_score"]
+        if improved:
+            run.update(best_score=score, best_epoch=epoch, bad=0)
+            atomic_save(model.state_dict(), best_path)
+        else:
+            run["bad"] += 1
+        run["history"].append({
+            "epoch": epoch, "train_loss": total / max(n, 1), "val_loss": val_loss, **scores,
+            "val_score": score, "best": int(improved),
+            "time_s": time.perf_counter() - t0, "samples_per_s": n / max(train_time, 1e-9),
+            "peak_mem_mb": peak_memory_mb(device)})
+        log.info("epoch %d: train_loss %.4f val_loss %.4f score %.4f%s", epoch,
+                 total / max(n, 1), val_loss, score, " (best)" if improved else "")
+        run["epoch"] = epoch
+        run["done"] = epoch >= settings.max_epochs or run["bad"] >= settings.patience
+        atomic_save({"fingerprint": fp, "model": model.state_dict(),
+                     "optimiser": optimiser.state_dict(), "run": run}, last_path)
+        if on_epoch_end is not None:
+            on_epoch_end(epoch)
+
+    metrics = pd.DataFrame(run["history"])
+    metrics.to_csv(outdir / "metrics.csv", index=False)
+    best_state = torch.load(best_path, map_location="cpu", weights_only=True)
+    atomic_save({"state_dict": best_state, "tasks": list(tasks), "target_mean": mean.tolist(),
+                 "target_std": std.tolist(), "best_epoch": run["best_epoch"],
+                 "settings": asdict(settings)}, outdir / "best.pt")
+    log.info("best epoch %d (score %.4f) of %d", run["best_epoch"], run["best_score"],
+             run["epoch"])
+    return metrics
+
+
+def model_seed(seed: int, *names: str) -> int:
+    """A stable per-model seed (view, model name) derived from the master seed."""
+    digest = hashlib.sha256("\x1f".join([str(seed), *names]).encode()).hexdigest()
+    return int(digest[:8], 16)
