@@ -1,0 +1,76 @@
+"""rule crop through real Snakemake, on a de-identified shard laid out as ingest writes it.
+
+The shard holds real pydicom-data cines (JPEG baseline YBR) and a damaged file; only `crop` is
+allowed to run (`--allowed-rules crop`), so the fixture stands in for inventory/deidentify.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import run_snakemake
+
+from echocmr.ingest.avi import read_avi
+from echocmr.ingest.store import INDEX_COLUMNS, VideoStore
+
+pytestmark = [pytest.mark.workflow]
+
+
+def _real(name: str) -> Path:
+    from pydicom.data import get_testdata_file
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        path = get_testdata_file(name)
+    if path is None:
+        pytest.skip(f"{name} not in pydicom-data")
+    return Path(path)
+
+
+def _write_fixture(wd: Path) -> dict[str, str]:
+    videos = {
+        "Va00000000001": _real("examples_ybr_color.dcm").read_bytes(),
+        "Va00000000002": _real("color3d_jpeg_baseline.dcm").read_bytes()[:200_000],  # truncated
+    }
+    manifest, deid = [], []
+    for i, (key, data) in enumerate(videos.items()):
+        patient, study = f"P{i:012x}", f"S{i:012x}"
+        target = wd / "results" / "deid" / "shard-0" / patient / study / f"{key}.dcm"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        manifest.append(dict(video_key=key, study_key=study, patient_key=patient, shard=0,
+                             fps=30.0, status="included", reason=""))
+        deid.append(dict(video_key=key, status="included", reason=""))
+    (wd / "results" / "ingest").mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(manifest).to_csv(wd / "results" / "ingest" / "manifest.csv", index=False)
+    pd.DataFrame(deid).to_csv(wd / "results" / "deid" / "shard-0.csv", index=False)
+    return {v["video_key"]: v["patient_key"] for v in manifest}
+
+
+@pytest.mark.slow
+def test_rule_crop_runs_through_snakemake(workflow_dir):
+    _write_fixture(workflow_dir)
+    run_snakemake(workflow_dir, "results/crop/shard-0/index.csv", "--allowed-rules", "crop",
+                  "--configfile", "config/presets/test.yaml")
+    shard = workflow_dir / "results" / "crop" / "shard-0"
+    index = pd.read_csv(shard / "index.csv")
+    assert list(index.columns) == INDEX_COLUMNS
+    store = VideoStore([shard])
+    assert store.keys() == ["Va00000000001"]
+    frames = store.frames("Va00000000001")
+    assert frames.shape == (30, 112, 112) and frames.dtype == np.uint8
+    assert store.info("Va00000000001")["fps"] == 30.0
+    avi, fps = read_avi(shard / "avi" / "Va00000000001.avi")
+    assert avi.shape == frames.shape and fps == 30.0
+    assert not (shard / "avi" / "Va00000000002.avi").exists()
+
+    qc = pd.read_csv(workflow_dir / "results" / "qc" / "crop" / "shard-0.csv",
+                     keep_default_na=False)
+    assert (qc["step"] == "cropped").all()
+    assert qc["n_in"].iloc[0] == 2 and qc["n_out"].iloc[0] == 1
+    assert qc.loc[qc["n_excluded"] > 0, "reason"].tolist() == ["undecodable_encoding"]
+    log = (workflow_dir / "results" / "logs" / "crop" / "shard-0.log").read_text()
+    assert "Va00000000002 excluded: undecodable_encoding" in log
