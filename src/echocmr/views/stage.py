@@ -1,0 +1,130 @@
+"""The views stage end to end, one function per workflow rule (scripts only call these)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from echocmr.ingest.store import VideoStore
+from echocmr.views import labels as label_tables
+from echocmr.views import metrics as vm
+from echocmr.views import model as vmodel
+from echocmr.views import pretrained
+from echocmr.views.decide import decide_views, qc_rows
+from echocmr.views.train import TrainSettings, fit_classifier, split_labelled
+from echocmr.views.vocab import PROB_COLUMNS
+
+log = logging.getLogger("echocmr.views")
+BACKENDS = ["train", "labels", "pretrained"]
+SHARD_COLUMNS = ["video_key", "study_key", "patient_key", *PROB_COLUMNS, "reason"]
+
+
+def fit_stage(shard_dirs: list[str], labels_csv: str, settings: TrainSettings, ckpt_out: str,
+              split_out: str, history_out: str) -> None:
+    """Train backend: split labelled videos by patient, fit on `fit`, save weights + split."""
+    store = VideoStore(shard_dirs)
+    labelled = label_tables.labelled_in_store(store.meta, label_tables.read_label_table(
+        labels_csv))
+    split = split_labelled(labelled, settings.holdout_fraction, settings.seed)
+    fit = split[split["role"] == "fit"]
+    log.info("labelled videos in the store: %d (fit %d, holdout %d); fit views: %s",
+             len(split), len(fit), len(split) - len(fit), fit["view"].value_counts().to_dict())
+    model, history = fit_classifier(store, fit, settings)
+    vmodel.save_checkpoint(ckpt_out, model, settings.arch, settings.input_size, settings.frames)
+    split[["video_key", "view", "role"]].to_csv(split_out, index=False)
+    history.round(6).to_csv(history_out, index=False)
+
+
+def _with_keys(meta: pd.DataFrame, probs: pd.DataFrame) -> pd.DataFrame:
+    out = meta[["video_key", "study_key", "patient_key"]].merge(probs, on="video_key",
+                                                               how="left")
+    if "reason" not in out:
+        out["reason"] = ""
+    return out[SHARD_COLUMNS]
+
+
+def classify_shard(shard_dir: str, backend: str, *, labels_csv: str | None = None,
+                   weights: str | None = None, weights_layout: str = "echocmr",
+                   threads: int = 1) -> pd.DataFrame:
+    """Per-video view probabilities for one shard store, from the configured backend."""
+    torch.set_num_threads(max(1, int(threads)))
+    store = VideoStore([shard_dir])
+    keys = store.keys()
+    log.info("classifying %d videos with the %s backend", len(keys), backend)
+    if backend == "labels":
+        probs = label_tables.label_probabilities(store.meta,
+                                                 label_tables.read_label_table(labels_csv))
+        return probs[SHARD_COLUMNS]
+    device = vmodel.pick_device()
+    if backend == "train" or (backend == "pretrained" and weights_layout == "echocmr"):
+        model, info = vmodel.load_checkpoint(weights)
+        probs = vmodel.predict_videos(model, store, keys, info["frames"], info["input_size"],
+                                      device=device)
+    elif backend == "pretrained" and weights_layout == "echoprime":
+        probs = pretrained.predict_echoprime(pretrained.load_echoprime(weights), store, keys,
+                                             device=device)
+    else:
+        raise ValueError(f"views.backend={backend!r} / views.weights_layout={weights_layout!r} "
+                         f"is not supported; backends: {BACKENDS}")
+    return _with_keys(store.meta, probs)
+
+
+def decide_stage(shard_csvs: list[str], threshold: float, views_out: str, qc_out: str) -> None:
+    """Concatenate shard probabilities, decide kept/excluded, write views.csv + QC rows."""
+    parts = [pd.read_csv(p, dtype={"reason": str}, keep_default_na=False) for p in shard_csvs]
+    probs = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+        columns=SHARD_COLUMNS)
+    views = decide_views(probs, threshold)
+    views.to_csv(views_out, index=False)
+    qc = qc_rows(views)
+    qc.to_csv(qc_out, index=False)
+    log.info("views: %d in, %d kept; excluded by reason: %s", len(views),
+             int((views["status"] == "kept").sum()), dict(zip(qc["reason"], qc["n_excluded"],
+                                                             strict=True)))
+
+
+def reference_for(backend: str, synthetic: bool, *, truth_csv: str | None, secret: str | None,
+                  split_csv: str | None, labels_csv: str | None) -> tuple[pd.DataFrame, set, str]:
+    """(reference views, videos seen in training, a description of the reference)."""
+    seen: set[str] = set()
+    split = pd.read_csv(split_csv) if split_csv else None
+    if split is not None:
+        seen = set(split.loc[split["role"] == "fit", "video_key"])
+    if synthetic:
+        ref = vm.truth_reference(truth_csv, secret)
+        if backend == "labels":
+            labelled = label_tables.read_label_table(labels_csv)
+            ref = ref[ref["video_key"].isin(labelled["video_key"])]
+            return ref, seen, "synthetic truth, labelled videos"
+        return ref, seen, "synthetic truth, videos not used for training"
+    if split is not None:
+        hold = split[split["role"] == "holdout"]
+        return (hold.rename(columns={"view": "true_view"})[["video_key", "true_view"]], seen,
+                "held-out labelled videos")
+    if backend == "pretrained" and labels_csv:
+        lab = label_tables.read_label_table(labels_csv)
+        lab = lab[~lab["conflict"]].rename(columns={"view": "true_view"})
+        return lab[["video_key", "true_view"]], seen, "labelled videos"
+    return (pd.DataFrame(columns=["video_key", "true_view"]), seen,
+            "none: the labels backend has no independent reference on site data")
+
+
+def metrics_stage(views_csv: str, backend: str, synthetic: bool, metrics_out: str,
+                  figure_out: str, **reference_inputs) -> pd.DataFrame:
+    """Accuracy and confusion matrix on unseen videos, as a table and a figure."""
+    views = pd.read_csv(views_csv, dtype={"reason": str}, keep_default_na=False)
+    ref, seen, name = reference_for(backend, synthetic, **reference_inputs)
+    df = vm.comparable(views, ref, seen)
+    table = vm.metrics_table(df, name)
+    table.to_csv(metrics_out, index=False)
+    vm.plot_confusion(df, f"view classifier ({backend} backend)", figure_out)
+    acc = table.loc[table["metric"] == "accuracy", "value"].iloc[0]
+    log.info("view classifier: accuracy %.4f on %d videos (%s)", acc, len(df), name)
+    return table
+
+
+def write_shard(probs: pd.DataFrame, path: str | Path) -> None:
+    probs.to_csv(path, index=False)
