@@ -149,17 +149,25 @@ class FanMaskAccumulator:
         moving = (self._hi.astype(np.int16) - self._lo) > self.motion_level
         # A single frame has no motion; then brightness alone is all we have.
         candidate = (bright & moving) if self.n > 1 else bright
-        return _clean_fan(candidate)
+        return _clean_fan(candidate, moving_known=self.n > 1)
 
 
-def _clean_fan(candidate: np.ndarray) -> np.ndarray:
+def _clean_fan(candidate: np.ndarray, moving_known: bool) -> np.ndarray:
     """Largest blob after an opening (drops ECG/text strokes), holes filled, convex hull."""
     h, w = candidate.shape
     k = max(3, (min(h, w) // 80) | 1)  # ~7 px at 480 rows: wider than trace/glyph strokes
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
     work = candidate.astype(np.uint8)
-    work = cv2.morphologyEx(work, cv2.MORPH_CLOSE, kernel)  # join speckle inside the sector
-    work = cv2.morphologyEx(work, cv2.MORPH_OPEN, kernel, iterations=2)
+    if moving_known:
+        # Static text is already gone; close joins the dim speckle at the sector's edges,
+        # open then drops the thin moving ECG sweep.
+        work = cv2.morphologyEx(work, cv2.MORPH_CLOSE, kernel)
+        work = cv2.morphologyEx(work, cv2.MORPH_OPEN, kernel, iterations=2)
+    else:
+        # One frame: text is bright too. Open first (glyph strokes are thinner than the
+        # kernel and vanish), then close to join the sector's speckle.
+        work = cv2.morphologyEx(work, cv2.MORPH_OPEN, kernel)
+        work = cv2.morphologyEx(work, cv2.MORPH_CLOSE, kernel, iterations=2)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(work, connectivity=8)
     if n <= 1:
         return np.zeros((h, w), dtype=bool)
