@@ -1,4 +1,4 @@
-"""Table 1: rows, formats and levels on a hand-computed cohort; truth recovery on a synthetic one."""
+"""Table 1: rows, formats and levels by hand; truth recovery on a synthetic cohort."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from cohort_tables import (
     key,
     make_cohort,
 )
-
 from conftest import REPO
+
 from echocmr.cohort import stage
 
 PAPER_ROWS = [

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 from cohort_tables import make_cohort
-
 from conftest import run_snakemake
 from test_cohort_table1 import run_cohort_stage
 
@@ -67,3 +66,32 @@ def test_bad_cohort_config_fails_before_any_job(workflow_dir):
                          check=False)
     assert proc.returncode != 0
     assert "cohort.split.fractions" in proc.stdout + proc.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.workflow
+def test_demo_run_cohort_outputs(demo_run):
+    """End to end on the synthetic demo: the cohort deliverables hold their invariants."""
+    from test_cohort_table1 import PAPER_ROWS
+
+    results = demo_run / "results"
+    table = pd.read_csv(results / "table1.csv")
+    assert table["key"].tolist() == PAPER_ROWS
+    assert (results / "table1.md").exists() and (results / "table1.html").exists()
+
+    pairs = pd.read_csv(results / "cohort/pairs.csv")
+    assert len(pairs) > 0 and pairs["interval_days"].abs().max() <= 30
+    assert pairs["study_key"].is_unique
+    study_split = pd.read_csv(results / "cohort/study_split.csv")
+    assert study_split.groupby("patient_key")["split"].nunique().max() == 1
+    assert set(study_split["split"]) == {"train", "val", "test"}
+    labels = pd.read_csv(results / "cohort/labels.csv")
+    assert set(study_split["study_key"]) <= set(labels["study_key"])
+
+    studies = table.set_index("key").loc["echo_studies"]
+    assert studies["n"] == len(study_split)
+    assert studies["N"] == study_split["patient_key"].nunique()
+    qc = pd.read_csv(results / "qc/cohort.csv", keep_default_na=False)
+    for _, step in qc.groupby("step", sort=False):
+        assert step["n_in"].iloc[0] - step["n_excluded"].sum() == step["n_out"].iloc[0]
+    assert qc.loc[qc["step"] == "in analysis", "n_out"].iloc[0] == len(study_split)
