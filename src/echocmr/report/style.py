@@ -1,0 +1,76 @@
+"""One figure style for every deliverable: journal column widths, one font, vector PDFs."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: figures are files, never windows
+
+import matplotlib.pyplot as plt  # noqa: E402
+
+# Journal column widths (inches): single column ~85 mm, double ~174 mm.
+SINGLE_COLUMN = 3.35
+DOUBLE_COLUMN = 6.85
+DPI = 300
+
+# Figure 1 colours as the paper's caption names them; Supplementary Figure 1 panel A likewise.
+SOURCE_COLOURS = {"fused": "black", "A4C": "#d62728", "A2C": "#1f77b4", "PLAX": "#2ca02c"}
+SOURCE_LABELS = {"fused": "Global (three views)", "A4C": "A4c", "A2C": "A2c", "PLAX": "PLAX"}
+TISSUE_COLOURS = {"t1_abnormal": "#2ca02c", "t2_abnormal": "#9467bd", "ecv_abnormal": "#ff7f0e"}
+TISSUE_LABELS = {"t1_abnormal": "Native T1 \u2265 1060 ms", "t2_abnormal": "T2 \u2265 58 ms",
+                 "ecv_abnormal": "ECV \u2265 33%"}
+CONTINUOUS_LABELS = {"t1": ("Native T1", "ms"), "t2": ("T2", "ms"), "ecv": ("ECV", "%")}
+
+RC = {
+    "font.family": "DejaVu Sans",
+    "font.size": 7,
+    "axes.titlesize": 8,
+    "axes.labelsize": 7,
+    "xtick.labelsize": 6.5,
+    "ytick.labelsize": 6.5,
+    "legend.fontsize": 6,
+    "axes.linewidth": 0.6,
+    "lines.linewidth": 1.1,
+    "xtick.major.width": 0.6,
+    "ytick.major.width": 0.6,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "pdf.fonttype": 42,  # embed TrueType: text stays text (editable, searchable) in the PDF
+    "ps.fonttype": 42,
+    "svg.fonttype": "none",
+    "savefig.dpi": DPI,
+    "figure.dpi": 100,
+    "savefig.bbox": "tight",
+    "savefig.pad_inches": 0.02,
+    # Byte-stable PDFs: no creation date in the metadata.
+}
+
+
+def apply() -> None:
+    plt.rcParams.update(RC)
+
+
+def save(fig, png: str | None = None, pdf: str | None = None) -> None:
+    """Write PNG (300 dpi) and vector PDF without timestamps, then close the figure."""
+    if png:
+        fig.savefig(png, metadata={"Software": None})
+    if pdf:
+        fig.savefig(pdf, metadata={"CreationDate": None, "ModDate": None, "Producer": None,
+                                   "Creator": None})
+    plt.close(fig)
+
+
+def panel_letter(ax, letter: str) -> None:
+    ax.text(-0.18, 1.06, letter, transform=ax.transAxes, fontsize=9, fontweight="bold",
+            va="bottom", ha="left")
+
+
+def fmt_ci(estimate: float, low: float, high: float, digits: int = 3) -> str:
+    """'0.817 (0.791-0.843)' with an en dash, or 'n/a' when undefined."""
+    import math
+
+    if estimate is None or not math.isfinite(estimate):
+        return "n/a"
+    if low is None or not (math.isfinite(low) and math.isfinite(high)):
+        return f"{estimate:.{digits}f}"
+    return f"{estimate:.{digits}f} ({low:.{digits}f}\u2013{high:.{digits}f})"

@@ -1,0 +1,120 @@
+"""Table 2 of the paper (AUROC, 95% CI, per CMR parameter and echo view): CSV, Markdown, HTML."""
+
+from __future__ import annotations
+
+import html
+
+import pandas as pd
+
+from echocmr.report.style import fmt_ci
+
+VIDEO_LABELS = {"A4C": "A4c view", "A2C": "A2c view", "PLAX": "PLAX view",
+                "fused": "Logistic regression using three views"}
+SOURCES = ("A4C", "A2C", "PLAX", "fused")
+
+# (section, task, parameter label per source) in the paper's row order.
+TABLE2_LAYOUT = [
+    ("Wall motion abnormalities", "wma",
+     {"A4C": "WMA in A4c region", "A2C": "WMA in A2c region", "PLAX": "WMA in PLAX region",
+      "fused": "Global WMA"}),
+    ("Myocardial scar", "lge",
+     {"A4C": "Scar in A4c region", "A2C": "Scar in A2c region", "PLAX": "Scar in PLAX region",
+      "fused": "Global scar"}),
+    ("Relaxometry parameters", "t1_abnormal", dict.fromkeys(SOURCES, "Native T1 value (ms)")),
+    ("Relaxometry parameters", "t2_abnormal", dict.fromkeys(SOURCES, "T2 value (ms)")),
+    ("Relaxometry parameters", "ecv_abnormal", dict.fromkeys(SOURCES, "ECV fraction (%)")),
+]
+TABLE2_COLUMNS = ["section", "parameter", "video", "task", "source", "n", "n_pos", "auroc",
+                  "ci_low", "ci_high", "auroc_95ci"]
+
+
+def table2(binary: pd.DataFrame) -> pd.DataFrame:
+    """20 rows (5 parameters x 3 views + three-view fusion) from `results/metrics/binary.csv`.
+
+    A (source, task) with no metrics row still gets its row, with empty numbers, so the table
+    keeps the paper's structure whatever the data hold.
+    """
+    metrics = binary.set_index(["source", "task"])
+    rows = []
+    for section, task, parameters in TABLE2_LAYOUT:
+        for source in SOURCES:
+            m = metrics.loc[(source, task)] if (source, task) in metrics.index else None
+
+            def get(k, m=m):
+                return float(m[k]) if m is not None else float("nan")
+
+            rows.append({
+                "section": section, "parameter": parameters[source],
+                "video": VIDEO_LABELS[source], "task": task, "source": source,
+                "n": int(m["n"]) if m is not None else 0,
+                "n_pos": int(m["n_pos"]) if m is not None else 0,
+                "auroc": get("auroc"), "ci_low": get("ci_low"), "ci_high": get("ci_high"),
+                "auroc_95ci": fmt_ci(get("auroc"), get("ci_low"), get("ci_high")),
+            })
+    return pd.DataFrame(rows, columns=TABLE2_COLUMNS)
+
+
+def _display_rows(table: pd.DataFrame) -> list[tuple[str, str, str, str]]:
+    """(kind, parameter, video, auroc) with a section heading before each section, as printed."""
+    out, section, parameter = [], None, None
+    for r in table.itertuples():
+        if r.section != section:
+            section, parameter = r.section, None
+            out.append(("section", r.section, "", ""))
+        shown = r.parameter if r.parameter != parameter and r.source != "fused" else ""
+        parameter = r.parameter
+        out.append(("row", shown, r.video, f"{r.auroc_95ci} [n={r.n}, {r.n_pos} pos.]"))
+    return out
+
+
+TITLE = ("Table 2: Diagnostic accuracy of deep learning for predicting wall motion abnormalities, "
+         "myocardial scar, and abnormal tissue composition by echocardiographic view "
+         "(held-out test set; AUROC with 95% bootstrap CI)")
+
+
+def table2_markdown(table: pd.DataFrame) -> str:
+    lines = [f"**{TITLE}**", "", "| CMR parameter | Video | AUROC (95% CI) |", "|---|---|---|"]
+    for kind, parameter, video, value in _display_rows(table):
+        if kind == "section":
+            lines.append(f"| **{parameter}** | | |")
+        else:
+            lines.append(f"| {parameter} | {video} | {value} |")
+    return "\n".join(lines) + "\n"
+
+
+def table2_html(table: pd.DataFrame) -> str:
+    body = []
+    for kind, parameter, video, value in _display_rows(table):
+        if kind == "section":
+            body.append(f'<tr class="section"><th colspan="3">{html.escape(parameter)}</th></tr>')
+        else:
+            body.append(f"<tr><td>{html.escape(parameter)}</td><td>{html.escape(video)}</td>"
+                        f"<td>{html.escape(value)}</td></tr>")
+    return HTML_PAGE.format(title=html.escape(TITLE), header="<tr><th>CMR parameter</th>"
+                            "<th>Video</th><th>AUROC (95% CI)</th></tr>", body="\n".join(body))
+
+
+HTML_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body {{ font-family: "DejaVu Sans", Arial, sans-serif; font-size: 13px; margin: 1em; }}
+table {{ border-collapse: collapse; }}
+th, td {{ padding: 3px 10px; text-align: left; border-bottom: 1px solid #ddd; }}
+tr.section th {{ background: #f2f2f2; }}
+caption {{ caption-side: top; font-weight: bold; text-align: left; padding-bottom: 6px; }}
+</style></head>
+<body><table><caption>{title}</caption>
+<thead>{header}</thead>
+<tbody>
+{body}
+</tbody></table></body></html>
+"""
+
+
+def frame_html(frame: pd.DataFrame, title: str) -> str:
+    """A plain standalone HTML page for any table (report assets)."""
+    header = "<tr>" + "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns) + "</tr>"
+    body = "\n".join(
+        "<tr>" + "".join(f"<td>{html.escape('' if pd.isna(v) else str(v))}</td>" for v in row)
+        + "</tr>" for row in frame.itertuples(index=False))
+    return HTML_PAGE.format(title=html.escape(title), header=header, body=body)

@@ -1,0 +1,1 @@
+"""Statistics for the evaluate stage: bootstrap CIs, DeLong's test, Bland-Altman agreement."""

@@ -1,0 +1,139 @@
+"""Evaluate prediction tables (the model stage's contract) on the held-out test split.
+
+Reads `results/predictions/<source>/<task>.csv` (study_key, patient_key, split, y_true, y_pred)
+and writes one metrics row per (source, task): AUROC for binary tasks; MAE, R2 and Bland-Altman
+bias / limits of agreement for continuous tasks; each with a 95% percentile bootstrap interval.
+"""
+
+from __future__ import annotations
+
+import logging
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from echocmr.stats import bootstrap, resample
+from echocmr.stats.delong import delong_test
+
+log = logging.getLogger(__name__)
+
+PRED_COLUMNS = ["study_key", "patient_key", "split", "y_true", "y_pred"]
+BINARY_COLUMNS = ["source", "task", "unit", "n", "n_pos", "n_neg", "n_patients", "auroc",
+                  "ci_low", "ci_high", "n_resamples", "n_skipped"]
+CONTINUOUS_STATS = bootstrap.CONTINUOUS_STATS
+CONTINUOUS_COLUMNS = (["source", "task", "unit", "n", "n_patients"]
+                      + [f"{s}{suffix}" for s in CONTINUOUS_STATS
+                         for suffix in ("", "_ci_low", "_ci_high")]
+                      + ["n_resamples", "n_skipped"])
+DELONG_COLUMNS = ["task", "model", "reference", "label_from", "n", "n_pos", "n_neg",
+                  "auroc_model", "auroc_reference", "diff", "se", "z", "p_value"]
+
+
+def seed_for(seed: int, *names: str) -> int:
+    """A stable per-table seed: same config seed + same table -> same resamples, on any machine."""
+    return int(np.random.SeedSequence([seed, zlib.crc32("/".join(names).encode())])
+               .generate_state(1)[0])
+
+
+def read_predictions(path: str | Path, split: str = "test") -> pd.DataFrame:
+    """Rows of one split with both y_true and y_pred present (others are counted and logged)."""
+    frame = pd.read_csv(path, dtype={"study_key": str, "patient_key": str, "split": str})
+    missing = [c for c in PRED_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{path}: missing columns {missing}; expected {PRED_COLUMNS}")
+    frame = frame[frame["split"] == split]
+    complete = frame["y_true"].notna() & frame["y_pred"].notna()
+    if (~complete).any():
+        log.warning("%s: %d %s rows without y_true or y_pred left out", path,
+                    int((~complete).sum()), split)
+    frame = frame[complete].reset_index(drop=True)
+    if frame["study_key"].duplicated().any():
+        raise ValueError(f"{path}: study_key repeated within split {split}: one row per study")
+    return frame
+
+
+def binary_row(frame: pd.DataFrame, source: str, task: str, n_boot: int, unit: str,
+               seed: int) -> dict:
+    y = frame["y_true"].to_numpy().astype(int)
+    s = frame["y_pred"].to_numpy(dtype=float)
+    row = {"source": source, "task": task, "unit": unit, "n": len(frame),
+           "n_pos": int(y.sum()), "n_neg": int((1 - y).sum()),
+           "n_patients": int(frame["patient_key"].nunique()), "n_resamples": n_boot}
+    if row["n_pos"] == 0 or row["n_neg"] == 0:
+        log.warning("%s/%s: one class only in the test split; AUROC undefined", source, task)
+        return {**row, "auroc": np.nan, "ci_low": np.nan, "ci_high": np.nan,
+                "n_skipped": n_boot}
+    draws = resample.draw_for(frame["study_key"], frame["patient_key"], unit, n_boot,
+                              seed_for(seed, source, task))
+    res = bootstrap.bootstrap_auroc(y, s, draws)
+    if res.n_skipped:
+        log.info("%s/%s: %d of %d resamples held one class and were skipped", source, task,
+                 res.n_skipped, n_boot)
+    return {**row, "auroc": res.estimate, "ci_low": res.ci_low, "ci_high": res.ci_high,
+            "n_skipped": res.n_skipped}
+
+
+def continuous_row(frame: pd.DataFrame, source: str, task: str, n_boot: int, unit: str,
+                   seed: int) -> dict:
+    row = {"source": source, "task": task, "unit": unit, "n": len(frame),
+           "n_patients": int(frame["patient_key"].nunique()), "n_resamples": n_boot}
+    if len(frame) < 2:
+        log.warning("%s/%s: fewer than 2 test studies; metrics undefined", source, task)
+        return {**row, **{c: np.nan for c in CONTINUOUS_COLUMNS if c not in row},
+                "n_skipped": n_boot}
+    draws = resample.draw_for(frame["study_key"], frame["patient_key"], unit, n_boot,
+                              seed_for(seed, source, task))
+    stats = bootstrap.bootstrap_continuous(frame["y_true"], frame["y_pred"], draws)
+    for name, res in stats.items():
+        row[name], row[f"{name}_ci_low"], row[f"{name}_ci_high"] = (
+            res.estimate, res.ci_low, res.ci_high)
+    row["n_skipped"] = stats["r2"].n_skipped  # R2 is undefined when all y_true are equal
+    return row
+
+
+def evaluate_tables(tables: dict[tuple[str, str], str], binary_tasks, n_boot: int, unit: str,
+                    seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Metrics for every (source, task) -> path; returns (binary, continuous) frames."""
+    binary, continuous = [], []
+    for (source, task), path in tables.items():
+        frame = read_predictions(path)
+        if task in binary_tasks:
+            binary.append(binary_row(frame, source, task, n_boot, unit, seed))
+        else:
+            continuous.append(continuous_row(frame, source, task, n_boot, unit, seed))
+    return (pd.DataFrame(binary, columns=BINARY_COLUMNS),
+            pd.DataFrame(continuous, columns=CONTINUOUS_COLUMNS))
+
+
+def paired_delong(model: pd.DataFrame, reference: pd.DataFrame, task: str, model_name: str,
+                  reference_name: str) -> dict:
+    """DeLong test on the studies both tables scored, against the model table's labels.
+
+    A view model's label is view-specific (e.g. WMA in the A4C segments) while the baseline
+    predicts the global label; both scores are judged against the model's own label so the
+    comparison answers "does this model beat the baseline at its own task".
+    """
+    both = model.merge(reference[["study_key", "y_pred"]], on="study_key",
+                       suffixes=("", "_ref"))
+    y = both["y_true"].to_numpy().astype(int)
+    row = {"task": task, "model": model_name, "reference": reference_name,
+           "label_from": model_name, "n": len(both), "n_pos": int(y.sum()),
+           "n_neg": int((1 - y).sum())}
+    if row["n_pos"] == 0 or row["n_neg"] == 0:
+        return {**row, **{c: np.nan for c in DELONG_COLUMNS if c not in row}}
+    res = delong_test(y, both["y_pred"], both["y_pred_ref"])
+    return {**row, "auroc_model": res.auc1, "auroc_reference": res.auc2, "diff": res.diff,
+            "se": res.se, "z": res.z, "p_value": res.p_value}
+
+
+def delong_table(models: dict[tuple[str, str], str], baselines: dict[str, str]) -> pd.DataFrame:
+    """Each (model source, task) against the baseline of the same task, on the test split."""
+    rows = []
+    for (source, task), path in models.items():
+        if task not in baselines:
+            continue
+        rows.append(paired_delong(read_predictions(path), read_predictions(baselines[task]),
+                                  task, source, "baseline"))
+    return pd.DataFrame(rows, columns=DELONG_COLUMNS)

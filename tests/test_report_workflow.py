@@ -1,0 +1,248 @@
+"""Report stage through real Snakemake: evaluate -> tables, figures, replication, QC flow, and the
+HTML report opened in headless Chromium.
+
+Upstream stages are replaced by their contract files (docs/ARCHITECTURE.md) written here with
+planted effects, and Snakemake is limited to this stage's rules (`--allowed-rules`), so the
+test exercises the real rules, scripts and report without training any model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import copy_workflow, run_snakemake
+
+VIEWS = ["A4C", "A2C", "PLAX"]
+BINARY = ["wma", "lge", "t1_abnormal", "t2_abnormal", "ecv_abnormal"]
+CONTINUOUS = ["t1", "t2", "ecv"]
+MY_RULES = ["evaluate", "delong", "table2", "figure1", "supp_figure1", "bland_altman",
+            "replication", "qc_flow", "training_curves", "report_assets", "report_inputs"]
+# Planted signal: strong for wall motion, weak for scar, none for T2 (as the paper found).
+EFFECT = {"wma": 2.0, "lge": 0.8, "t1_abnormal": 0.3, "t2_abnormal": 0.0, "ecv_abnormal": 0.3}
+CONT = {"t1": (1020.0, 72.0), "t2": (48.7, 6.1), "ecv": (28.4, 5.7)}
+
+
+def _studies(rng, n_patients=60):
+    patients = [f"P{i:012x}" for i in range(n_patients)]
+    rows = []
+    for i, p in enumerate(patients):
+        split = "test" if i % 3 else "val"
+        for j in range(1 + i % 3):  # patients have 1-3 studies: the cluster bootstrap matters
+            rows.append((f"S{i:06x}{j:06x}", p, split))
+    return pd.DataFrame(rows, columns=["study_key", "patient_key", "split"])
+
+
+def write_predictions(results: Path, seed: int = 1) -> None:
+    rng = np.random.default_rng(seed)
+    studies = _studies(rng)
+    n = len(studies)
+    for task in BINARY + CONTINUOUS:
+        if task in BINARY:
+            y = (rng.random(n) < 0.4).astype(int)
+        else:
+            mean, sd = CONT[task]
+            y = np.round(rng.normal(mean, sd, n), 1)
+        for source in VIEWS + ["fused", "baseline"]:
+            if source == "baseline" and task in CONTINUOUS:
+                continue
+            if task in BINARY:
+                effect = EFFECT[task] * (1.3 if source == "fused" else 1.0)
+                effect = 0.6 if source == "baseline" else effect
+                pred = 1 / (1 + np.exp(-(effect * (y - 0.5) + rng.normal(0, 1, n))))
+                pred = np.round(pred, 3)  # rounding plants ties
+            else:
+                mean, sd = CONT[task]
+                pred = np.round(mean + 0.3 * (y - mean) + rng.normal(0, 0.8 * sd, n), 1)
+            frame = studies.assign(y_true=y, y_pred=pred)
+            frame.loc[rng.random(n) < 0.05, "y_pred"] = np.nan  # missing predictions are dropped
+            out = results / "predictions" / source / f"{task}.csv"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            frame.to_csv(out, index=False)
+
+
+def write_table1(results: Path) -> None:
+    rows = [
+        ("age", "Age, mean (SD)", "mean_sd", 55.1, 18.0, 60, 60),
+        ("female", "Gender, female", "n_pct", 40.0, np.nan, 24, 60),
+        ("hypertension", "Hypertension", "n_pct", 35.0, np.nan, 21, 60),
+        ("t1", "Native T1 (ms), mean (SD) (N=50)", "mean_sd", 1015.0, 70.0, 50, 50),
+        ("wma_global", "Global wall motion abnormality (CMR) (N=58)", "n_pct", 50.0, np.nan,
+         29, 58),
+        ("echo_studies", "Total Echocardiogram studies paired with CMR", "studies_patients",
+         120, np.nan, 120, 60),
+    ]
+    frame = pd.DataFrame(rows, columns=["key", "characteristic", "statistic", "estimate", "sd",
+                                        "n", "N"])
+    frame["value"] = ""
+    frame.to_csv(results / "table1.csv", index=False)
+
+
+def qc_rows(step, unit, n_in, exclusions):
+    n_out = n_in - sum(exclusions.values())
+    if not exclusions:
+        return [(step, unit, n_in, n_out, "", 0)]
+    return [(step, unit, n_in, n_out, reason, k) for reason, k in exclusions.items()]
+
+
+def write_qc(results: Path, break_counts: bool = False) -> None:
+    cols = ["step", "unit", "n_in", "n_out", "reason", "n_excluded"]
+    qc = results / "qc"
+    (qc / "deidentify").mkdir(parents=True, exist_ok=True)
+    (qc / "crop").mkdir(parents=True, exist_ok=True)
+    ingest = (qc_rows("found", "files", 200, {}) + qc_rows("readable", "files", 200,
+              {"not DICOM": 6, "corrupt": 4}) + qc_rows("ultrasound cines", "files", 190,
+              {"still image": 20, "structured report": 10}))
+    pd.DataFrame(ingest, columns=cols).to_csv(qc / "ingest.csv", index=False)
+    for shard, (n, bad) in enumerate([(90, {"pixel PHI not removable": 2}), (70, {})]):
+        pd.DataFrame(qc_rows("de-identified", "videos", n, bad), columns=cols).to_csv(
+            qc / "deidentify" / f"shard-{shard}.csv", index=False)
+        crop_bad = {"no ultrasound region": 1} if shard == 1 else {}
+        rows = qc_rows("cropped", "videos", n - sum(bad.values()), crop_bad)
+        if break_counts and shard == 1:
+            rows = [(s, u, i, o + 3, r, k) for s, u, i, o, r, k in rows]
+        pd.DataFrame(rows, columns=cols).to_csv(qc / "crop" / f"shard-{shard}.csv", index=False)
+    pd.DataFrame(qc_rows("viewed", "videos", 157, {"other view": 40, "low confidence": 7}),
+                 columns=cols).to_csv(qc / "views.csv", index=False)
+    cohort = (qc_rows("paired", "studies", 70, {"no CMR within 30 days": 8})
+              + qc_rows("in analysis", "studies", 62, {"no label": 2}))
+    pd.DataFrame(cohort, columns=cols).to_csv(qc / "cohort.csv", index=False)
+
+
+def write_views_and_models(results: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    views = results / "views"
+    views.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame({"view": VIEWS + ["OTHER"], "precision": [0.9, 0.85, 0.95, 0.8],
+                  "recall": [0.92, 0.8, 0.93, 0.85], "support": [30, 25, 28, 40]}
+                 ).to_csv(views / "view_classifier_metrics.csv", index=False)
+    fig, ax = plt.subplots(figsize=(3, 3))
+    ax.imshow(np.eye(4) * 20 + 2)
+    fig.savefig(views / "view_classifier_confusion.png")
+    plt.close(fig)
+    epochs = np.arange(1, 6)
+    for view in VIEWS:
+        for name in BINARY + CONTINUOUS + ["multitask"]:  # per_task or multitask mode
+            out = results / "model" / view / name / "metrics.csv"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            pd.DataFrame({"epoch": epochs, "train_loss": 1 / epochs, "val_loss": 1.2 / epochs,
+                          "val_auroc": 0.5 + 0.05 * epochs}).to_csv(out, index=False)
+
+
+def write_upstream(results: Path) -> None:
+    write_predictions(results)
+    write_table1(results)
+    write_qc(results)
+    write_views_and_models(results)
+
+
+def run_my_rules(wd: Path, *targets: str, check: bool = True, n_bootstrap: int = 500):
+    overlay = wd / "report_test.yaml"
+    overlay.write_text(f"evaluate:\n  n_bootstrap: {n_bootstrap}\n  unit: patient\n")
+    return run_snakemake(wd, "--allowed-rules", *MY_RULES, "--configfile", str(overlay),
+                         "--", *targets, check=check)
+
+
+@pytest.fixture(scope="module")
+def report_run(tmp_path_factory) -> Path:
+    wd = copy_workflow(tmp_path_factory.mktemp("report") / "wf")
+    write_upstream(wd / "results")
+    run_my_rules(wd, "report_inputs")
+    return wd
+
+
+@pytest.mark.workflow
+def test_table2_exact_row_structure(report_run):
+    table = pd.read_csv(report_run / "results" / "table2.csv")
+    assert len(table) == 20
+    assert list(table["task"]) == [t for t in BINARY for _ in range(4)]
+    assert list(table["source"]) == ["A4C", "A2C", "PLAX", "fused"] * 5
+    assert list(table["video"][:4]) == ["A4c view", "A2c view", "PLAX view",
+                                        "Logistic regression using three views"]
+    assert table.loc[0, "parameter"] == "WMA in A4c region"
+    assert table.loc[4, "parameter"] == "Scar in A4c region"
+    assert (table["ci_low"] <= table["auroc"]).all() and (table["auroc"] <= table["ci_high"]).all()
+    assert table["auroc_95ci"].str.fullmatch(r"0\.\d{3} \(0\.\d{3}\u20130\.\d{3}\)").all()
+    # Planted effects come back: WMA well above chance, T2 (no signal) near it.
+    wma = table[(table.task == "wma") & (table.source == "fused")].iloc[0]
+    t2 = table[(table.task == "t2_abnormal") & (table.source == "fused")].iloc[0]
+    assert wma.ci_low > 0.7
+    assert t2.ci_low < 0.5 < t2.ci_high or abs(t2.auroc - 0.5) < 0.2
+    md = (report_run / "results" / "table2.md").read_text()
+    assert md.count("| **") == 3 and "Logistic regression using three views" in md
+    assert "<table>" in (report_run / "results" / "table2.html").read_text()
+
+
+@pytest.mark.workflow
+def test_metrics_and_delong_tables(report_run):
+    res = report_run / "results" / "metrics"
+    binary = pd.read_csv(res / "binary.csv")
+    assert set(binary["source"]) == {"A4C", "A2C", "PLAX", "fused", "baseline"}
+    assert len(binary) == 4 * 5 + 5 and (binary["n_resamples"] == 500).all()
+    assert (binary["unit"] == "patient").all()
+    continuous = pd.read_csv(res / "continuous.csv")
+    assert len(continuous) == 4 * 3
+    for stat in ("mae", "r2", "bias", "loa_low", "loa_high"):
+        assert (continuous[f"{stat}_ci_low"] <= continuous[stat] + 1e-9).all()
+    delong = pd.read_csv(res / "delong.csv")
+    assert len(delong) == 4 * 5 and set(delong["reference"]) == {"baseline"}
+    assert delong["p_value"].between(0, 1).all()
+
+
+@pytest.mark.workflow
+def test_figures_render(report_run):
+    from PIL import Image
+
+    res = report_run / "results"
+    for name in ("figure1", "supp_figure1", "bland_altman"):
+        png, pdf = res / f"{name}.png", res / f"{name}.pdf"
+        with Image.open(png) as im:
+            assert im.size[0] > 1500  # 300 dpi at ~6.85 in
+            assert len(np.unique(np.asarray(im.convert("L")))) > 20  # not blank
+        head = pdf.read_bytes()
+        assert head.startswith(b"%PDF") and b"/Font" in head
+    for name in ("replication.png", "training_curves.png", "qc/flow.png"):
+        assert (res / name).stat().st_size > 10_000
+
+
+@pytest.mark.workflow
+def test_replication_and_qc_flow(report_run):
+    res = report_run / "results"
+    rep = pd.read_csv(res / "replication.csv")
+    assert len(rep) == 20 + 6 + 16
+    assert set(rep["group"]) == {"table2", "continuous", "table1"}
+    t2 = rep[rep["group"] == "table2"]
+    assert t2["verdict"].isin(["CIs overlap", "CIs do not overlap"]).all()
+    age = rep[rep["item"] == "Age (years)"].iloc[0]
+    assert age["reproduced"] == pytest.approx(55.1) and age["verdict"] == "CIs overlap"
+    missing = rep[rep["item"] == "BMI"].iloc[0]
+    assert missing["verdict"].startswith("not reproduced")
+    flow = pd.read_csv(res / "qc" / "flow.csv", keep_default_na=False)
+    steps = list(dict.fromkeys(flow["step"]))
+    assert steps == ["found", "readable", "ultrasound cines", "de-identified", "cropped",
+                     "viewed", "paired", "in analysis"]
+    crop = flow[flow["step"] == "cropped"]
+    assert crop["n_in"].iloc[0] == 158 and crop["n_out"].iloc[0] == 157
+
+
+@pytest.mark.workflow
+def test_qc_flow_fails_loudly_when_counts_do_not_add_up(tmp_path):
+    wd = copy_workflow(tmp_path / "wf")
+    write_qc(wd / "results", break_counts=True)
+    proc = run_my_rules(wd, "results/qc/flow.csv", check=False)
+    assert proc.returncode != 0
+    log = (wd / "results" / "logs" / "report" / "qc_flow.log").read_text()
+    assert "do not add up" in log and "cropped" in log
+    assert not (wd / "results" / "qc" / "flow.csv").exists()
