@@ -2,10 +2,13 @@
 
 from pathlib import Path
 
+import cv2
+
 from echocmr.ingest.crop import CropConfig, ShardInputs, crop_shard
 from echocmr.logutil import script_logging
 
 with script_logging(snakemake) as log:  # noqa: F821 - injected by Snakemake
+    cv2.setNumThreads(max(1, int(snakemake.threads)))  # noqa: F821 - stay within the job
     section = dict(snakemake.params.crop)  # noqa: F821
     avi = section.pop("avi", {}) or {}
     cfg = CropConfig.from_config(section)

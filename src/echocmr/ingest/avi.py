@@ -44,10 +44,18 @@ class AviWriter:
         ctx.qmin = ctx.qmax = quantiser
         ctx.options = {"qscale": str(quantiser)}
         self.n = 0
+        self._chroma: np.ndarray | None = None
 
     def write(self, frame: np.ndarray) -> None:
-        video = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame, np.uint8), format="gray")
-        video = video.reformat(format="yuvj420p")
+        # Grey = the Y plane with neutral chroma: build the 4:2:0 frame directly (no swscale).
+        frame = np.ascontiguousarray(frame, np.uint8)
+        h, w = frame.shape
+        if h % 2 or w % 2:
+            raise ValueError("AVI frames need even height and width (4:2:0 chroma)")
+        if self._chroma is None or self._chroma.shape[1] != w:
+            self._chroma = np.full((h // 2, w), 128, np.uint8)
+        video = av.VideoFrame.from_ndarray(np.concatenate([frame, self._chroma]),
+                                           format="yuvj420p")
         video.pts = self.n
         for packet in self._stream.encode(video):
             self._out.mux(packet)
