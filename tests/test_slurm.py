@@ -1,0 +1,200 @@
+"""The SLURM profile on a real SLURM: a private single-node cluster on this machine.
+
+`tests/slurm/start_slurm.sh` starts munged, slurmctld and slurmd (Debian `slurm-wlm` + `munge`,
+installed by tests/setup_system.sh); the workflow then runs through
+`snakemake --workflow-profile profiles/slurm` on the `test` preset up to the de-identified and
+cropped videos, and every job is checked to have run inside a SLURM job. If SLURM cannot start,
+the test FAILS with the daemon logs (it never skips).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import REPO, VENV_BIN, copy_workflow, run_snakemake
+
+START = REPO / "tests" / "slurm" / "start_slurm.sh"
+STOP = REPO / "tests" / "slurm" / "stop_slurm.sh"
+PROFILE = REPO / "profiles" / "slurm" / "config.yaml"
+
+SUBMITTED_RE = re.compile(r"Job (\S+) has been submitted with SLURM jobid (\d+) \(log: (.+?)\)\.")
+RULE_BLOCK_RE = re.compile(r"^(local)?rule (\w+):\n((?:    .*\n)*)", re.M)
+
+
+def _test_preset_shards() -> int:
+    base = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    overlay = yaml.safe_load((REPO / "config" / "presets" / "test.yaml").read_text()) or {}
+    return (overlay.get("ingest") or {}).get("shards", base["ingest"]["shards"])
+
+
+def slurm_targets() -> list[str]:
+    """The cheap front of the `test` preset: raw export -> manifest -> de-identified -> cropped."""
+    shards = range(_test_preset_shards())
+    return [
+        "results/ingest/manifest.csv",
+        *(f"results/deid/shard-{s}.csv" for s in shards),
+        *(f"results/crop/shard-{s}/index.csv" for s in shards),
+    ]
+
+
+def _daemon_pids(state: Path) -> dict[str, int]:
+    pids = {}
+    for name in ("munged", "slurmctld", "slurmd"):
+        f = state / "run" / f"{name}.pid"
+        if f.exists() and f.read_text().strip():
+            pids[name] = int(f.read_text().strip())
+    return pids
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.fixture(scope="module")
+def slurm_cluster():
+    """A running single-node SLURM; stopped (and checked stopped) at teardown."""
+    # Short path under /tmp: the munge socket path must stay under the 108-byte limit.
+    state = Path(tempfile.mkdtemp(prefix="echocmr-slurm-", dir="/tmp"))
+    state.chmod(0o755)
+    proc = subprocess.run(["bash", str(START), str(state)], capture_output=True, text=True,
+                          timeout=240)
+    if proc.returncode != 0:
+        subprocess.run(["bash", str(STOP), str(state)], capture_output=True, timeout=120)
+        pytest.fail(
+            "could not start the single-node SLURM (tests/slurm/start_slurm.sh):\n"
+            f"{proc.stdout[-2000:]}\n{proc.stderr[-6000:]}",
+            pytrace=False,
+        )
+    pids = _daemon_pids(state)
+    assert set(pids) == {"munged", "slurmctld", "slurmd"}, pids
+    try:
+        yield state
+    finally:
+        subprocess.run(["bash", str(STOP), str(state)], capture_output=True, timeout=120)
+        left = [name for name, pid in pids.items() if _alive(pid)]
+        shutil.rmtree(state, ignore_errors=True)
+        assert not left, f"SLURM daemons still running after teardown: {left}"
+
+
+def _squeue_states(job_ids: list[str]) -> dict[str, tuple[str, str]]:
+    """job id -> (state, job name), from slurmctld's memory (MinJobAge=600, no accounting)."""
+    out = subprocess.run(
+        ["squeue", "--states=all", "--noheader", "--format=%i|%T|%j", "--jobs", ",".join(job_ids)],
+        capture_output=True, text=True, timeout=60, check=True,
+    ).stdout
+    rows = (line.split("|") for line in out.splitlines() if line.strip())
+    return {r[0]: (r[1], r[2]) for r in rows}
+
+
+def _rule_jobs(text: str) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+    """(rule, wildcards) of the remote and of the local jobs a Snakemake log announces."""
+    remote, local = set(), set()
+    for m in RULE_BLOCK_RE.finditer(text):
+        wildcards = re.search(r"^    wildcards: (.*)$", m.group(3), re.M)
+        job = (m.group(2), wildcards.group(1) if wildcards else "")
+        (local if m.group(1) else remote).add(job)
+    return remote, local
+
+
+@pytest.mark.slurm
+@pytest.mark.workflow
+@pytest.mark.slow
+def test_front_of_workflow_runs_as_slurm_jobs(slurm_cluster, tmp_path):
+    wd = copy_workflow(tmp_path / "wf")
+    targets = slurm_targets()
+    proc = run_snakemake(
+        wd,
+        "--workflow-profile", "profiles/slurm",
+        "--configfile", "config/presets/test.yaml",
+        # no accounting here: job states come from squeue (the documented option)
+        "--slurm-status-command", "squeue",
+        # a 2-CPU node: poll fast, keep every SLURM log for the checks below
+        "--slurm-init-seconds-before-status-checks", "2",
+        "--seconds-between-status-checks", "2",
+        "--slurm-keep-successful-logs",
+        "--max-threads", "2",
+        "--jobs", "4",
+        *targets,
+        timeout=900,
+    )
+    for target in targets:
+        assert (wd / target).exists(), f"{target} missing after the SLURM run"
+
+    logs = sorted((wd / ".snakemake" / "log").glob("*.snakemake.log"))
+    assert logs, "no Snakemake log written"
+    main_log = logs[-1].read_text()
+    assert "Falling back to 'sacct'" not in main_log, "squeue status mode was not used"
+
+    submitted = SUBMITTED_RE.findall(main_log)
+    assert submitted, f"no job was submitted to SLURM:\n{proc.stderr[-3000:]}"
+    slurm_ids = [jid for _, jid, _ in submitted]
+    assert len(set(slurm_ids)) == len(slurm_ids), "a SLURM job id was reported twice"
+
+    # 1. SLURM itself ran and finished every submitted job, under this run's job name.
+    states = _squeue_states(slurm_ids)
+    assert set(states) == set(slurm_ids), f"unknown to slurmctld: {set(slurm_ids) - set(states)}"
+    bad = {jid: st for jid, (st, _) in states.items() if st != "COMPLETED"}
+    assert not bad, f"SLURM jobs not COMPLETED: {bad}"
+    assert len({name for _, name in states.values()}) == 1, "jobs of one run carry one name"
+
+    # 2. Every non-local job of the run executed inside one of those SLURM jobs: its
+    #    rule + wildcards appear in the job's SLURM log, written by slurmd as <jobid>.log.
+    remote_jobs, _ = _rule_jobs(main_log)
+    assert {r for r, _ in remote_jobs} >= {"crop"}, remote_jobs
+    ran_in_slurm: set[tuple[str, str]] = set()
+    for _, jid, log_path in submitted:
+        log = Path(log_path)
+        assert log.name == f"{jid}.log" and log.exists(), f"SLURM log of job {jid} missing: {log}"
+        text = log.read_text()
+        finished = "Finished jobid" in text or "steps (100%) done" in text
+        assert finished, f"job {jid} did not finish cleanly:\n{text[-2000:]}"
+        inner, _ = _rule_jobs(text)
+        ran_in_slurm |= inner
+    assert remote_jobs == ran_in_slurm, (
+        f"jobs not run in SLURM: {remote_jobs - ran_in_slurm}; "
+        f"unexpected: {ran_in_slurm - remote_jobs}"
+    )
+
+
+def _profile_rule_names() -> set[str]:
+    profile = yaml.safe_load(PROFILE.read_text())
+    names = set(profile.get("set-resources", {})) | set(profile.get("set-threads", {}))
+    names |= set(profile.get("groups", {}))
+    return names
+
+
+def test_slurm_profile_names_only_existing_rules():
+    """Snakemake silently ignores set-resources/groups for unknown rules: catch stale names."""
+    proc = subprocess.run(
+        [str(VENV_BIN / "snakemake"), "--list-rules", "--quiet"],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rules = {ln.strip() for ln in proc.stdout.splitlines() if re.match(r"^\w+\s*$", ln)}
+    stale = _profile_rule_names() - rules
+    assert not stale, f"profiles/slurm/config.yaml names rules that do not exist: {stale}"
+
+
+def test_slurm_profile_uses_real_plugin_options():
+    """Every plugin option the profile or docs use exists in the pinned plugin."""
+    from snakemake_executor_plugin_slurm import ExecutorSettings
+
+    fields = {f.replace("_", "-") for f in ExecutorSettings.__dataclass_fields__}
+    profile = yaml.safe_load(PROFILE.read_text())
+    used = {k.removeprefix("slurm-") for k in profile if k.startswith("slurm-")}
+    used |= {"status-command", "init-seconds-before-status-checks", "keep-successful-logs"}
+    assert used <= fields, used - fields
+    assert profile["executor"] == "slurm"
+    train = profile["set-resources"]["train"]
+    assert "gpu" not in train and "gres" not in train, "gpu=1 comes from the rule itself"
