@@ -92,14 +92,10 @@ def make_toy_dataset(root, n_patients: int = 40, n_frames: int = 40, size: int =
 
 
 def write_avi(path: Path, frames: np.ndarray, fps: float = 30.0) -> None:
-    """MJPG AVI as the crop stage writes for viewing (and as EchoNet's loader reads)."""
-    import cv2
+    """The crop stage's own MJPEG AVI writer, so the benchmark decodes what a run writes."""
+    from echocmr.ingest.avi import AviWriter
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    h, w = frames.shape[1:]
-    out = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (w, h))
-    for f in frames:
-        out.write(np.repeat(f[:, :, None], 3, axis=2))
-    out.release()
-
-
+    writer = AviWriter(path, fps, *frames.shape[1:])
+    for frame in frames:
+        writer.write(frame)
+    writer.close()
