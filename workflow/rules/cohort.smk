@@ -93,7 +93,7 @@ rule table1:
         md="results/table1.md",
         html=report(
             "results/table1.html",
-            caption="../report/table1.rst",
+            caption="../report/cohort_table1.rst",
             category="Tables",
             labels={"table": "Table 1"},
         ),
