@@ -1,4 +1,4 @@
-"""Semantic config checks that a JSON schema cannot express; each error names the key and the fix."""
+"""Semantic config checks a JSON schema cannot express; each error names the key and the fix."""
 
 from __future__ import annotations
 
@@ -24,7 +24,23 @@ def _require_site_inputs(config: dict) -> None:
             raise ConfigError(f"input.{key}={path} does not exist: fix the path in your config.")
 
 
+def _require_secret(config: dict) -> None:
+    """Site data are pseudonymised with a keyed hash: refuse to start without the key.
+
+    Synthetic mode falls back to the fixed demo secret (its identifiers are fictitious).
+    """
+    from echocmr.keys import SecretError, load_secret
+
+    secret = config.get("secret") or {}
+    try:
+        load_secret(env=secret.get("env") or "ECHOCMR_SECRET", file=secret.get("file"),
+                    synthetic=config["input"]["mode"] == "synthetic")
+    except SecretError as exc:
+        raise ConfigError(f"secret: {exc}") from None
+
+
 def check_config(config: dict) -> None:
     """Fail fast, before any job runs, on values that are valid JSON but wrong for the study."""
     if config["input"]["mode"] == "site":
         _require_site_inputs(config)
+    _require_secret(config)

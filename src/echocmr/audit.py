@@ -1,0 +1,387 @@
+"""PHI gate: look for every raw identifier anywhere under results/ and fail if one is found.
+
+The catalogue of identifiers is built from the raw inputs themselves (DICOM headers including
+nested sequences and file meta, folder names of the export, the CMR/clinical/echo/view-label
+tables): names, MRNs, accession numbers, birth dates, institutions, devices, original UIDs and
+original dates. Then every file under results/ is scanned: DICOM headers element by element,
+text files line by line, and every file and folder name. Binary files (.npy, .pt, .png, ...) are
+checked by name only.
+
+Matching is on whole tokens after normalisation (upper case, runs of non-alphanumerics -> one
+space), so `DOE^JOHN`, `Doe John` and `doe, john` all match, `2019-03-05` matches `2019/03/05`,
+and an MRN does not match inside a longer number.
+
+Dates are scoped to their patient: a patient's original study/CMR dates are searched only where
+that patient's key appears (same file path, DICOM file or text line), because the shifted dates of
+one patient routinely coincide with the original dates of another. A patient's own shifted date
+that equals one of their original dates is not a leak and is left out. Birth dates are dropped by
+de-identification, so they are searched everywhere.
+
+Reports never contain an identifier: a hit gives file, field or line, and the identifier *type*;
+a path component that itself holds an identifier is shown as `<type>`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import pydicom
+
+from echocmr import keys
+from echocmr.ingest.deid_header import is_standard_uid
+from echocmr.ingest.inventory import parse_da
+
+log = logging.getLogger(__name__)
+
+AUDIT_COLUMNS = ["file", "location", "identifier_type"]
+TEXT_SUFFIXES = frozenset({".csv", ".tsv", ".md", ".html", ".htm", ".txt", ".log", ".json",
+                           ".yaml", ".yml", ".rst", ".xml", ".svg", ".ini", ".cfg", ".err",
+                           ".out"})
+BINARY_SUFFIXES = frozenset({".npy", ".npz", ".pt", ".pth", ".ckpt", ".png", ".jpg", ".jpeg",
+                             ".pdf", ".avi", ".mp4", ".gz", ".zip", ".pkl", ".bin", ".raw",
+                             ".tmp", ".h5", ".parquet"})
+MAX_SNIFF_BYTES = 5 << 20
+PATIENT_KEY = re.compile(r"P[0-9a-f]{12}")
+MIN_TOKEN_CHARS = 4
+
+# DICOM keywords whose values identify (besides every PN, UI and DA, handled by VR).
+ID_KEYWORDS = {
+    "PatientID": "mrn", "OtherPatientIDs": "mrn", "IssuerOfPatientID": "mrn",
+    "AccessionNumber": "accession_number", "InstitutionName": "institution",
+    "InstitutionAddress": "institution", "InstitutionalDepartmentName": "institution",
+    "StationName": "device", "DeviceSerialNumber": "device", "StudyID": "study_id",
+    "PatientAddress": "address", "PatientTelephoneNumbers": "phone",
+    "MedicalRecordLocator": "mrn", "PerformedProcedureStepID": "study_id",
+}
+# Identify software, not people: the same toolkit UID may be in raw and de-identified files.
+NOT_IDENTIFYING = frozenset({"ImplementationClassUID", "ImplementationVersionName"})
+
+
+def normalise(text: str) -> str:
+    """Upper-case alphanumeric tokens separated by single spaces."""
+    return " ".join(re.findall(r"[A-Za-z0-9]+", str(text))).upper()
+
+
+def date_forms(day: dt.date) -> list[str]:
+    return [day.strftime("%Y%m%d"), day.isoformat()]
+
+
+def name_forms(name: str) -> list[str]:
+    """A person name as full name in both orders, plus a distinctive family name (>= 5 chars).
+
+    Given names alone are not searched: `MARK` or `AMY` would hit ordinary words in reports.
+    """
+    parts = [p for p in re.split(r"[\^,]+|\s+", str(name).strip()) if p]
+    if not parts:
+        return []
+    forms = [" ".join(parts)]
+    if len(parts) >= 2:
+        forms += [f"{parts[0]} {parts[1]}", f"{parts[1]} {parts[0]}"]
+    if len(parts[0]) >= 5:
+        forms.append(parts[0])
+    return forms
+
+
+@dataclass
+class Catalogue:
+    """Normalised identifiers: global ones, and dates scoped to a patient key."""
+
+    secret: str
+    max_shift_days: int = 365
+    global_ids: dict[str, str] = field(default_factory=dict)
+    dates: dict[str, dict[str, str]] = field(default_factory=lambda: defaultdict(dict))
+    _shifted: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+
+    def add(self, value, kind: str) -> None:
+        norm = normalise(value)
+        if len(norm.replace(" ", "")) >= MIN_TOKEN_CHARS:
+            self.global_ids.setdefault(norm, kind)
+
+    def add_name(self, value) -> None:
+        for form in name_forms(value):
+            self.add(form, "person_name")
+
+    def add_patient_date(self, mrn: str, value, kind: str = "date") -> None:
+        day = parse_da(value)
+        if day is None or not mrn:
+            return
+        pkey = keys.pseudonym(self.secret, "patient", mrn)
+        offset = keys.date_offset_days(self.secret, mrn, self.max_shift_days)
+        shifted = day + dt.timedelta(days=offset)
+        for form in date_forms(day):
+            self.dates[pkey].setdefault(normalise(form), kind)
+        for form in date_forms(shifted):
+            self._shifted[pkey].add(normalise(form))
+
+    def add_birth_date(self, value) -> None:
+        day = parse_da(value)
+        if day is not None:
+            for form in date_forms(day):
+                self.add(form, "birth_date")
+
+    def finalise(self) -> None:
+        """Drop scoped dates equal to the same patient's shifted dates (legitimate values)."""
+        for pkey, table in self.dates.items():
+            for norm in self._shifted.get(pkey, ()):
+                table.pop(norm, None)
+        self._index = _first_token_index(self.global_ids)
+        self._date_index = {p: _first_token_index(t) for p, t in self.dates.items()}
+
+    def __len__(self) -> int:
+        return len(self.global_ids) + sum(len(t) for t in self.dates.values())
+
+    def find(self, text: str, patients: Iterable[str] = ()) -> list[str]:
+        """Identifier types found in `text` (globals, and dates of the given patients)."""
+        norm = normalise(text)
+        if not norm:
+            return []
+        padded, tokens = f" {norm} ", set(norm.split(" "))
+        found = _match(padded, tokens, self._index)
+        for pkey in patients:
+            if pkey in self._date_index:
+                found += _match(padded, tokens, self._date_index[pkey])
+        return found
+
+    def types_of_globals(self) -> dict[str, int]:
+        counts: dict[str, int] = defaultdict(int)
+        for kind in self.global_ids.values():
+            counts[kind] += 1
+        counts["date"] = sum(len(t) for t in self.dates.values())
+        return dict(counts)
+
+
+def _first_token_index(table: dict[str, str]) -> dict[str, list[tuple[str, str]]]:
+    index: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for norm, kind in table.items():
+        index[norm.split(" ")[0]].append((f" {norm} ", kind))
+    return index
+
+
+def _match(padded: str, tokens: set[str], index) -> list[str]:
+    found = []
+    for token in tokens:
+        for needle, kind in index.get(token, ()):
+            if needle in padded:
+                found.append(kind)
+    return found
+
+
+# ----------------------------------------------------------------------------- catalogue
+
+
+def _walk_elements(ds) -> Iterator:
+    """Every data element, recursing into sequences, file meta included."""
+    meta = getattr(ds, "file_meta", None)
+    if meta is not None:
+        yield from meta
+    stack = [ds]
+    while stack:
+        item = stack.pop()
+        for elem in item:
+            if elem.VR == "SQ":
+                stack.extend(elem.value or [])
+            else:
+                yield elem
+
+
+def _values(elem) -> list[str]:
+    if elem.value is None or elem.VR in ("OB", "OW", "OF", "OD", "OL", "OV", "UN"):
+        return []
+    values = elem.value if elem.VM > 1 else [elem.value]
+    return [str(v) for v in values if str(v).strip()]
+
+
+def catalogue_dicom(cat: Catalogue, path: Path) -> None:
+    """Add the identifiers of one raw DICOM header (unreadable files contribute what parses)."""
+    try:
+        ds = pydicom.dcmread(path, stop_before_pixels=True, force=True)
+    except Exception:  # noqa: BLE001 - damaged raw files: nothing readable to catalogue
+        return
+    mrn = str(ds.get("PatientID", "") or "").strip()
+    for elem in _walk_elements(ds):
+        if elem.keyword in NOT_IDENTIFYING:
+            continue
+        for value in _values(elem):
+            kind = ID_KEYWORDS.get(elem.keyword)
+            if elem.keyword == "PatientBirthDate":
+                cat.add_birth_date(value)
+            elif elem.VR == "PN":
+                cat.add_name(value)
+            elif elem.VR == "UI" and not is_standard_uid(value):
+                cat.add(value, "uid")
+            elif elem.VR in ("DA", "DT"):
+                cat.add_patient_date(mrn, value[:8])
+            elif kind:
+                cat.add(value, kind)
+            elif elem.tag.is_private and "^" in value:
+                cat.add_name(value)  # a name copied into a vendor tag
+
+
+def catalogue_path(cat: Catalogue, rel: Path) -> None:
+    """Folder and file names of the export that look like identifiers (>= 6 chars, a digit)."""
+    for part in rel.parts:
+        stem = part.rsplit(".", 1)[0] if part.lower().endswith(".dcm") else part
+        if len(stem) >= 6 and any(ch.isdigit() for ch in stem):
+            cat.add(stem, "raw_path_name")
+
+
+def catalogue_tables(cat: Catalogue, tables: dict[str, str | Path | None]) -> None:
+    for path in tables.values():
+        if not path or not Path(path).is_file():
+            continue
+        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+        cols = set(df.columns)
+        for _, row in df.iterrows():
+            mrn = str(row.get("mrn", "")).strip()
+            if mrn:
+                cat.add(mrn, "mrn")
+            if "patient_name" in cols:
+                cat.add_name(row["patient_name"])
+            if "birth_date" in cols:
+                cat.add_birth_date(row["birth_date"])
+            if "accession_number" in cols and row["accession_number"]:
+                cat.add(row["accession_number"], "accession_number")
+            if "sop_instance_uid" in cols and row["sop_instance_uid"]:
+                cat.add(row["sop_instance_uid"], "uid")
+            for col in ("cmr_date", "study_date"):
+                if col in cols:
+                    cat.add_patient_date(mrn, row[col])
+
+
+def build_catalogue(dicom_dir: str | Path, tables: dict[str, str | Path | None], secret: str,
+                    max_shift_days: int = 365) -> Catalogue:
+    cat = Catalogue(secret, max_shift_days)
+    root = Path(dicom_dir)
+    for dirpath, _, files in os.walk(root):
+        for f in files:
+            path = Path(dirpath) / f
+            catalogue_path(cat, path.relative_to(root))
+            catalogue_dicom(cat, path)
+    catalogue_tables(cat, tables)
+    cat.finalise()
+    log.info("catalogue: %s", json.dumps(cat.types_of_globals(), sort_keys=True))
+    return cat
+
+
+# ----------------------------------------------------------------------------- scan
+
+
+@dataclass(frozen=True)
+class Hit:
+    file: str
+    location: str
+    identifier_type: str
+
+
+def _redacted_rel(cat: Catalogue, rel: Path) -> tuple[str, list[Hit]]:
+    """Path with identifier-bearing components replaced by `<type>`, and one hit per component."""
+    parts, hits = [], []
+    patients = set(PATIENT_KEY.findall(rel.as_posix()))
+    for part in rel.parts:
+        kinds = cat.find(part, patients)
+        parts.append(f"<{kinds[0]}>" if kinds else part)
+        hits += [Hit("", "file or folder name", k) for k in dict.fromkeys(kinds)]
+    shown = "/".join(parts)
+    return shown, [Hit(shown, h.location, h.identifier_type) for h in hits]
+
+
+def _is_dicom(path: Path) -> bool:
+    if path.suffix.lower() == ".dcm":
+        return True
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(132)
+        return head[128:132] == b"DICM"
+    except OSError:
+        return False
+
+
+def scan_dicom(cat: Catalogue, path: Path, shown: str, patients: set[str]) -> list[Hit]:
+    try:
+        ds = pydicom.dcmread(path, stop_before_pixels=True, force=True)
+    except Exception:  # noqa: BLE001 - an unreadable output is reported as such, not skipped
+        return [Hit(shown, "unreadable DICOM header", "unscannable")]
+    hits = []
+    patients = patients | set(PATIENT_KEY.findall(str(ds.get("PatientID", ""))))
+    for elem in _walk_elements(ds):
+        for value in _values(elem):
+            for kind in dict.fromkeys(cat.find(value, patients)):
+                name = elem.keyword or str(elem.tag)
+                hits.append(Hit(shown, f"header {name}", kind))
+    return hits
+
+
+def scan_text(cat: Catalogue, path: Path, shown: str, patients: set[str]) -> list[Hit]:
+    hits = []
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        for number, line in enumerate(fh, start=1):
+            line_patients = patients | set(PATIENT_KEY.findall(line))
+            for kind in dict.fromkeys(cat.find(line, line_patients)):
+                hits.append(Hit(shown, f"line {number}", kind))
+    return hits
+
+
+def _looks_like_text(path: Path) -> bool:
+    if path.stat().st_size > MAX_SNIFF_BYTES:
+        return False
+    with open(path, "rb") as fh:
+        chunk = fh.read(8192)
+    if b"\x00" in chunk:
+        return False
+    try:
+        chunk.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def scan_tree(cat: Catalogue, root: str | Path, skip: Iterable[str | Path] = ()) -> list[Hit]:
+    """Every file and folder under root; `skip` = paths (e.g. this audit's own outputs)."""
+    root = Path(root)
+    skipped = {Path(s).resolve() for s in skip}
+    hits: list[Hit] = []
+    n_files = 0
+    for dirpath, dirnames, files in os.walk(root):
+        dirnames.sort()
+        for d in dirnames:
+            shown, h = _redacted_rel(cat, (Path(dirpath) / d).relative_to(root))
+            hits += h
+        for f in sorted(files):
+            path = Path(dirpath) / f
+            if path.resolve() in skipped:
+                continue
+            n_files += 1
+            rel = path.relative_to(root)
+            shown, name_hits = _redacted_rel(cat, rel)
+            hits += name_hits
+            patients = set(PATIENT_KEY.findall(rel.as_posix()))
+            suffix = path.suffix.lower()
+            if _is_dicom(path):
+                hits += scan_dicom(cat, path, shown, patients)
+            elif suffix in TEXT_SUFFIXES or (suffix not in BINARY_SUFFIXES
+                                             and _looks_like_text(path)):
+                hits += scan_text(cat, path, shown, patients)
+    log.info("scanned %d files under %s: %d hit(s)", n_files, root, len(hits))
+    return list(dict.fromkeys(hits))
+
+
+def hits_frame(hits: list[Hit]) -> pd.DataFrame:
+    return pd.DataFrame([h.__dict__ for h in hits], columns=AUDIT_COLUMNS)
+
+
+def failure_message(hits: list[Hit], limit: int = 50) -> str:
+    lines = [f"PHI audit failed: {len(hits)} identifier hit(s) under results/ "
+             "(types and places only; values are never printed):"]
+    lines += [f"  {h.file} [{h.location}]: {h.identifier_type}" for h in hits[:limit]]
+    if len(hits) > limit:
+        lines.append(f"  ... and {len(hits) - limit} more in the audit table")
+    return "\n".join(lines)

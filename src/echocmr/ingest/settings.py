@@ -1,0 +1,27 @@
+"""Ingest settings from the workflow config; the secret is loaded here, at run time, never passed
+through Snakemake params (params are recorded in job metadata)."""
+
+from __future__ import annotations
+
+from echocmr import keys
+from echocmr.ingest.deidentify import DeidSettings
+from echocmr.ingest.inventory import InventorySettings
+
+
+def secret_from(secret_cfg: dict, mode: str) -> str:
+    """The pseudonymisation secret (env variable, then file; demo secret only for synthetic)."""
+    return keys.load_secret(env=secret_cfg.get("env") or "ECHOCMR_SECRET",
+                            file=secret_cfg.get("file"), synthetic=mode == "synthetic")
+
+
+def inventory_settings(ingest: dict, secret: str) -> InventorySettings:
+    return InventorySettings(secret=secret, n_shards=int(ingest["shards"]),
+                             min_frames=int(ingest.get("min_frames", 32)),
+                             date_shift_max_days=int(ingest.get("date_shift_max_days", 365)),
+                             colour_fraction=float(ingest.get("colour_fraction", 0.01)))
+
+
+def deid_settings(ingest: dict, secret: str) -> DeidSettings:
+    return DeidSettings(secret=secret,
+                        max_shift_days=int(ingest.get("date_shift_max_days", 365)),
+                        jpeg_quality=int(ingest.get("jpeg_quality", 95)))
