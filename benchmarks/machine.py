@@ -1,0 +1,183 @@
+"""Machine description for benchmark results, and assembly of benchmarks/RESULTS.md.
+
+Import from a benchmark (`benchmarks/` is the script's folder, so it is on sys.path):
+
+    from machine import machine_info, machine_line
+    info = machine_info()            # dict: cpu, cores, ram_gib, gpu, python, torch, numpy, ...
+
+Command line:
+
+    .venv/bin/python benchmarks/machine.py              # print the machine as markdown
+    .venv/bin/python benchmarks/machine.py --assemble   # write benchmarks/RESULTS.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RESULTS_DIR = HERE / "results"
+RESULTS_MD = HERE / "RESULTS.md"
+# Sections in the order of the issue; anything else found in results/ follows alphabetically.
+ORDER = ["preprocess", "loader", "bootstrap", "dag", "train"]
+VERSIONED = ["numpy", "torch", "torchvision", "pandas", "pydicom", "cv2", "snakemake", "sklearn"]
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _ram_gib() -> float | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return round(int(line.split()[1]) / 1024**2, 1)
+    except OSError:
+        pass
+    return None
+
+
+def _usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def _gpu() -> str | None:
+    """GPU name(s) via torch (CUDA) if importable, else nvidia-smi, else None."""
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            names = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+            return ", ".join(names)
+        return None
+    except ImportError:
+        pass
+    if shutil.which("nvidia-smi"):
+        proc = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
+                              capture_output=True, text=True, timeout=30)
+        names = [n.strip() for n in proc.stdout.splitlines() if n.strip()]
+        return ", ".join(names) or None
+    return None
+
+
+def _version(module: str) -> str | None:
+    try:
+        return getattr(importlib.import_module(module), "__version__", None)
+    except ImportError:
+        return None
+
+
+def machine_info() -> dict:
+    """What a reader needs to compare figures: hardware, software versions, date (UTC)."""
+    return {
+        "cpu": _cpu_model(),
+        "cores": _usable_cores(),
+        "ram_gib": _ram_gib(),
+        "gpu": _gpu(),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        **{name: _version(name) for name in VERSIONED},
+        "date_utc": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M"),
+    }
+
+
+def machine_line(info: dict | None = None) -> str:
+    """One-line summary for a benchmark's own markdown section."""
+    m = info or machine_info()
+    return (f"{m['cpu']}, {m['cores']} cores, {m['ram_gib']} GiB RAM, GPU: {m['gpu'] or 'none'}; "
+            f"Python {m['python']}, torch {m['torch']}, numpy {m['numpy']}")
+
+
+def machine_markdown(info: dict | None = None) -> str:
+    m = info or machine_info()
+    rows = [
+        ("CPU", m["cpu"]),
+        ("Cores usable", m["cores"]),
+        ("RAM", f"{m['ram_gib']} GiB"),
+        ("GPU", m["gpu"] or "none"),
+        ("OS", m["os"]),
+        ("Python", m["python"]),
+        *((name if name != "cv2" else "opencv", m.get(name) or "-") for name in VERSIONED),
+        ("Date (UTC)", m["date_utc"]),
+    ]
+    return "| | |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows) + "\n"
+
+
+def _section_names() -> list[str]:
+    found = sorted(p.stem for p in RESULTS_DIR.glob("*.md"))
+    return [n for n in ORDER if n in found] + [n for n in found if n not in ORDER]
+
+
+def _recorded_machine(name: str) -> str | None:
+    """The machine a section was measured on, if its JSON recorded one (it may be another)."""
+    path = RESULTS_DIR / f"{name}.json"
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError:
+        return None
+    m = data.get("machine") if isinstance(data, dict) else None
+    if not isinstance(m, dict):
+        return None
+    gpu = m.get("gpu") or "none"
+    return f"{m.get('cpu', '?')}, GPU: {gpu}"
+
+
+def assemble(failed: list[str] | None = None) -> str:
+    """RESULTS.md: machine, then every results/<name>.md in the issue's order."""
+    parts = [
+        "# echocmr benchmarks\n",
+        "Assembled by `bash benchmarks/run_all.sh` from `benchmarks/results/*.md` (one section "
+        "per `benchmarks/bench_<name>.py`; raw numbers in `results/<name>.json`). Figures are "
+        "medians of repeated runs on the machine below unless a section names another.\n",
+        "## Machine\n",
+        machine_markdown(),
+    ]
+    if failed:
+        parts.append("**Benchmarks that failed in this run** (sections below may be older): "
+                     + ", ".join(f"`{f}`" for f in failed) + "\n")
+    for name in _section_names():
+        body = (RESULTS_DIR / f"{name}.md").read_text().strip()
+        if not body.startswith("#"):
+            body = f"## {name}\n\n{body}"
+        recorded = _recorded_machine(name)
+        if recorded:
+            body += f"\n\n_Measured on: {recorded}._"
+        parts.append(body + "\n")
+    text = "\n".join(parts)
+    RESULTS_MD.write_text(text)
+    return text
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--assemble", action="store_true", help="write benchmarks/RESULTS.md")
+    ap.add_argument("--failed", nargs="*", default=[], help="benchmarks that failed (noted)")
+    args = ap.parse_args()
+    if args.assemble:
+        assemble(args.failed)
+        print(f"wrote {RESULTS_MD}")
+    else:
+        print(machine_markdown())
+
+
+if __name__ == "__main__":
+    main()
