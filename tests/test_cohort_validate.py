@@ -104,10 +104,12 @@ def test_clinical_and_echo_schemas():
         [key("P", 0), key("A", 0), "2020-01-01", "55"],
         [key("P", 0), key("A", 1), "2020-02-30", "55"],
         [key("P", 0), key("A", 2), "2020-01-01", "0.55"],
+        [key("P", 0), "", "2020-01-01", "55"],  # no accession: cannot join to the images
     ], columns=ECHO_COLUMNS)
     result = validate_table(echo, schema("echo_reports"), "echo_reports")
     assert result.excluded["reason"].tolist() == ["study_date: not a valid date (YYYY-MM-DD)",
-                                                  "echo_lvef_pct: below minimum 1"]
+                                                  "echo_lvef_pct: below minimum 1",
+                                                  "accession_key: missing (required)"]
 
 
 def test_missing_column_stops_with_the_column_named():

@@ -87,7 +87,9 @@ def _describe(error: jsonschema.ValidationError) -> str:
     """Column + rule of one schema violation, without echoing the offending value."""
     column = str(error.path[0]) if error.path else "row"
     rule, limit = error.validator, error.validator_value
-    if rule == "type":
+    if error.instance is None:
+        text = "missing (required)"
+    elif rule == "type":
         text = f"not {' or '.join(limit) if isinstance(limit, list) else limit}"
         text = text.replace(" or null", "")
     elif rule == "minimum":
