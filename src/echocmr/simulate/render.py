@@ -1,0 +1,411 @@
+"""Pixels that look like an echo export: sector fan with speckle, the heart of `anatomy`,
+burned-in text outside the sector, a colour ECG trace along the bottom, depth marks, and
+colour flow for Doppler cines.
+
+Only OpenCV drawing and whole-array numpy run per frame, so the demo export renders in about a
+minute on one core. Every random draw comes from the per-video generator passed in, so the same
+seed gives the same pixels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from echocmr.simulate import anatomy
+from echocmr.simulate.anatomy import Layout
+
+HALF_ANGLE_DEG = 38.0
+FONT = cv2.FONT_HERSHEY_SIMPLEX
+TEXT_COLOUR = (225, 225, 225)
+ECG_COLOUR = (40, 230, 60)
+CURSOR_COLOUR = (250, 230, 40)
+
+
+@dataclass(frozen=True)
+class Screen:
+    """Pixel layout of one image: text band, sector, ECG strip (all boxes inclusive)."""
+
+    width: int
+    height: int
+    line_h: int
+    apex_x: float
+    apex_y: float
+    radius: float
+    tissue_box: tuple[int, int, int, int]
+    ecg_box: tuple[int, int, int, int]
+
+    def to_px(self, pts: np.ndarray) -> np.ndarray:
+        return np.asarray(pts) * self.radius + np.array([self.apex_x, self.apex_y])
+
+
+def screen_for(width: int, height: int) -> Screen:
+    """Place three text lines on top, the ECG strip at the bottom and the fan in between."""
+    line_h = max(7, round(height * 0.047))
+    band = 3 * line_h + 3
+    ecg_h = max(10, round(height * 0.1))
+    ecg_y1 = height - 2
+    ecg_y0 = ecg_y1 - ecg_h + 1
+    apex_y = band + 1
+    sin_a = np.sin(np.deg2rad(HALF_ANGLE_DEG))
+    radius = min(ecg_y0 - 4 - apex_y, (width * 0.72) / (2 * sin_a))
+    apex_x = (width - 1) / 2
+    box = (int(np.floor(apex_x - radius * sin_a)), int(apex_y),
+           int(np.ceil(apex_x + radius * sin_a)), int(np.ceil(apex_y + radius)))
+    ecg = (int(width * 0.08), ecg_y0, int(width * 0.92), ecg_y1)
+    return Screen(width, height, line_h, apex_x, float(apex_y), float(radius), box, ecg)
+
+
+def polar_grid(screen: Screen) -> tuple[np.ndarray, np.ndarray]:
+    """Radius (in sector radii) and angle (degrees) of every pixel."""
+    yy, xx = np.mgrid[0:screen.height, 0:screen.width].astype(np.float32)
+    dx, dy = (xx - screen.apex_x) / screen.radius, (yy - screen.apex_y) / screen.radius
+    return np.hypot(dx, dy), np.degrees(np.arctan2(dx, dy))
+
+
+def sector_mask(screen: Screen) -> np.ndarray:
+    r, ang = polar_grid(screen)
+    return (r <= 1.0) & (np.abs(ang) <= HALF_ANGLE_DEG) & (r >= 0.015)
+
+
+def speckle_field(rng: np.random.Generator, screen: Screen) -> np.ndarray:
+    """Multiplicative Rayleigh speckle, elongated laterally and widening with depth (mean ~1)."""
+    n_r, n_a = int(screen.radius) + 2, 110
+    raw = rng.rayleigh(np.sqrt(2 / np.pi), size=(n_r, n_a)).astype(np.float32)
+    raw = cv2.GaussianBlur(raw, (0, 0), sigmaX=0.6, sigmaY=0.5)
+    raw /= raw.mean()
+    r, ang = polar_grid(screen)
+    map_r = np.clip(r * screen.radius, 0, n_r - 1).astype(np.float32)
+    map_a = np.clip((ang + HALF_ANGLE_DEG) / (2 * HALF_ANGLE_DEG) * (n_a - 1), 0, n_a - 1)
+    field = cv2.remap(raw, map_a.astype(np.float32), map_r, interpolation=cv2.INTER_LINEAR)
+    fine = rng.rayleigh(np.sqrt(2 / np.pi), size=field.shape).astype(np.float32)
+    return (0.55 * field + 0.45 * cv2.GaussianBlur(fine, (0, 0), 0.7) / fine.mean()).astype(
+        np.float32)
+
+
+def depth_gain(screen: Screen) -> np.ndarray:
+    """Time-gain compensation is never perfect: slight loss with depth and at the fan edges."""
+    r, ang = polar_grid(screen)
+    return ((1.0 - 0.25 * np.clip(r, 0, 1)) * (1.0 - 0.18 * (np.abs(ang) / HALF_ANGLE_DEG) ** 4)
+            ).astype(np.float32)
+
+
+# ----------------------------------------------------------------------------- the heart
+
+@dataclass
+class HeartSpec:
+    """What one video shows: the view, its pose, the planted findings and their strengths."""
+
+    view: str
+    grades: dict[int, str]
+    lge: set[int]
+    effects: dict
+    motion_scale: float = 1.0
+    heart_scale: float = 1.0
+    gain: float = 1.0
+    tissue_z: dict = field(default_factory=dict)  # standardised T1/T2/ECV of the patient
+    pose: tuple[float, float, float, float] = (0.0, 1.0, 0.0, 0.0)  # angle, scale, dx, dy
+
+
+def posed_layout(spec: HeartSpec) -> Layout:
+    angle, scale, dx, dy = spec.pose
+    return anatomy.transform_layout(anatomy.base_layout(spec.view), angle,
+                                    scale * spec.heart_scale, (dx, dy), (0.0, 0.5))
+
+
+def myocardial_level(spec: HeartSpec) -> float:
+    """Brightness of the myocardium: T1/T2/ECV add signal only if their strength is non-zero."""
+    e = spec.effects
+    shift = sum(float(e.get(f"{k}_echogenicity", 0.0)) * spec.tissue_z.get(k, 0.0)
+                for k in ("t1", "t2", "ecv"))
+    return float(np.clip(anatomy.MYOCARDIUM * (1 + 0.12 * shift), 60, 250))
+
+
+def _poly(screen: Screen, pts: np.ndarray) -> np.ndarray:
+    return np.round(screen.to_px(pts) * 16).astype(np.int32)  # 4 fractional bits (shift=4)
+
+
+def grow(outline: np.ndarray, by: float) -> np.ndarray:
+    """Outline pushed outwards by `by` (cheaper than drawing a thick anti-aliased border)."""
+    c = outline.mean(axis=0)
+    d = outline - c
+    return c + d * (1 + by / (np.linalg.norm(d, axis=1, keepdims=True) + 1e-9))
+
+
+def _fill(img, screen, pts, level):
+    cv2.fillPoly(img, [_poly(screen, pts)], int(level), lineType=cv2.LINE_AA, shift=4)
+
+
+class HeartPainter:
+    """Draws the heart of one video frame by frame (geometry prepared once)."""
+
+    def __init__(self, spec: HeartSpec, screen: Screen):
+        self.spec, self.screen = spec, screen
+        self.layout = posed_layout(spec)
+        wall = self.layout.wall
+        self.motion = anatomy.segment_motion(wall, spec.grades,
+                                             float(spec.effects.get("wma_motion", 1.0)))
+        thin = float(spec.effects.get("lge_thinning", 0.0))
+        in_lge = np.isin(wall.segment, sorted(spec.lge))
+        self.thickness = wall.thickness * np.where(in_lge, 1.0 - thin, 1.0)
+        self.in_lge = in_lge
+        self.myo = myocardial_level(spec)
+        self.lge_level = self.myo * (1 + 0.3 * float(spec.effects.get("lge_echogenicity", 0.0)))
+        self.px_per_unit = screen.radius
+
+    def paint(self, canvas: np.ndarray, blood: np.ndarray | None, phase: float) -> None:
+        """Draw chambers, LV wall, cavities and valves at one cardiac phase into `canvas`."""
+        c = float(anatomy.contraction(phase))
+        lay, scr = self.layout, self.screen
+        wall_px = max(1, int(round(0.02 * scr.radius)))
+        for b in lay.bright:
+            _fill(canvas, scr, b, 95)
+        for ch in lay.chambers:
+            outline = anatomy.scale_about_centroid(ch.outline, 1 + ch.pulse * c)
+            _fill(canvas, scr, grow(outline, ch.wall), anatomy.CHAMBER_WALL)
+            _fill(canvas, scr, outline, anatomy.CAVITY)
+            if blood is not None:
+                _fill(blood, scr, outline, 255)
+        endo, epi = anatomy.wall_at(lay.wall, self.motion, c, self.thickness,
+                                    self.spec.motion_scale)
+        if lay.wall.closed:
+            _fill(canvas, scr, epi, self.myo)
+            cavity = endo
+        else:
+            _fill(canvas, scr, np.concatenate([epi, endo[::-1]]), self.myo)
+            base_mid = (endo[0] + endo[-1]) / 2
+            apex = endo[len(endo) // 2]
+            cavity = np.concatenate([endo, [base_mid + (base_mid - apex) * 0.22]])
+        if self.in_lge.any() and self.lge_level != self.myo:
+            idx = np.nonzero(self.in_lge[:-1] & self.in_lge[1:])[0]
+            quads = [np.array([epi[i], epi[i + 1], endo[i + 1], endo[i]]) for i in idx]
+            cv2.fillPoly(canvas, [_poly(scr, q) for q in quads], int(self.lge_level),
+                         lineType=cv2.LINE_AA, shift=4)
+        _fill(canvas, scr, cavity, anatomy.CAVITY)
+        if blood is not None:
+            _fill(blood, scr, cavity, 255)
+        for ch in lay.aorta:
+            outline = anatomy.scale_about_centroid(ch.outline, 1 + ch.pulse * c)
+            _fill(canvas, scr, outline, anatomy.CAVITY)
+        if not lay.wall.closed:
+            opening = float(anatomy.mitral_opening(phase))
+            for a, b in anatomy.mitral_leaflets(endo, opening, lay.wall.half_width):
+                cv2.line(canvas, tuple(int(v) for v in np.round(scr.to_px(a) * 16)),
+                         tuple(int(v) for v in np.round(scr.to_px(b) * 16)), anatomy.VALVE,
+                         thickness=wall_px, lineType=cv2.LINE_AA, shift=4)
+
+
+# ----------------------------------------------------------------------------- overlays
+
+@dataclass
+class Overlay:
+    """Static burned-in graphics of one video, stored as the pixels they cover (fast to burn)."""
+
+    mask: np.ndarray  # (H, W) bool
+    rows: np.ndarray
+    cols: np.ndarray
+    values: np.ndarray  # (n, 3) float32 colour of each covered pixel
+    alpha: np.ndarray  # (n, 1) float32 coverage (anti-aliased ECG edges)
+    duration_s: float
+
+
+def _text(img, text, org, scale, colour=TEXT_COLOUR):
+    # Plain 8-connected glyphs: ultrasound consoles burn in bitmap fonts, and it is 100x faster.
+    cv2.putText(img, text, org, FONT, scale, colour, 1, cv2.LINE_8)
+
+
+def text_scale(screen: Screen) -> float:
+    return screen.line_h / 26.0
+
+
+def ecg_wave(phase: np.ndarray) -> np.ndarray:
+    """PQRST shape with the R wave at phase 0 (end-diastole)."""
+    p = (np.mod(phase + 0.5, 1.0) - 0.5)
+    wave = (0.12 * np.exp(-((p + 0.14) / 0.03) ** 2) - 0.12 * np.exp(-((p + 0.02) / 0.008) ** 2)
+            + 1.0 * np.exp(-(p / 0.011) ** 2) - 0.25 * np.exp(-((p - 0.022) / 0.01) ** 2)
+            + 0.28 * np.exp(-((p - 0.3) / 0.05) ** 2))
+    return wave
+
+
+def build_overlay(screen: Screen, lines_left: list[str], lines_right: list[str],
+                  margin_text: list[str], depth_cm: float, duration_s: float, hr_bpm: float,
+                  phase0: float, colour_bar: bool, rng: np.random.Generator) -> Overlay:
+    """Text band, settings in the left margin, depth marks, ECG trace and optional colour bar."""
+    h, w = screen.height, screen.width
+    rgb = np.zeros((h, w, 3), np.uint8)
+    scale = text_scale(screen)
+    lh = screen.line_h
+    for i, line in enumerate(lines_left):
+        _text(rgb, line, (2, lh * (i + 1)), scale)
+    for i, line in enumerate(lines_right):
+        (tw, _), _ = cv2.getTextSize(line, FONT, scale, 1)
+        _text(rgb, line, (w - 2 - tw, lh * (i + 1)), scale, (200, 220, 255))
+    x0, y0, x1, y1 = screen.tissue_box
+    for i, line in enumerate(margin_text):
+        _text(rgb, line, (2, y0 + lh * (i + 2)), scale * 0.9)
+    # Depth marks right of the fan: a dot per cm, a tick and number every 5 cm.
+    px_per_cm = screen.radius / depth_cm
+    xm = min(x1 + 3, w - 4)
+    for cm in range(0, int(depth_cm) + 1):
+        y = int(round(screen.apex_y + cm * px_per_cm))
+        if y >= h:
+            break
+        big = cm % 5 == 0
+        cv2.line(rgb, (xm, y), (xm + (3 if big else 1), y), TEXT_COLOUR, 1)
+        if big and cm and xm + 6 < w - 6:
+            _text(rgb, str(cm), (xm + 5, y + lh // 3), scale * 0.8)
+    if colour_bar:
+        bx0, bx1 = max(1, x0 - 10), max(3, x0 - 5)
+        by0, by1 = y0 + lh * 5, y0 + lh * 5 + int(screen.radius * 0.35)
+        for y in range(by0, by1):
+            t = (y - by0) / max(1, by1 - by0 - 1)
+            rgb[y, bx0:bx1] = (int(255 * (1 - t) ** 0.7), int(120 * (1 - 2 * abs(t - 0.5))),
+                               int(255 * t ** 0.7))
+    ex0, ey0, ex1, ey1 = screen.ecg_box
+    xs = np.arange(ex0, ex1 + 1)
+    t = (xs - ex0) / max(1, ex1 - ex0) * duration_s
+    wave = ecg_wave(phase0 + t * hr_bpm / 60.0) + rng.normal(0, 0.015, len(xs))
+    mid, amp = (ey0 + ey1) / 2 + (ey1 - ey0) * 0.2, (ey1 - ey0) * 0.55
+    ys = np.clip(mid - amp * wave, ey0, ey1)
+    pts = np.round(np.stack([xs, ys], axis=1) * 16).astype(np.int32)
+    cv2.polylines(rgb, [pts], False, ECG_COLOUR, 1, cv2.LINE_AA, shift=4)
+    cover = rgb.max(axis=2)
+    # Nothing burned in may reach into the declared tissue region.
+    cover[y0:y1 + 1, x0:x1 + 1] = 0
+    mask = cover > 0
+    rows, cols = np.nonzero(mask)
+    values = rgb[rows, cols].astype(np.float32)
+    # Anti-aliased ECG pixels are partly transparent; text and marks are opaque.
+    alpha = np.ones((len(rows), 1), np.float32)
+    in_ecg = (rows >= ey0) & (rows <= ey1)
+    alpha[in_ecg, 0] = np.clip(values[in_ecg].max(axis=1) / 230.0, 0, 1)
+    values[in_ecg] /= np.maximum(alpha[in_ecg], 1e-3)
+    return Overlay(mask=mask, rows=rows, cols=cols, values=np.clip(values, 0, 255),
+                   alpha=alpha, duration_s=duration_s)
+
+
+def apply_overlay(frame_rgb: np.ndarray, ov: Overlay, t_s: float, screen: Screen) -> None:
+    """Burn the static graphics and the moving ECG cursor into one RGB frame (in place)."""
+    under = frame_rgb[ov.rows, ov.cols].astype(np.float32)
+    frame_rgb[ov.rows, ov.cols] = (under * (1 - ov.alpha) + ov.values * ov.alpha).astype(np.uint8)
+    ex0, ey0, ex1, ey1 = screen.ecg_box
+    x = int(round(ex0 + (ex1 - ex0) * min(t_s / max(ov.duration_s, 1e-6), 1.0)))
+    frame_rgb[ey0:ey1 + 1, x] = CURSOR_COLOUR
+
+
+# ----------------------------------------------------------------------------- colour flow
+
+def colour_box(screen: Screen) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """Colour-flow box over the mitral inflow: mask and its bounding box (inclusive)."""
+    r, ang = polar_grid(screen)
+    m = (np.abs(ang) <= 15) & (r >= 0.36) & (r <= 0.86)
+    ys, xs = np.nonzero(m)
+    return m, (int(xs.min()), int(ys.min()), int(xs.max()), int(ys.max()))
+
+
+def colourise(frame_rgb, blood, box_mask, phase, texture) -> None:
+    """Red inflow in diastole, blue outflow in systole, where blood lies inside the box."""
+    inflow = float(anatomy.mitral_opening(phase))
+    outflow = float(anatomy.contraction(phase)) * (np.mod(phase, 1.0) < 0.4)
+    v = inflow - 0.8 * outflow
+    if abs(v) < 0.08:
+        return
+    m = box_mask & (blood > 127)
+    mag = np.clip(abs(v) * texture[m], 0, 1)
+    keep = mag > 0.15
+    idx = tuple(a[keep] for a in np.nonzero(m))
+    mag = mag[keep]
+    col = np.zeros((len(mag), 3), np.float32)
+    if v > 0:
+        col[:, 0], col[:, 1] = 70 + 185 * mag, 90 * mag**2
+    else:
+        col[:, 2], col[:, 1] = 70 + 185 * mag, 60 * mag**2
+    frame_rgb[idx] = col.astype(np.uint8)
+
+
+# ----------------------------------------------------------------------------- whole video
+
+@dataclass
+class Rendered:
+    frames: np.ndarray  # (T, H, W, 3) uint8 RGB
+    screen: Screen
+    overlay_mask: np.ndarray  # (H, W) where text/ECG/marks were burned in
+    colour_box: tuple[int, int, int, int] | None
+    depth_cm: float
+
+
+def render_video(spec: HeartSpec, screen: Screen, n_frames: int, fps: float, hr_bpm: float,
+                 phase0: float, text: dict, rng: np.random.Generator, doppler: bool = False,
+                 still_calipers: bool = False) -> Rendered:
+    """Render every frame of one cine (or one still) as RGB uint8."""
+    fan = sector_mask(screen)
+    gain = depth_gain(screen) * np.float32(spec.gain)
+    s1, s2 = speckle_field(rng, screen), speckle_field(rng, screen)
+    bg = np.full((screen.height, screen.width), anatomy.BACKGROUND, np.uint8)
+    r, _ = polar_grid(screen)
+    bg[r < 0.07] = 120  # near-field clutter under the transducer
+    painter = HeartPainter(spec, screen)
+    depth_cm = float(text.get("depth_cm", 16.0))
+    duration = n_frames / fps if fps > 0 else 1.0
+    ov = build_overlay(screen, text["left"], text["right"], text["margin"], depth_cm,
+                       duration, hr_bpm, phase0, doppler, rng)
+    box_mask, box = colour_box(screen) if doppler else (None, None)
+    texture = None
+    if doppler:
+        tex = rng.random((screen.height // 4 + 1, screen.width // 4 + 1)).astype(np.float32)
+        texture = cv2.resize(tex, (screen.width, screen.height), interpolation=cv2.INTER_CUBIC)
+        texture = np.clip(0.55 + 0.7 * texture, 0, 1.3)
+    sigma = max(0.6, screen.radius / 160)
+    ksize = 2 * int(round(2 * sigma)) + 1
+    s1 *= gain
+    s2 *= gain
+    s1[~fan] = 0
+    s2[~fan] = 0
+    s_diff = s2 - s1
+    frames = np.empty((n_frames, screen.height, screen.width, 3), np.uint8)
+    canvas = np.empty_like(bg)
+    blood = np.zeros_like(bg) if doppler else None
+    slow = 1.3  # seconds for the speckle pattern to decorrelate once
+    for i in range(n_frames):
+        t = i / fps if fps > 0 else 0.0
+        phase = phase0 + t * hr_bpm / 60.0
+        np.copyto(canvas, bg)
+        if blood is not None:
+            blood[:] = 0
+        painter.paint(canvas, blood, phase)
+        img = cv2.GaussianBlur(canvas, (ksize, ksize), sigma).astype(np.float32)
+        a = np.float32(0.5 - 0.5 * np.cos(2 * np.pi * t / slow))
+        img *= s1 + a * s_diff
+        rgb = frames[i]
+        rgb[:] = np.clip(img, 0, 255).astype(np.uint8)[:, :, None]
+        if doppler:
+            colourise(rgb, blood, box_mask, phase, texture)
+        if still_calipers:
+            draw_calipers(rgb, painter, screen, phase)
+        apply_overlay(rgb, ov, t, screen)
+    return Rendered(frames, screen, ov.mask, box, depth_cm)
+
+
+def draw_calipers(rgb, painter: HeartPainter, screen: Screen, phase: float) -> None:
+    """Measurement crosses across the LV (stills carry measurements)."""
+    c = float(anatomy.contraction(phase))
+    endo, _ = anatomy.wall_at(painter.layout.wall, painter.motion, c, painter.thickness)
+    n = len(endo)
+    for p in (endo[n // 6], endo[n - 1 - n // 6]):
+        x, y = np.round(screen.to_px(p)).astype(int)
+        cv2.drawMarker(rgb, (int(x), int(y)), (255, 255, 0), cv2.MARKER_CROSS, 5, 1)
+
+
+def segment_probe(spec: HeartSpec, screen: Screen, segment: int):
+    """Pixel position and inward normal of the mid-point of one segment's endocardium (ED).
+
+    Used by tests to measure the planted wall motion in decoded pixels.
+    """
+    lay = posed_layout(spec)
+    idx = np.nonzero(lay.wall.segment == segment)[0]
+    if len(idx) == 0:
+        raise ValueError(f"segment {segment} is not shown in view {spec.view}")
+    mid = idx[len(idx) // 2]
+    return screen.to_px(lay.wall.endo[mid]), lay.wall.normal[mid], lay.wall.thickness[mid]

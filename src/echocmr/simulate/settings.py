@@ -1,0 +1,132 @@
+"""The `simulate:` config section: defaults, merging and validation.
+
+The same defaults are declared in `workflow/schemas/config.schema.yaml` (a test keeps the two in
+step), so the library runs without Snakemake and the workflow validates before any job starts.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+MAIN_VIEWS = ("A4C", "A2C", "PLAX")
+DISTRACTOR_VIEWS = ("PSAX", "A5C", "SUBCOSTAL")
+ALL_VIEWS = MAIN_VIEWS + DISTRACTOR_VIEWS
+ENCODINGS = ("jpeg_ybr422", "rgb", "mono2", "rle")
+
+DEFAULTS: dict[str, Any] = {
+    "outdir": "synthetic",
+    "n_patients": 140,
+    # Mean number of echo studies per patient within +-30 days of a CMR (paper: 2,566/1,453).
+    "studies_per_patient": 1.6,
+    # Share of patients with one more echo study 31-365 days from any CMR (pairing must drop it).
+    "unpaired_study_fraction": 0.08,
+    "second_cmr_fraction": 0.05,
+    "wma_prevalence": 0.483,
+    "views": list(MAIN_VIEWS),
+    # Probability that a study holds a cine of the view (paper Table 1: 2,331/1,965/2,299 of 2,566).
+    "view_probability": {"A4C": 0.91, "A2C": 0.77, "PLAX": 0.90},
+    "extra_clip_probability": 0.15,
+    "distractors": {
+        "enabled": True,
+        "psax": 0.5,
+        "a5c": 0.25,
+        "subcostal": 0.3,
+        "doppler": 0.35,
+        "still": 0.3,
+        "sr": 0.4,
+    },
+    "damaged": {"truncated": 2, "zero_bytes": 1, "not_dicom": 1},
+    "image": {"width": 256, "height": 192},
+    "frames": {"min": 32, "max": 64},
+    "fps": {"min": 30, "max": 60},
+    "heartbeats": {"min": 1.5, "max": 3.0},
+    "encodings": {"jpeg_ybr422": 0.72, "rgb": 0.06, "mono2": 0.12, "rle": 0.1},
+    "jpeg_quality": 90,
+    "view_label_fraction": 0.5,
+    "pose_jitter": 1.0,
+    "effects": {
+        "wma_motion": 1.0,
+        "lge_thinning": 0.35,
+        "lge_echogenicity": 0.0,
+        "t1_echogenicity": 0.0,
+        "t2_echogenicity": 0.0,
+        "ecv_echogenicity": 0.0,
+    },
+    "workers": 0,
+}
+
+
+class SimSettingsError(ValueError):
+    """A `simulate.*` value is wrong; the message names the key and the fix."""
+
+
+def _merge(base: dict, over: dict, path: str = "simulate") -> dict:
+    out = copy.deepcopy(base)
+    for key, value in (over or {}).items():
+        if key not in base:
+            raise SimSettingsError(f"unknown key {path}.{key}; allowed: {sorted(base)}")
+        if isinstance(base[key], dict) and key != "view_probability":
+            out[key] = _merge(base[key], value or {}, f"{path}.{key}")
+        elif isinstance(base[key], dict):
+            out[key] = {**base[key], **(value or {})}
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+@dataclass(frozen=True)
+class SimSettings:
+    """Validated `simulate:` section plus the master seed."""
+
+    seed: int
+    values: dict = field(default_factory=lambda: copy.deepcopy(DEFAULTS))
+
+    @classmethod
+    def from_config(cls, section: dict | None, seed: int) -> SimSettings:
+        values = _merge(DEFAULTS, section or {})
+        _validate(values)
+        return cls(seed=int(seed), values=values)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
+    @property
+    def width(self) -> int:
+        return int(self.values["image"]["width"])
+
+    @property
+    def height(self) -> int:
+        return int(self.values["image"]["height"])
+
+    @property
+    def effects(self) -> dict:
+        return self.values["effects"]
+
+
+def _validate(v: dict) -> None:
+    for view in v["views"]:
+        if view not in MAIN_VIEWS:
+            raise SimSettingsError(
+                f"simulate.views contains {view!r}; allowed: {list(MAIN_VIEWS)}")
+    for view in v["view_probability"]:
+        if view not in MAIN_VIEWS:
+            raise SimSettingsError(
+                f"simulate.view_probability has {view!r}; allowed keys: {list(MAIN_VIEWS)}")
+    if v["frames"]["min"] > v["frames"]["max"]:
+        raise SimSettingsError(
+            f"simulate.frames.min={v['frames']['min']} > max={v['frames']['max']}: swap them")
+    if v["fps"]["min"] > v["fps"]["max"]:
+        raise SimSettingsError("simulate.fps.min > simulate.fps.max: swap them")
+    if v["heartbeats"]["min"] > v["heartbeats"]["max"]:
+        raise SimSettingsError("simulate.heartbeats.min > simulate.heartbeats.max: swap them")
+    if v["image"]["width"] < 96 or v["image"]["height"] < 72:
+        raise SimSettingsError(
+            f"simulate.image={v['image']} is too small to draw a sector with text and ECG; "
+            "use at least width 96, height 72")
+    bad = [k for k in v["encodings"] if k not in ENCODINGS]
+    if bad or sum(v["encodings"].values()) <= 0:
+        raise SimSettingsError(
+            f"simulate.encodings={v['encodings']}: keys must be among {list(ENCODINGS)} "
+            "with a positive total weight")

@@ -1,0 +1,125 @@
+"""Truth kept apart from the raw export: planted parameters and every planted identifier.
+
+Never read by the workflow except by tests and the replication check.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from echocmr import keys
+from echocmr.segments import VIEW_SEGMENTS
+from echocmr.simulate import identity
+from echocmr.simulate.cohort import Cohort, view_wma
+from echocmr.simulate.dicomio import TRANSFER_SYNTAX
+
+
+def view_lge(row, view: str) -> int:
+    return int(any(int(row[f"lge_{s:02d}"]) for s in VIEW_SEGMENTS.get(view, [])))
+
+
+def patients_truth(cohort: Cohort, secret: str) -> pd.DataFrame:
+    p = cohort.patients.copy()
+    p.insert(1, "patient_key", [keys.pseudonym(secret, "patient", m) for m in p["mrn"]])
+    for view in ("A4C", "A2C", "PLAX"):
+        p[f"wma_{view.lower()}"] = [view_wma(r, view) for _, r in p.iterrows()]
+        p[f"lge_{view.lower()}"] = [view_lge(r, view) for _, r in p.iterrows()]
+    wm_cols = [f"wm_{s:02d}" for s in range(1, 18)]
+    lge_cols = [f"lge_{s:02d}" for s in range(1, 18)]
+    p["wma_global"] = (p[wm_cols] != "normal").any(axis=1).astype(int)
+    p["lge_global"] = p[lge_cols].astype(int).any(axis=1).astype(int)
+    p["birth_date"] = [f"{d:%Y-%m-%d}" for d in p["birth_date"]]
+    p["first_cmr_date"] = [f"{d:%Y-%m-%d}" for d in p["first_cmr_date"]]
+    return p
+
+
+def studies_truth(cohort: Cohort, secret: str) -> pd.DataFrame:
+    st = cohort.studies.copy()
+    st.insert(0, "study_key", [keys.pseudonym(secret, "study", u) for u in st["study_uid"]])
+    st.insert(1, "patient_key", [keys.pseudonym(secret, "patient", m) for m in st["mrn"]])
+    st["accession_key"] = [keys.pseudonym(secret, "accession", a)
+                           for a in st["accession_number"]]
+    st["study_date"] = [f"{d:%Y-%m-%d}" for d in st["study_date"]]
+    return st
+
+
+def videos_truth(cohort: Cohort, facts: pd.DataFrame, secret: str) -> pd.DataFrame:
+    v = cohort.videos.merge(facts.drop(columns=["burned_text"], errors="ignore"),
+                            on="video_index", how="left")
+    pat = cohort.patients.set_index("patient_index")
+    out = pd.DataFrame({
+        "relative_path": v["rel_path"],
+        "sop_instance_uid": v["sop_instance_uid"],
+        "video_key": [keys.pseudonym(secret, "video", u) for u in v["sop_instance_uid"]],
+        "file_key": [keys.pseudonym(secret, "file", p) for p in v["rel_path"]],
+        "patient_key": [keys.pseudonym(secret, "patient", m) for m in v["mrn"]],
+        "study_key": [keys.pseudonym(secret, "study", u) for u in
+                      cohort.studies.set_index("study_index").loc[v["study_index"],
+                                                                  "study_uid"]],
+        "view": v["view"], "kind": v["kind"], "damage": v["damage"], "encoding": v["encoding"],
+        "transfer_syntax": [TRANSFER_SYNTAX[e] if k != "damaged" or d == "truncated" else ""
+                            for e, k, d in zip(v["encoding"], v["kind"], v["damage"],
+                                               strict=True)],
+        "n_frames": v["n_frames"], "fps": v["fps"], "heart_rate_bpm": v["heart_rate_bpm"],
+        "phase0": v["phase0"], "labelled": v["labelled"].astype(int),
+    })
+    for col in ("rows", "columns", "depth_cm", "pose_angle_deg", "pose_scale", "file_bytes"):
+        out[col] = v[col] if col in v else None
+    # Planted per-view labels of the patient (the ground truth the models should recover).
+    for view in ("A4C", "A2C", "PLAX"):
+        lv = view.lower()
+        out[f"wma_{lv}"] = [view_wma(pat.loc[i], view) for i in v["patient_index"]]
+    out["wma_view"] = [view_wma(pat.loc[i], vw) if vw in VIEW_SEGMENTS else ""
+                       for i, vw in zip(v["patient_index"], v["view"], strict=True)]
+    out["lge_view"] = [view_lge(pat.loc[i], vw) if vw in VIEW_SEGMENTS else ""
+                       for i, vw in zip(v["patient_index"], v["view"], strict=True)]
+    return out
+
+
+def identifiers(cohort: Cohort, facts: pd.DataFrame) -> dict[str, list[str]]:
+    """Every identifier string planted anywhere in the raw export, by type."""
+    p, st, v = cohort.patients, cohort.studies, cohort.videos
+    names = sorted(set(p["patient_name"]))
+    burned_names = sorted({f"{n.split('^')[0]}, {n.split('^')[1]}" for n in names})
+    dates = sorted({f"{d:%Y%m%d}" for d in st["study_date"]}
+                   | {f"{d:%Y%m%d}" for d in cohort.cmrs["cmr_date"]})
+    births = sorted({f"{d:%Y%m%d}" for d in p["birth_date"]})
+    return {
+        "patient_names": names,
+        "patient_names_burned": burned_names,
+        "mrns": sorted(p["mrn"]),
+        "birth_dates": births,
+        "birth_dates_iso": sorted(f"{b[:4]}-{b[4:6]}-{b[6:]}" for b in births),
+        "accession_numbers": sorted(st["accession_number"]),
+        "institutions": sorted({i[0] for i in identity.INSTITUTIONS}),
+        "institution_short_names": sorted({i[1] for i in identity.INSTITUTIONS}),
+        "institution_addresses": sorted({i[2] for i in identity.INSTITUTIONS}),
+        "physicians": sorted(set(identity.STAFF)),
+        "operators": sorted(set(identity.SONOGRAPHERS)),
+        "stations": sorted(set(identity.STATIONS)),
+        "device_serials": sorted(set(identity.DEVICE_SERIALS)),
+        "study_uids": sorted(st["study_uid"]),
+        "series_uids": sorted(set(v["series_instance_uid"])),
+        "sop_instance_uids": sorted(v["sop_instance_uid"]),
+        "dates": dates,
+        "dates_iso": sorted(f"{d[:4]}-{d[4:6]}-{d[6:]}" for d in dates),
+        "study_times": sorted(set(st["study_time"])),
+        "study_ids": sorted({str(1000 + int(i)) for i in st["study_index"]}),
+    }
+
+
+def write_truth(cohort: Cohort, facts: pd.DataFrame, truth_dir: Path, secret: str) -> None:
+    truth_dir = Path(truth_dir)
+    truth_dir.mkdir(parents=True, exist_ok=True)
+    patients_truth(cohort, secret).to_csv(truth_dir / "patients.csv", index=False)
+    studies_truth(cohort, secret).to_csv(truth_dir / "studies.csv", index=False)
+    cmrs = cohort.cmrs.copy()
+    cmrs["cmr_date"] = [f"{d:%Y-%m-%d}" for d in cmrs["cmr_date"]]
+    cmrs.to_csv(truth_dir / "cmrs.csv", index=False)
+    videos_truth(cohort, facts, secret).to_csv(truth_dir / "videos.csv", index=False)
+    with open(truth_dir / "identifiers.json", "w") as fh:
+        json.dump(identifiers(cohort, facts), fh, indent=1, sort_keys=True)
+        fh.write("\n")
