@@ -148,9 +148,11 @@ def cines(n_synthetic: int) -> list[tuple[str, Path]]:
 
 
 def time_methods(path: Path, box, cfg: crop.CropConfig, cfg_full: crop.CropConfig,
-                 repeats: int) -> dict[str, list[float]]:
-    """Seconds per call of every method, `repeats` rounds interleaved (same load for all)."""
+                 repeats: int) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Wall and CPU seconds per call of every method, `repeats` rounds interleaved (same load
+    for all). CPU time (user+sys of this process) is less sensitive to other jobs on the box."""
     times: dict[str, list[float]] = {m: [] for m in METHODS}
+    cpu: dict[str, list[float]] = {m: [] for m in METHODS}
     with tempfile.TemporaryDirectory() as tmp:
         calls = {
             "echonet": partial(echonet_style, path, box),
@@ -162,10 +164,11 @@ def time_methods(path: Path, box, cfg: crop.CropConfig, cfg_full: crop.CropConfi
         }
         for _ in range(repeats):
             for method in METHODS:
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 calls[method]()
                 times[method].append(time.perf_counter() - t0)
-    return times
+                cpu[method].append(time.process_time() - c0)
+    return times, cpu
 
 
 def run(repeats: int, n_synthetic: int) -> dict:
@@ -173,7 +176,7 @@ def run(repeats: int, n_synthetic: int) -> dict:
     per_cine = []
     for label, path in cines(n_synthetic):
         plan = crop.crop_one(path, None, cfg_full)
-        times = time_methods(path, plan.box, cfg, cfg_full, repeats)
+        times, cpu = time_methods(path, plan.box, cfg, cfg_full, repeats)
         ref = reference(path, plan).astype(np.int16)
         fast = crop_stage(path, cfg).astype(np.int16)
         full = crop_stage(path, cfg_full).astype(np.int16)
@@ -184,6 +187,7 @@ def run(repeats: int, n_synthetic: int) -> dict:
             "colour_mode": plan.colour_mode,
             "dct_scale_default": crop.crop_one(path, None, cfg).dct_scale,
             "median_s": {m: statistics.median(v) for m, v in times.items()},
+            "median_cpu_s": {m: statistics.median(v) for m, v in cpu.items()},
             "all_s": {m: [round(x, 5) for x in v] for m, v in times.items()},
             "agreement_vs_full_decode": {
                 "crop_mean_abs": float(np.abs(fast - ref).mean()),
@@ -197,11 +201,16 @@ def run(repeats: int, n_synthetic: int) -> dict:
         if not rows:
             continue
         total = {m: sum(r["median_s"][m] for r in rows) for m in METHODS}
+        total_cpu = {m: sum(r["median_cpu_s"][m] for r in rows) for m in METHODS}
         summary[subset] = {
             "videos": len(rows),
             "videos_per_s": {m: len(rows) / total[m] for m in METHODS},
+            "videos_per_cpu_s": {m: len(rows) / total_cpu[m] for m in METHODS},
             "speedup_crop_vs_echonet": total["echonet"] / total["crop"],
             "speedup_crop_with_io_vs_echonet": total["echonet"] / total["crop_with_io"],
+            "speedup_cpu_crop_vs_echonet": total_cpu["echonet"] / total_cpu["crop"],
+            "speedup_cpu_crop_with_io_vs_echonet": (total_cpu["echonet"]
+                                                    / total_cpu["crop_with_io"]),
         }
     return {"machine": machine_info(), "repeats": repeats, "cines": per_cine,
             "summary": summary}
@@ -229,6 +238,18 @@ def markdown(result: dict) -> str:
             f"{v['crop_with_io']:.2f} | {v['crop_full_res']:.2f} | {v['floor_luma']:.2f} | "
             f"{v['floor_rgb']:.2f} | {s['speedup_crop_vs_echonet']:.1f}x "
             f"(with I/O {s['speedup_crop_with_io_vs_echonet']:.1f}x) |")
+    lines += ["", "Same, per CPU second (user+sys of the process; less sensitive to other jobs "
+              "on a shared machine):", "",
+              "| cines | EchoNet-style | crop | crop + store + AVI | crop (no DCT scaling) | "
+              "decode-only luma | decode-only RGB | speed-up crop vs EchoNet |",
+              "|---|---|---|---|---|---|---|---|"]
+    for subset, s in result["summary"].items():
+        v = s["videos_per_cpu_s"]
+        lines.append(
+            f"| {subset} | {v['echonet']:.2f} | {v['crop']:.2f} | {v['crop_with_io']:.2f} | "
+            f"{v['crop_full_res']:.2f} | {v['floor_luma']:.2f} | {v['floor_rgb']:.2f} | "
+            f"{s['speedup_cpu_crop_vs_echonet']:.1f}x (with I/O "
+            f"{s['speedup_cpu_crop_with_io_vs_echonet']:.1f}x) |")
     lines += ["", "Per cine (median seconds per video; agreement = |crop - full decode| on the "
               "112x112 uint8 frames):", "",
               "| cine | frames | colour | DCT scale | EchoNet s | crop s | crop+I/O s | "

@@ -36,6 +36,7 @@ from pydicom.uid import JPEGBaseline8Bit
 _ENCAPSULATED_PIXEL_HEADER = bytes.fromhex("e07f10004f420000ffffffff")
 _ENCAPSULATED_PIXEL_HEADER_IMPLICIT = bytes.fromhex("e07f1000ffffffff")
 DCT_SCALES = (1, 2, 4, 8)
+_PILLOW_FAST_PHOTOMETRICS = ("YBR_FULL_422", "YBR_FULL", "MONOCHROME2")
 
 
 class DecodeError(Exception):
@@ -63,8 +64,12 @@ class Cine:
 
     @property
     def jpeg_fast_path(self) -> bool:
-        """JPEG baseline 8-bit: Pillow can hand out luminance without colour conversion."""
-        return self.transfer_syntax == JPEGBaseline8Bit and self.bits_stored <= 8
+        """JPEG baseline 8-bit YBR or grey: Pillow hands out luminance without colour conversion.
+
+        RGB-coded JPEG (no colour transform; Pillow may mistake it for YCbCr) takes pydicom's
+        path, which knows that quirk."""
+        return (self.transfer_syntax == JPEGBaseline8Bit and self.bits_stored <= 8
+                and self.photometric in _PILLOW_FAST_PHOTOMETRICS)
 
     @property
     def may_have_colour(self) -> bool:
