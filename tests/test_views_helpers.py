@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from echocmr.ingest.store import StoreWriter
+from echocmr.keys import pseudonym
 
 SIZE = 112
 VIEWS = ["A4C", "A2C", "PLAX", "OTHER"]
@@ -54,9 +55,17 @@ def make_video(view: str, rng: np.random.Generator, n_frames: int = 12) -> np.nd
     return np.stack(frames)
 
 
+def fake_uid(patient: int, index: int) -> str:
+    return f"1.2.826.0.1.3680043.10.{patient}.{index}"
+
+
 def build_store(root, n_patients: int = 12, seed: int = 0, n_shards: int = 2,
-                views_per_study=VIEWS) -> dict[str, str]:
-    """Write shard stores under `root/shard-N`; returns {video_key: true view}."""
+                views_per_study=VIEWS, secret: str | None = None) -> dict[str, str]:
+    """Write shard stores under `root/shard-N`; returns {video_key: true view}.
+
+    With `secret`, video keys are the pseudonyms of `fake_uid(patient, index)` under it (as
+    ingest would derive them), so a truth file keyed by SOP instance UID can be matched.
+    """
     rng = np.random.default_rng(seed)
     truth: dict[str, str] = {}
     writers = [StoreWriter(root / f"shard-{s}", SIZE, SIZE) for s in range(n_shards)]
@@ -64,7 +73,8 @@ def build_store(root, n_patients: int = 12, seed: int = 0, n_shards: int = 2,
         study = f"S{p:012x}"
         writer = writers[p % n_shards]
         for j, view in enumerate(views_per_study):
-            key = f"V{p:06x}{j:06x}"
+            key = (pseudonym(secret, "video", fake_uid(p, j)) if secret
+                   else f"V{p:06x}{j:06x}")
             writer.add(key, study, f"P{p:012x}", 30.0, make_video(view, rng))
             truth[key] = view
     for w in writers:
