@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -45,6 +44,8 @@ import pydicom
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from machine import machine_info as common_machine_info  # noqa: E402  (benchmarks/machine.py)
+
 from echocmr.ingest import crop, decode  # noqa: E402
 from echocmr.ingest.avi import AviWriter, tee_to_avi  # noqa: E402
 from echocmr.ingest.store import StoreWriter  # noqa: E402
@@ -54,19 +55,9 @@ METHODS = ["echonet", "crop", "crop_full_res", "crop_with_io", "floor_luma", "fl
 
 
 def machine_info() -> dict:
-    cpu = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    """The shared description (benchmarks/machine.py) plus what this benchmark depends on."""
     import av
-    return {"cpu": cpu, "cpu_count": os.cpu_count(), "python": platform.python_version(),
-            "numpy": np.__version__, "pillow": PIL.__version__, "opencv": cv2.__version__,
-            "pydicom": pydicom.__version__, "av": av.__version__,
-            "platform": platform.platform(),
+    return {**common_machine_info(), "pillow": PIL.__version__, "av": av.__version__,
             "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
 
 
@@ -221,9 +212,10 @@ def markdown(result: dict) -> str:
     lines = [
         "## Preprocessing: crop stage vs EchoNet-style conversion",
         "",
-        f"Machine: {m['cpu']}, {m['cpu_count']} cores (shared; load average at start "
-        f"{m['load_average_at_start']}), Python {m['python']}, numpy {m['numpy']}, "
-        f"Pillow {m['pillow']}, OpenCV {m['opencv']}, pydicom {m['pydicom']}, PyAV {m['av']}. "
+        f"Machine: {m['cpu']}, {m['cores']} cores, {m['ram_gib']} GiB RAM (shared with other "
+        f"jobs; load average at start {m['load_average_at_start']}), Python {m['python']}, "
+        f"numpy {m['numpy']}, Pillow {m['pillow']}, OpenCV {m['cv2']}, pydicom {m['pydicom']}, "
+        f"PyAV {m['av']}. "
         f"Medians of {result['repeats']} interleaved repeats, one process, one thread each.",
         "",
         "| cines | videos | EchoNet-style videos/s | crop videos/s | crop + store + AVI "

@@ -4,6 +4,7 @@
 
 rule crop:
     input:
+        deid_dir="results/deid/shard-{shard}",
         deid_table="results/deid/shard-{shard}.csv",
         manifest="results/ingest/manifest.csv",
     output:
@@ -20,7 +21,6 @@ rule crop:
         mem_mb=2000,
         runtime=60,
     params:
-        deid_dir=lambda wc: f"results/deid/shard-{wc.shard}",
         crop=lambda wc: config["ingest"]["crop"],
     script:
         "../scripts/crop.py"

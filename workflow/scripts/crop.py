@@ -12,7 +12,7 @@ with script_logging(snakemake) as log:  # noqa: F821 - injected by Snakemake
     section = dict(snakemake.params.crop)  # noqa: F821
     avi = section.pop("avi", {}) or {}
     cfg = CropConfig.from_config(section)
-    inputs = ShardInputs(deid_dir=Path(snakemake.params.deid_dir),  # noqa: F821
+    inputs = ShardInputs(deid_dir=Path(snakemake.input.deid_dir),  # noqa: F821
                          deid_table=Path(snakemake.input.deid_table),  # noqa: F821
                          manifest=Path(snakemake.input.manifest))  # noqa: F821
     out_dir = Path(snakemake.output.frames).parent  # noqa: F821
