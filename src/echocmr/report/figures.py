@@ -48,7 +48,7 @@ def figure1(binary: pd.DataFrame, preds: dict[tuple[str, str], pd.DataFrame], pn
         for source in ("fused", "A4C", "A2C", "PLAX"):
             _roc_line(ax, preds.get((source, task)), _metric(binary, source, task),
                       style.SOURCE_COLOURS[source], style.SOURCE_LABELS[source])
-        ax.legend(loc="lower right", title="AUROC (95% CI)", title_fontsize=6, frameon=False)
+        ax.legend(loc="lower right", title="AUROC (95% CI)", **style.LEGEND)
         style.panel_letter(ax, letter)
     fig.tight_layout(w_pad=2.0)
     style.save(fig, png, pdf)
@@ -72,8 +72,8 @@ def _scatter(ax, frame: pd.DataFrame | None, metric, task: str) -> None:
     ax.set_aspect("equal")
     if metric is not None:
         mae = style.fmt_ci(metric["mae"], metric["mae_ci_low"], metric["mae_ci_high"], 2)
-        text = (f"R\u00b2 = {metric['r2']:.2f} "
-                f"({metric['r2_ci_low']:.2f}\u2013{metric['r2_ci_high']:.2f})\n"
+        r2 = style.fmt_ci(metric["r2"], metric["r2_ci_low"], metric["r2_ci_high"], 2)
+        text = (f"R\u00b2 = {r2}\n"
                 f"MAE = {mae} {unit}\nn = {int(metric['n'])}")
         ax.text(0.03, 0.97, text, transform=ax.transAxes, va="top", ha="left", fontsize=6)
 
@@ -88,7 +88,7 @@ def supp_figure1(binary: pd.DataFrame, continuous: pd.DataFrame,
     for task in ("t1_abnormal", "t2_abnormal", "ecv_abnormal"):
         _roc_line(ax, preds.get(("fused", task)), _metric(binary, "fused", task),
                   style.TISSUE_COLOURS[task], style.TISSUE_LABELS[task])
-    ax.legend(loc="lower right", title="AUROC (95% CI)", title_fontsize=6, frameon=False)
+    ax.legend(loc="lower right", title="AUROC (95% CI)", **style.LEGEND)
     style.panel_letter(ax, "A")
     for ax, task, letter in zip(axes.ravel()[1:], ("t1", "t2", "ecv"), "BCD"):
         _scatter(ax, preds.get(("fused", task)), _metric(continuous, "fused", task), task)

@@ -101,7 +101,7 @@ def flow_figure(flow: pd.DataFrame, png: str) -> None:
     for i, (_, rows) in enumerate(steps):
         r0 = rows.iloc[0]
         y = -i
-        ax.annotate("", xy=(2.6, y + 0.17), xytext=(2.6, y + 0.4 if i else 0.4),
+        ax.annotate("", xy=(2.6, y + 0.17), xytext=(2.6, y + 0.83 if i else 0.4),
                     arrowprops={"arrowstyle": "->", "lw": 0.6})
         ax.text(2.6, y, f"{r0['step']}: {int(r0['n_out']):,} {r0['unit']}", ha="center",
                 va="center", fontsize=6.5, bbox=box)

@@ -199,5 +199,6 @@ def _forest(ax, rows: pd.DataFrame, relative: bool) -> None:
         ax.plot(rep[1:], [yi - 0.17] * 2, color=colour, lw=1)
         ax.plot(rep[0], yi - 0.17, "o", color=colour, ms=2.5)
     ax.set_yticks(y)
-    ax.set_yticklabels(rows["item"], fontsize=5.5)
+    labels = rows["item"].str.replace("Logistic regression using three views", "three-view fusion")
+    ax.set_yticklabels(labels, fontsize=5.5)
     ax.set_ylim(-0.7, len(rows) - 0.3)

@@ -46,6 +46,10 @@ RC = {
 }
 
 
+LEGEND = {"frameon": True, "facecolor": "white", "framealpha": 0.85, "edgecolor": "none",
+          "borderpad": 0.3, "title_fontsize": 6}
+
+
 def apply() -> None:
     plt.rcParams.update(RC)
 
@@ -73,4 +77,6 @@ def fmt_ci(estimate: float, low: float, high: float, digits: int = 3) -> str:
         return "n/a"
     if low is None or not (math.isfinite(low) and math.isfinite(high)):
         return f"{estimate:.{digits}f}"
-    return f"{estimate:.{digits}f} ({low:.{digits}f}\u2013{high:.{digits}f})"
+    # An en dash between negative bounds reads as a minus sign: use "to" there.
+    sep = " to " if low < 0 or high < 0 else "\u2013"
+    return f"{estimate:.{digits}f} ({low:.{digits}f}{sep}{high:.{digits}f})"
