@@ -1,0 +1,61 @@
+"""Path helpers for `workflow/rules/views.smk` (kept in Python so the rules file holds rules
+only, as `snakemake --lint` asks). No analysis logic here."""
+
+from __future__ import annotations
+
+import os
+
+LABELS = "results/deid/tables/view_labels.csv"
+MODEL = "results/views/model/view_classifier.pt"
+SPLIT = "results/views/model/split.csv"
+TRAIN_KEYS = ["arch", "input_size", "frames", "epochs", "batch_size", "lr", "holdout_fraction"]
+
+
+class ViewsPaths:
+    """Which files the views rules read for the configured backend and input mode."""
+
+    def __init__(self, config: dict, shards: list[int]):
+        self.config = config
+        self.views = config["views"]
+        self.backend = self.views["backend"]
+        self.synthetic = config["input"]["mode"] == "synthetic"
+        self.shards = shards
+
+    @property
+    def has_labels(self) -> bool:
+        """A de-identified view-label table exists: always for synthetic, if given for site."""
+        return self.synthetic or bool(self.config["input"].get("view_labels"))
+
+    def stores(self) -> dict:
+        crop = [os.path.join("results", "crop", f"shard-{s}") for s in self.shards]
+        return dict(index=[os.path.join(d, "index.csv") for d in crop],
+                    frames=[os.path.join(d, "frames.npy") for d in crop])
+
+    def train_settings(self) -> dict:
+        return {**{k: self.views[k] for k in TRAIN_KEYS}, "seed": self.config["seed"]}
+
+    def weights_layout(self) -> str:
+        return "echocmr" if self.backend == "train" else self.views["weights_layout"]
+
+    def classify_inputs(self, shard) -> dict:
+        shard_dir = os.path.join("results", "crop", f"shard-{shard}")
+        inputs = {"index": os.path.join(shard_dir, "index.csv"),
+                  "frames": os.path.join(shard_dir, "frames.npy")}
+        if self.backend == "labels":
+            inputs["labels"] = LABELS
+        elif self.backend == "train":
+            inputs["weights"] = MODEL
+        else:
+            inputs["weights"] = self.views["weights"]
+        return inputs
+
+    def metrics_inputs(self) -> dict:
+        inputs = {"views": "results/views/views.csv"}
+        if self.synthetic:
+            inputs["truth"] = os.path.join(self.config["simulate"]["outdir"], "truth",
+                                           "videos.csv")
+        if self.backend == "train":
+            inputs["split"] = SPLIT
+        if self.has_labels:
+            inputs["labels"] = LABELS
+        return inputs
