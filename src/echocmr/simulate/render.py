@@ -9,6 +9,7 @@ seed gives the same pixels.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import cv2
@@ -58,16 +59,22 @@ def screen_for(width: int, height: int) -> Screen:
     return Screen(width, height, line_h, apex_x, float(apex_y), float(radius), box, ecg)
 
 
+@functools.lru_cache(maxsize=8)
 def polar_grid(screen: Screen) -> tuple[np.ndarray, np.ndarray]:
-    """Radius (in sector radii) and angle (degrees) of every pixel."""
+    """Radius (in sector radii) and angle (degrees) of every pixel (cached, read-only)."""
     yy, xx = np.mgrid[0:screen.height, 0:screen.width].astype(np.float32)
     dx, dy = (xx - screen.apex_x) / screen.radius, (yy - screen.apex_y) / screen.radius
-    return np.hypot(dx, dy), np.degrees(np.arctan2(dx, dy))
+    r, ang = np.hypot(dx, dy), np.degrees(np.arctan2(dx, dy))
+    r.flags.writeable = ang.flags.writeable = False
+    return r, ang
 
 
+@functools.lru_cache(maxsize=8)
 def sector_mask(screen: Screen) -> np.ndarray:
     r, ang = polar_grid(screen)
-    return (r <= 1.0) & (np.abs(ang) <= HALF_ANGLE_DEG) & (r >= 0.015)
+    m = (r <= 1.0) & (np.abs(ang) <= HALF_ANGLE_DEG) & (r >= 0.015)
+    m.flags.writeable = False
+    return m
 
 
 def speckle_field(rng: np.random.Generator, screen: Screen) -> np.ndarray:
@@ -85,11 +92,20 @@ def speckle_field(rng: np.random.Generator, screen: Screen) -> np.ndarray:
         np.float32)
 
 
+def _speckle_u8(field: np.ndarray, gain: np.ndarray, fan: np.ndarray) -> np.ndarray:
+    out = np.clip(field * gain * 64, 0, 255).astype(np.uint8)
+    out[~fan] = 0
+    return out
+
+
+@functools.lru_cache(maxsize=8)
 def depth_gain(screen: Screen) -> np.ndarray:
     """Time-gain compensation is never perfect: slight loss with depth and at the fan edges."""
     r, ang = polar_grid(screen)
-    return ((1.0 - 0.25 * np.clip(r, 0, 1)) * (1.0 - 0.18 * (np.abs(ang) / HALF_ANGLE_DEG) ** 4)
-            ).astype(np.float32)
+    g = ((1.0 - 0.25 * np.clip(r, 0, 1)) * (1.0 - 0.18 * (np.abs(ang) / HALF_ANGLE_DEG) ** 4)
+         ).astype(np.float32)
+    g.flags.writeable = False
+    return g
 
 
 # ----------------------------------------------------------------------------- the heart
@@ -139,12 +155,17 @@ def _fill(img, screen, pts, level):
 
 
 class HeartPainter:
-    """Draws the heart of one video frame by frame (geometry prepared once)."""
+    """Draws the heart of one video frame by frame.
+
+    Every drawn outline is linear in the contraction c, so it is prepared once as
+    `start + c * delta` in fixed-point pixels; a frame then costs a few multiply-adds and
+    OpenCV fills.
+    """
 
     def __init__(self, spec: HeartSpec, screen: Screen):
         self.spec, self.screen = spec, screen
-        self.layout = posed_layout(spec)
-        wall = self.layout.wall
+        self.layout = lay = posed_layout(spec)
+        wall = lay.wall
         self.motion = anatomy.segment_motion(wall, spec.grades,
                                              float(spec.effects.get("wma_motion", 1.0)))
         thin = float(spec.effects.get("lge_thinning", 0.0))
@@ -153,48 +174,86 @@ class HeartPainter:
         self.in_lge = in_lge
         self.myo = myocardial_level(spec)
         self.lge_level = self.myo * (1 + 0.3 * float(spec.effects.get("lge_echogenicity", 0.0)))
-        self.px_per_unit = screen.radius
+        self.wall_px = max(1, int(round(0.02 * screen.radius)))
+
+        def lin(at0, at1):
+            a, b = screen.to_px(at0) * 16, screen.to_px(at1) * 16
+            return a, b - a
+
+        self.bright = [np.round(screen.to_px(b) * 16).astype(np.int32) for b in lay.bright]
+        self.chambers = []
+        for ch in lay.chambers:
+            cen = ch.outline.mean(axis=0)
+            grown = grow(ch.outline, ch.wall)
+            self.chambers.append((lin(grown, grown + (grown - cen) * ch.pulse),
+                                  lin(ch.outline, ch.outline + (ch.outline - cen) * ch.pulse)))
+        self.aorta = []
+        for ch in lay.aorta:
+            cen = ch.outline.mean(axis=0)
+            self.aorta.append(lin(ch.outline, ch.outline + (ch.outline - cen) * ch.pulse))
+        e0, p0 = anatomy.wall_at(wall, self.motion, 0.0, self.thickness, spec.motion_scale)
+        e1, p1 = anatomy.wall_at(wall, self.motion, 1.0, self.thickness, spec.motion_scale)
+        self.endo = lin(e0, e1)
+        if wall.closed:
+            self.band = lin(p0, p1)
+            self.cavity = self.endo
+        else:
+            self.band = lin(np.concatenate([p0, e0[::-1]]), np.concatenate([p1, e1[::-1]]))
+            self.cavity = lin(self._open_cavity(e0), self._open_cavity(e1))
+        idx = np.nonzero(in_lge[:-1] & in_lge[1:])[0]
+        self.lge_quads = [lin(np.array([p0[i], p0[i + 1], e0[i + 1], e0[i]]),
+                              np.array([p1[i], p1[i + 1], e1[i + 1], e1[i]])) for i in idx]
+        self.leaflet_len = (0.55 * 16 * screen.radius * np.linalg.norm(e0[-1] - e0[0]) / 2
+                            + 0.1 * 16 * screen.radius * wall.half_width)
+
+    @staticmethod
+    def _open_cavity(endo):
+        """Close the U across the base and reach into the atrium (the open mitral orifice)."""
+        base_mid = (endo[0] + endo[-1]) / 2
+        return np.concatenate([endo, [base_mid + (base_mid - endo[len(endo) // 2]) * 0.22]])
+
+    @staticmethod
+    def _at(form, c):
+        return np.round(form[0] + c * form[1]).astype(np.int32)
 
     def paint(self, canvas: np.ndarray, blood: np.ndarray | None, phase: float) -> None:
         """Draw chambers, LV wall, cavities and valves at one cardiac phase into `canvas`."""
-        c = float(anatomy.contraction(phase))
-        lay, scr = self.layout, self.screen
-        wall_px = max(1, int(round(0.02 * scr.radius)))
-        for b in lay.bright:
-            _fill(canvas, scr, b, 95)
-        for ch in lay.chambers:
-            outline = anatomy.scale_about_centroid(ch.outline, 1 + ch.pulse * c)
-            _fill(canvas, scr, grow(outline, ch.wall), anatomy.CHAMBER_WALL)
-            _fill(canvas, scr, outline, anatomy.CAVITY)
+        c = anatomy.contraction(phase)
+        aa = cv2.LINE_AA
+        if self.bright:
+            cv2.fillPoly(canvas, self.bright, 95, lineType=aa, shift=4)
+        for wall_form, cav_form in self.chambers:
+            cv2.fillPoly(canvas, [self._at(wall_form, c)], anatomy.CHAMBER_WALL, aa, 4)
+            cav = self._at(cav_form, c)
+            cv2.fillPoly(canvas, [cav], anatomy.CAVITY, aa, 4)
             if blood is not None:
-                _fill(blood, scr, outline, 255)
-        endo, epi = anatomy.wall_at(lay.wall, self.motion, c, self.thickness,
-                                    self.spec.motion_scale)
-        if lay.wall.closed:
-            _fill(canvas, scr, epi, self.myo)
-            cavity = endo
-        else:
-            _fill(canvas, scr, np.concatenate([epi, endo[::-1]]), self.myo)
-            base_mid = (endo[0] + endo[-1]) / 2
-            apex = endo[len(endo) // 2]
-            cavity = np.concatenate([endo, [base_mid + (base_mid - apex) * 0.22]])
-        if self.in_lge.any() and self.lge_level != self.myo:
-            idx = np.nonzero(self.in_lge[:-1] & self.in_lge[1:])[0]
-            quads = [np.array([epi[i], epi[i + 1], endo[i + 1], endo[i]]) for i in idx]
-            cv2.fillPoly(canvas, [_poly(scr, q) for q in quads], int(self.lge_level),
-                         lineType=cv2.LINE_AA, shift=4)
-        _fill(canvas, scr, cavity, anatomy.CAVITY)
+                cv2.fillPoly(blood, [cav], 255, aa, 4)
+        cv2.fillPoly(canvas, [self._at(self.band, c)], int(self.myo), aa, 4)
+        if self.lge_quads and self.lge_level != self.myo:
+            cv2.fillPoly(canvas, [self._at(q, c) for q in self.lge_quads], int(self.lge_level),
+                         aa, 4)
+        cav = self._at(self.cavity, c)
+        cv2.fillPoly(canvas, [cav], anatomy.CAVITY, aa, 4)
         if blood is not None:
-            _fill(blood, scr, cavity, 255)
-        for ch in lay.aorta:
-            outline = anatomy.scale_about_centroid(ch.outline, 1 + ch.pulse * c)
-            _fill(canvas, scr, outline, anatomy.CAVITY)
-        if not lay.wall.closed:
-            opening = float(anatomy.mitral_opening(phase))
-            for a, b in anatomy.mitral_leaflets(endo, opening, lay.wall.half_width):
-                cv2.line(canvas, tuple(int(v) for v in np.round(scr.to_px(a) * 16)),
-                         tuple(int(v) for v in np.round(scr.to_px(b) * 16)), anatomy.VALVE,
-                         thickness=wall_px, lineType=cv2.LINE_AA, shift=4)
+            cv2.fillPoly(blood, [cav], 255, aa, 4)
+        for form in self.aorta:
+            cv2.fillPoly(canvas, [self._at(form, c)], anatomy.CAVITY, aa, 4)
+        if not self.layout.wall.closed:
+            self._leaflets(canvas, self.endo[0] + c * self.endo[1],
+                           anatomy.mitral_opening(phase))
+
+    def _leaflets(self, canvas, endo16, opening):
+        """Two mitral leaflets hinged at the annulus: closed across it, open towards the apex."""
+        a, b = endo16[0], endo16[-1]
+        mid = (a + b) / 2
+        apex_dir = endo16[len(endo16) // 2] - mid
+        apex_dir /= np.hypot(*apex_dir) + 1e-9
+        for hinge in (a, b):
+            closed_dir = (mid - hinge) / (np.hypot(*(mid - hinge)) + 1e-9)
+            d = (1 - opening) * closed_dir + opening * apex_dir
+            tip = hinge + d / (np.hypot(*d) + 1e-9) * self.leaflet_len
+            cv2.line(canvas, (int(hinge[0]), int(hinge[1])), (int(tip[0]), int(tip[1])),
+                     anatomy.VALVE, self.wall_px, cv2.LINE_AA, 4)
 
 
 # ----------------------------------------------------------------------------- overlays
@@ -204,10 +263,11 @@ class Overlay:
     """Static burned-in graphics of one video, stored as the pixels they cover (fast to burn)."""
 
     mask: np.ndarray  # (H, W) bool
-    rows: np.ndarray
-    cols: np.ndarray
-    values: np.ndarray  # (n, 3) float32 colour of each covered pixel
-    alpha: np.ndarray  # (n, 1) float32 coverage (anti-aliased ECG edges)
+    opaque_idx: np.ndarray  # flat pixel indices of text and marks
+    opaque_vals: np.ndarray  # (n, 3) uint8
+    soft_idx: np.ndarray  # flat indices of the anti-aliased ECG trace
+    soft_vals: np.ndarray  # (m, 3) float32 premultiplied colour
+    soft_alpha: np.ndarray  # (m, 1) float32 coverage
     duration_s: float
 
 
@@ -275,21 +335,24 @@ def build_overlay(screen: Screen, lines_left: list[str], lines_right: list[str],
     # Nothing burned in may reach into the declared tissue region.
     cover[y0:y1 + 1, x0:x1 + 1] = 0
     mask = cover > 0
-    rows, cols = np.nonzero(mask)
-    values = rgb[rows, cols].astype(np.float32)
-    # Anti-aliased ECG pixels are partly transparent; text and marks are opaque.
-    alpha = np.ones((len(rows), 1), np.float32)
-    in_ecg = (rows >= ey0) & (rows <= ey1)
-    alpha[in_ecg, 0] = np.clip(values[in_ecg].max(axis=1) / 230.0, 0, 1)
-    values[in_ecg] /= np.maximum(alpha[in_ecg], 1e-3)
-    return Overlay(mask=mask, rows=rows, cols=cols, values=np.clip(values, 0, 255),
-                   alpha=alpha, duration_s=duration_s)
+    in_ecg = np.zeros_like(mask)
+    in_ecg[ey0:ey1 + 1] = True
+    # Text and marks are opaque; anti-aliased ECG pixels are blended with what lies beneath.
+    opaque, soft = mask & ~in_ecg, mask & in_ecg
+    soft_vals = rgb[soft].astype(np.float32)
+    alpha = np.clip(soft_vals.max(axis=1, keepdims=True) / 230.0, 1e-3, 1)
+    return Overlay(mask=mask, opaque_idx=np.flatnonzero(opaque),
+                   opaque_vals=rgb[opaque].copy(), soft_idx=np.flatnonzero(soft),
+                   soft_vals=np.clip(soft_vals / alpha, 0, 255) * alpha, soft_alpha=alpha,
+                   duration_s=duration_s)
 
 
 def apply_overlay(frame_rgb: np.ndarray, ov: Overlay, t_s: float, screen: Screen) -> None:
     """Burn the static graphics and the moving ECG cursor into one RGB frame (in place)."""
-    under = frame_rgb[ov.rows, ov.cols].astype(np.float32)
-    frame_rgb[ov.rows, ov.cols] = (under * (1 - ov.alpha) + ov.values * ov.alpha).astype(np.uint8)
+    flat = frame_rgb.reshape(-1, 3)
+    flat[ov.opaque_idx] = ov.opaque_vals
+    under = flat[ov.soft_idx].astype(np.float32)
+    flat[ov.soft_idx] = (under * (1 - ov.soft_alpha) + ov.soft_vals).astype(np.uint8)
     ex0, ey0, ex1, ey1 = screen.ecg_box
     x = int(round(ex0 + (ex1 - ex0) * min(t_s / max(ov.duration_s, 1e-6), 1.0)))
     frame_rgb[ey0:ey1 + 1, x] = CURSOR_COLOUR
@@ -359,11 +422,12 @@ def render_video(spec: HeartSpec, screen: Screen, n_frames: int, fps: float, hr_
         texture = np.clip(0.55 + 0.7 * texture, 0, 1.3)
     sigma = max(0.6, screen.radius / 160)
     ksize = 2 * int(round(2 * sigma)) + 1
-    s1 *= gain
-    s2 *= gain
-    s1[~fan] = 0
-    s2[~fan] = 0
-    s_diff = s2 - s1
+    # Speckle (with gain and fan mask folded in) as uint8 in units of 1/64 so that each frame
+    # is a handful of saturating OpenCV operations.
+    s1 = _speckle_u8(s1, gain, fan)
+    s2 = _speckle_u8(s2, gain, fan)
+    # Electronic noise: a fresh-looking pattern every frame (a small bank, cycled), +-8 levels.
+    noise = np.clip(rng.normal(8, 4.0, (5, screen.height, screen.width)), 0, 16).astype(np.uint8)
     frames = np.empty((n_frames, screen.height, screen.width, 3), np.uint8)
     canvas = np.empty_like(bg)
     blood = np.zeros_like(bg) if doppler else None
@@ -375,11 +439,13 @@ def render_video(spec: HeartSpec, screen: Screen, n_frames: int, fps: float, hr_
         if blood is not None:
             blood[:] = 0
         painter.paint(canvas, blood, phase)
-        img = cv2.GaussianBlur(canvas, (ksize, ksize), sigma).astype(np.float32)
-        a = np.float32(0.5 - 0.5 * np.cos(2 * np.pi * t / slow))
-        img *= s1 + a * s_diff
+        img = cv2.GaussianBlur(canvas, (ksize, ksize), sigma)
+        img = cv2.subtract(cv2.add(img, noise[i % len(noise)]), 8)
+        a = 0.5 - 0.5 * np.cos(2 * np.pi * t / slow)
+        speckle = cv2.addWeighted(s1, 1 - a, s2, a, 0)
+        gray = cv2.multiply(img, speckle, scale=1 / 64)
         rgb = frames[i]
-        rgb[:] = np.clip(img, 0, 255).astype(np.uint8)[:, :, None]
+        cv2.merge((gray, gray, gray), dst=rgb)
         if doppler:
             colourise(rgb, blood, box_mask, phase, texture)
         if still_calipers:
