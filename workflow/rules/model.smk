@@ -1,50 +1,18 @@
 # model stage rules (see docs/ARCHITECTURE.md and docs/model.md): train a video CNN per view
 # (multitask) or per (view, task) (per_task, as the paper), predict val/test, fuse the views,
-# and fit the echo LVEF + age + sex baseline.
-MODEL_MODE = config["model"]["mode"]
-MODEL_NAMES = ["multitask"] if MODEL_MODE == "multitask" else TASKS
+# and fit the echo LVEF + age + sex baseline. Path helpers: echocmr.model.smk.
+from echocmr.model.smk import ModelPaths  # noqa: E402
+
+MODEL = ModelPaths(config, SHARDS)
 
 
 wildcard_constraints:
     model="|".join(["multitask", *TASKS]),
 
 
-def model_inputs():
-    """Everything a model reads: the crop stores, view labels, cohort labels and split."""
-    return dict(
-        index=shard_paths("results/crop/shard-{shard}/index.csv"),
-        frames=shard_paths("results/crop/shard-{shard}/frames.npy"),
-        views="results/views/views.csv",
-        labels="results/cohort/labels.csv",
-        split="results/cohort/study_split.csv",
-    )
-
-
-def predicted_tasks(suffix):
-    """Prediction files one predict job writes: its own task (per_task) or all (multitask)."""
-    if MODEL_MODE == "per_task":
-        return ["results/predictions/{view}/{task}" + suffix]
-    return expand("results/predictions/{{view}}/{task}" + suffix, task=TASKS)
-
-
-def predict_model(wildcards):
-    return (
-        wildcards.get("task", "multitask") if MODEL_MODE == "per_task" else "multitask"
-    )
-
-
-def model_targets():
-    """All model-stage deliverables (the evaluate stage requests them file by file)."""
-    return (
-        expand("results/predictions/{view}/{task}.csv", view=VIEWS, task=TASKS)
-        + expand("results/predictions/fused/{task}.csv", task=TASKS)
-        + expand("results/predictions/baseline/{task}.csv", task=BINARY_TASKS)
-    )
-
-
 rule train:
     input:
-        **model_inputs(),
+        **MODEL.inputs(),
     output:
         best="results/model/{view}/{model}/best.pt",
         metrics=report(
@@ -70,14 +38,13 @@ rule train:
 
 rule predict:
     input:
-        **model_inputs(),
-        best=lambda wc: f"results/model/{wc.view}/{predict_model(wc)}/best.pt",
+        **MODEL.inputs(),
+        best=MODEL.best,
     output:
-        studies=predicted_tasks(".csv"),
-        videos=predicted_tasks(".videos.csv"),
+        studies=MODEL.predicted(".csv"),
+        videos=MODEL.predicted(".videos.csv"),
     log:
-        "results/logs/model/predict/{view}"
-        + ("/{task}.log" if MODEL_MODE == "per_task" else "/multitask.log"),
+        MODEL.predict_log(),
     conda:
         "../../envs/torch.yaml"
     threads: config["model"]["threads"]
@@ -87,15 +54,15 @@ rule predict:
         runtime=60,
     params:
         model=config["model"],
-        model_name=predict_model,
-        tasks=lambda wc: [wc.task] if MODEL_MODE == "per_task" else TASKS,
+        model_name=MODEL.model_name,
+        tasks=MODEL.tasks,
     script:
         "../scripts/model_predict.py"
 
 
 rule fuse:
     input:
-        views=expand("results/predictions/{view}/{{task}}.csv", view=VIEWS),
+        views=MODEL.view_predictions(),
         labels="results/cohort/labels.csv",
         split="results/cohort/study_split.csv",
     output:
