@@ -9,7 +9,6 @@ test exercises the real rules, scripts and report without training any model.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -246,3 +245,83 @@ def test_qc_flow_fails_loudly_when_counts_do_not_add_up(tmp_path):
     log = (wd / "results" / "logs" / "report" / "qc_flow.log").read_text()
     assert "do not add up" in log and "cropped" in log
     assert not (wd / "results" / "qc" / "flow.csv").exists()
+
+
+# --- the HTML report in a real browser ---------------------------------------------------------
+
+HARNESS = Path(__file__).parent / "data" / "report_harness.html"
+REPORT_FILES = {
+    "results/qc/flow.png", "results/report/qc_flow.html", "results/report/table1.html",
+    "results/report/view_classifier_confusion.png", "results/report/view_metrics.html",
+    "results/training_curves.png", "results/figure1.png", "results/supp_figure1.png",
+    "results/bland_altman.png", "results/table2.html", "results/report/metrics_binary.html",
+    "results/report/metrics_continuous.html", "results/report/delong.html",
+    "results/replication.png", "results/report/replication.html",
+    "results/report/config_used.html", "results/report/software_versions.html",
+}
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--no-first-run", "--enable-logging=stderr",
+                  "--v=0"]
+
+
+def run_chromium(page: Path, budget_ms: int, *extra: str) -> tuple[str, str]:
+    """Load `page` in headless Chromium (fresh profile); return (DOM after scripts ran, log)."""
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.fail("chromium is not installed: run tests/setup_system.sh (Debian package)")
+    with tempfile.TemporaryDirectory() as profile:
+        proc = subprocess.run(
+            [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *extra,
+             f"--virtual-time-budget={budget_ms}", "--dump-dom", page.as_uri()],
+            capture_output=True, text=True, timeout=600)
+    return proc.stdout, proc.stderr
+
+
+def console_errors(log: str) -> list[str]:
+    """Uncaught script errors and console.error messages from Chromium's log."""
+    lines = [ln for ln in log.splitlines() if ":CONSOLE" in ln]
+    return [ln for ln in lines if "Uncaught" in ln or "ERROR:CONSOLE" in ln]
+
+
+@pytest.mark.workflow
+@pytest.mark.browser
+@pytest.mark.slow
+def test_html_report_opens_in_chromium_and_every_item_is_reachable(report_run, tmp_path):
+    wd = report_run
+    run_snakemake(wd, "--allowed-rules", *MY_RULES, "--configfile",
+                  str(wd / "report_test.yaml"), "--report", "results/report.html",
+                  "report_inputs")
+    report = wd / "results" / "report.html"
+    assert report.stat().st_size > 100_000
+
+    # 1. The page itself: scripts run (the app replaces its "Loading..." shell), no JS errors.
+    dom, log = run_chromium(report, 10_000)
+    assert console_errors(log) == []
+    assert "General" in dom and "5. Results" in dom and "Table 2" not in dom[:200]
+
+    # 2. A reader's walk through it: every category, every result opened (see the harness).
+    site = tmp_path / "site"
+    site.mkdir()
+    shutil.copy(report, site / "report.html")
+    shutil.copy(HARNESS, site / "harness.html")
+    dom, log = run_chromium(site / "harness.html", 600_000, "--allow-file-access-from-files")
+    assert console_errors(log) == []
+    found = re.search(r'<pre id="out">(.*?)</pre>', dom, re.S)
+    assert found, dom[-2000:]
+    import html
+
+    walk = json.loads(html.unescape(found.group(1)))
+    assert walk["errors"] == [] and walk["done"], walk["errors"]
+    names = [c["name"] for c in walk["categories"]]
+    assert names == ["1. Data flow and QC", "2. Cohort (Table 1)", "3. View classification",
+                     "4. Model training", "5. Results", "6. Replication", "7. Run record"]
+    assert set(walk["results"]) == REPORT_FILES
+    for path, seen in walk["results"].items():
+        if path.endswith(".png"):
+            assert seen["imgs"] and seen["imgs"][0]["width"] > 100, (path, seen)
+        else:
+            page = seen["pages"][0]
+            assert page["mime"] == "data:text/html", (path, seen)
+            assert page["rows"] > 1 or page["pre"], (path, seen)
+    table2 = walk["results"]["results/table2.html"]["pages"][0]
+    assert table2["rows"] == 1 + 3 + 20  # header, 3 section rows, 20 data rows

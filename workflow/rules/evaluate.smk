@@ -28,16 +28,8 @@ rule evaluate:
     input:
         unpack(evaluate_inputs),
     output:
-        binary=report(
-            "results/metrics/binary.csv",
-            caption="../report/metrics_binary.rst",
-            category="5. Results",
-        ),
-        continuous=report(
-            "results/metrics/continuous.csv",
-            caption="../report/metrics_continuous.rst",
-            category="5. Results",
-        ),
+        binary="results/metrics/binary.csv",
+        continuous="results/metrics/continuous.csv",
     log:
         "results/logs/evaluate/evaluate.log",
     conda:
@@ -57,11 +49,7 @@ rule delong:
     input:
         unpack(delong_inputs),
     output:
-        report(
-            "results/metrics/delong.csv",
-            caption="../report/delong.rst",
-            category="5. Results",
-        ),
+        "results/metrics/delong.csv",
     log:
         "results/logs/evaluate/delong.log",
     conda:

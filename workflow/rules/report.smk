@@ -16,6 +16,21 @@ REPORT_CAT = {
 }
 
 
+# Tables shown in the HTML report as pages (a CSV would only be a download link there), and
+# the run record; name -> report category. Rendered by `rule report_assets`.
+REPORT_TABLES = {
+    "qc_flow": "qc",
+    "table1": "cohort",
+    "view_metrics": "views",
+    "metrics_binary": "results",
+    "metrics_continuous": "results",
+    "delong": "results",
+    "replication": "replication",
+    "config_used": "run",
+    "software_versions": "run",
+}
+
+
 def caption(name):
     return f"../report/{name}.rst"
 
@@ -51,7 +66,9 @@ def bland_altman_inputs(wildcards):
 
 def model_names():
     """Model folders under results/model/{view}/: one per task, or one multi-task model."""
-    if "MODEL_NAMES" in globals():  # the model stage's own list (workflow/rules/model.smk)
+    if (
+        "MODEL_NAMES" in globals()
+    ):  # the model stage's own list (workflow/rules/model.smk)
         return MODEL_NAMES
     if config["model"].get("mode", "per_task") == "multitask":
         return ["multitask"]
@@ -61,21 +78,15 @@ def model_names():
 def report_targets():
     """Every report()-flagged output; `rule all` (or `--report` targets) must include these."""
     return [
-        "results/qc/flow.csv",
         "results/qc/flow.png",
-        "results/report/table1.csv",
-        "results/table2.csv",
+        "results/table2.html",
         "results/figure1.png",
         "results/supp_figure1.png",
         "results/bland_altman.png",
-        "results/replication.csv",
         "results/replication.png",
-        "results/report/view_classifier_metrics.csv",
-        "results/report/view_classifier_confusion.png",
         "results/training_curves.png",
-        "results/metrics/delong.csv",
-        "results/config_used.yaml",
-        "results/software_versions.txt",
+        "results/report/view_classifier_confusion.png",
+        *(f"results/report/{name}.html" for name in REPORT_TABLES),
     ]
 
 
@@ -83,13 +94,13 @@ rule table2:
     input:
         binary="results/metrics/binary.csv",
     output:
-        csv=report(
-            "results/table2.csv",
+        csv="results/table2.csv",
+        md="results/table2.md",
+        html=report(
+            "results/table2.html",
             caption=caption("table2"),
             category=REPORT_CAT["results"],
         ),
-        md="results/table2.md",
-        html="results/table2.html",
     log:
         "results/logs/report/table2.log",
     conda:
@@ -164,11 +175,7 @@ rule replication:
         continuous="results/metrics/continuous.csv",
         table1="results/table1.csv",
     output:
-        csv=report(
-            "results/replication.csv",
-            caption=caption("replication"),
-            category=REPORT_CAT["replication"],
-        ),
+        csv="results/replication.csv",
         png=report(
             "results/replication.png",
             caption=caption("replication_figure"),
@@ -192,11 +199,7 @@ rule qc_flow:
         views="results/qc/views.csv",
         cohort="results/qc/cohort.csv",
     output:
-        csv=report(
-            "results/qc/flow.csv",
-            caption=caption("qc_flow"),
-            category=REPORT_CAT["qc"],
-        ),
+        csv="results/qc/flow.csv",
         png=report(
             "results/qc/flow.png",
             caption=caption("qc_flow"),
@@ -236,29 +239,61 @@ rule report_assets:
         table1="results/table1.csv",
         view_metrics="results/views/view_classifier_metrics.csv",
         view_confusion="results/views/view_classifier_confusion.png",
+        qc_flow="results/qc/flow.csv",
+        replication="results/replication.csv",
+        metrics_binary="results/metrics/binary.csv",
+        metrics_continuous="results/metrics/continuous.csv",
+        delong="results/metrics/delong.csv",
     output:
-        table1=report(
-            "results/report/table1.csv",
-            caption=caption("table1"),
-            category=REPORT_CAT["cohort"],
-        ),
-        view_metrics=report(
-            "results/report/view_classifier_metrics.csv",
-            caption=caption("view_metrics"),
-            category=REPORT_CAT["views"],
-        ),
+        config="results/config_used.yaml",
+        versions="results/software_versions.txt",
         view_confusion=report(
             "results/report/view_classifier_confusion.png",
             caption=caption("view_confusion"),
             category=REPORT_CAT["views"],
         ),
-        config=report(
-            "results/config_used.yaml",
+        qc_flow=report(
+            "results/report/qc_flow.html",
+            caption=caption("qc_flow"),
+            category=REPORT_CAT["qc"],
+        ),
+        table1=report(
+            "results/report/table1.html",
+            caption=caption("table1"),
+            category=REPORT_CAT["cohort"],
+        ),
+        view_metrics=report(
+            "results/report/view_metrics.html",
+            caption=caption("view_metrics"),
+            category=REPORT_CAT["views"],
+        ),
+        metrics_binary=report(
+            "results/report/metrics_binary.html",
+            caption=caption("metrics_binary"),
+            category=REPORT_CAT["results"],
+        ),
+        metrics_continuous=report(
+            "results/report/metrics_continuous.html",
+            caption=caption("metrics_continuous"),
+            category=REPORT_CAT["results"],
+        ),
+        delong=report(
+            "results/report/delong.html",
+            caption=caption("delong"),
+            category=REPORT_CAT["results"],
+        ),
+        replication=report(
+            "results/report/replication.html",
+            caption=caption("replication"),
+            category=REPORT_CAT["replication"],
+        ),
+        config_used=report(
+            "results/report/config_used.html",
             caption=caption("config_used"),
             category=REPORT_CAT["run"],
         ),
-        versions=report(
-            "results/software_versions.txt",
+        software_versions=report(
+            "results/report/software_versions.html",
             caption=caption("software_versions"),
             category=REPORT_CAT["run"],
         ),
@@ -266,6 +301,8 @@ rule report_assets:
         "results/logs/report/report_assets.log",
     conda:
         "../../envs/plot.yaml"
+    params:
+        tables=list(REPORT_TABLES),
     script:
         "../scripts/report_assets.py"
 

@@ -1,16 +1,36 @@
-"""Copies of other stages' deliverables for the HTML report, the config used, software versions."""
+"""Report pages: every table as a standalone HTML page, the config used, software versions."""
 
 from echocmr.logutil import script_logging
 
 with script_logging(snakemake):
     import shutil
 
-    from echocmr.report.assets import config_yaml, software_versions
+    import pandas as pd
 
-    shutil.copyfile(snakemake.input.table1, snakemake.output.table1)
-    shutil.copyfile(snakemake.input.view_metrics, snakemake.output.view_metrics)
+    from echocmr.report.assets import config_yaml, software_versions, text_html
+    from echocmr.report.tables import frame_html
+
+    TITLES = {
+        "qc_flow": "QC flow: counts in, excluded (by reason) and out at every step",
+        "table1": "Table 1: baseline characteristics of the analysed cohort",
+        "view_metrics": "View classifier metrics",
+        "metrics_binary": "Binary metrics: AUROC with 95% bootstrap CI (test split)",
+        "metrics_continuous": "Continuous metrics: MAE, R2, Bland-Altman (test split)",
+        "delong": "DeLong tests: video models vs clinical baseline (test split)",
+        "replication": "Replication: published vs reproduced, with verdicts",
+    }
     shutil.copyfile(snakemake.input.view_confusion, snakemake.output.view_confusion)
-    with open(snakemake.output.config, "w") as handle:
-        handle.write(config_yaml(snakemake.config))
-    with open(snakemake.output.versions, "w") as handle:
-        handle.write(software_versions())
+    for name, title in TITLES.items():
+        frame = pd.read_csv(snakemake.input[name], keep_default_na=False)
+        with open(snakemake.output[name], "w") as handle:
+            handle.write(frame_html(frame, title))
+    config_text = config_yaml(snakemake.config)
+    versions = software_versions()
+    for path, text in ((snakemake.output.config, config_text),
+                       (snakemake.output.versions, versions)):
+        with open(path, "w") as handle:
+            handle.write(text)
+    with open(snakemake.output.config_used, "w") as handle:
+        handle.write(text_html(config_text, "Configuration used"))
+    with open(snakemake.output.software_versions, "w") as handle:
+        handle.write(text_html(versions, "Software versions"))

@@ -35,3 +35,12 @@ def _plain(value):
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     return value
+
+
+def text_html(text: str, title: str) -> str:
+    """A standalone HTML page showing `text` verbatim (for the report's run record)."""
+    import html
+
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f"<title>{html.escape(title)}</title></head>\n<body><h3>{html.escape(title)}</h3>"
+            f"<pre>{html.escape(text)}</pre></body></html>\n")
