@@ -3,8 +3,8 @@
 Runs real AdamW training steps (forward, BCE loss, backward, step) of torchvision's
 `r2plus1d_18` (the paper's network, from scratch) at batch 10 on the device present: CUDA with
 bf16 autocast and channels_last_3d when a GPU is visible, fp32 on CPU otherwise. The demo's slim
-same-family net is measured alongside for reference. Clips come from the store loader
-(random data of the right shape when no crop output exists, so only the network is timed).
+same-family net is measured alongside for reference. The input is random data of the clip's
+shape, so only the network is timed (the data path is benchmark 2, bench_loader.py).
 Medians over timed steps after warm-up.
 
     .venv/bin/python benchmarks/bench_train.py [--steps 3] [--warmup 1]
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -86,9 +87,12 @@ def main(argv=None) -> dict:
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     results = {}
+    load_before = os.getloadavg()
     for name, cfg in CONFIGS.items():
         results[name] = time_steps(name, cfg, device, args.batch, args.steps, args.warmup)
+    # the shared 2-core box runs other jobs too: record how busy it was
     out = {"benchmark": "train", "device": device.type, "threads": torch.get_num_threads(),
+           "load_average_1min": {"before": load_before[0], "after": os.getloadavg()[0]},
            "results": results, "machine": machine_info()}
     path = Path(args.out)
     path.mkdir(parents=True, exist_ok=True)
@@ -113,7 +117,10 @@ def markdown(r: dict) -> str:
         f"warm-up. Memory: {mem}.\n\n"
         "| network | clip | batch | precision | s/step | clips/s | peak MB |\n"
         "|---|---|---|---|---|---|---|\n" + rows +
-        f"\nMachine: {m['cpu']}, {m['cpu_count']} cores, torch {m['torch']}.\n"
+        f"\nMachine: {m['cpu']}, {m['cpu_count']} cores, torch {m['torch']}; 1-minute load "
+        f"average {r['load_average_1min']['before']:.1f} before, "
+        f"{r['load_average_1min']['after']:.1f} after (other jobs share the CPU: on a busy "
+        "machine the CPU figures are slower than on an idle one).\n"
     )
 
 

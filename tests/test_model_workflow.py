@@ -59,3 +59,18 @@ def test_model_rules_write_the_contract_files(workflow_dir):
         assert list(base.columns) == cols
     log = (res / "logs" / "model" / "train" / "A4C" / "multitask.log").read_text()
     assert "epoch 2" in log and "best epoch" in log
+
+
+def test_per_task_mode_plans_24_models_with_the_same_prediction_files(workflow_dir):
+    place_inputs(workflow_dir)
+    (workflow_dir / "two_shards.yaml").write_text("ingest:\n  shards: 2\n")
+    targets = ([f"results/predictions/fused/{t}.csv" for t in TASKS]
+               + [f"results/predictions/{v}/{t}.videos.csv" for v in VIEWS for t in TASKS])
+    proc = run_snakemake(workflow_dir, "-n", "--configfile", "config/presets/paper.yaml",
+                         "two_shards.yaml", "--allowed-rules", "train", "predict", "fuse",
+                         "--", *targets)
+    out = proc.stdout + proc.stderr
+    counts = {line.split()[0]: int(line.split()[1]) for line in out.splitlines()
+              if len(line.split()) == 2 and line.split()[1].isdigit()}
+    assert counts["train"] == 24 and counts["predict"] == 24 and counts["fuse"] == 8, out[-3000:]
+    assert "results/model/PLAX/ecv/best.pt" in out

@@ -1,0 +1,42 @@
+"""End-to-end assertions on the model deliverables of the shared demo run."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from echocmr.model.tasks import BINARY_TASKS, TASKS, VIEWS
+
+pytestmark = [pytest.mark.slow, pytest.mark.workflow]
+COLUMNS = ["study_key", "patient_key", "split", "y_true", "y_pred"]
+
+
+def test_demo_writes_every_prediction_file(demo_run):
+    res = demo_run / "results"
+    for view in VIEWS:
+        metrics = pd.read_csv(res / "model" / view / "multitask" / "metrics.csv")
+        assert {"train_loss", "val_loss", "time_s", "samples_per_s",
+                "peak_mem_mb"} <= set(metrics.columns)
+        assert metrics["best"].sum() >= 1
+        for task in TASKS:
+            preds = pd.read_csv(res / "predictions" / view / f"{task}.csv")
+            assert list(preds.columns) == COLUMNS
+            assert set(preds["split"]) <= {"val", "test"} and len(preds) > 0
+            assert preds["study_key"].is_unique
+            if task in BINARY_TASKS:
+                assert preds["y_pred"].between(0, 1).all()
+                assert set(preds["y_true"]) <= {0, 1}
+    for task in TASKS:
+        fused = pd.read_csv(res / "predictions" / "fused" / f"{task}.csv")
+        patterns = pd.read_csv(res / "predictions" / "fused" / f"{task}.views.csv")
+        assert list(fused.columns) == COLUMNS and set(fused["split"]) <= {"test"}
+        assert patterns["n_test"].sum() >= len(fused)
+    for task in BINARY_TASKS:
+        base = pd.read_csv(res / "predictions" / "baseline" / f"{task}.csv")
+        assert list(base.columns) == COLUMNS
+
+
+def test_demo_training_log_has_progress_and_no_identifiers(demo_run):
+    log = (demo_run / "results" / "logs" / "model" / "train" / "A4C" / "multitask.log")
+    text = log.read_text()
+    assert "epoch 1" in text and "best epoch" in text
