@@ -52,6 +52,9 @@ BINARY_SUFFIXES = frozenset({".npy", ".npz", ".pt", ".pth", ".ckpt", ".png", ".j
 MAX_SNIFF_BYTES = 5 << 20
 PATIENT_KEY = re.compile(r"P[0-9a-f]{12}")
 MIN_TOKEN_CHARS = 4
+# Purely numeric identifiers shorter than this (study IDs like `1004`) collide with measurements
+# (T1 of 1004 ms) and are not searched; MRNs and accession numbers are longer.
+MIN_DIGITS = 6
 
 # DICOM keywords whose values identify (besides every PN, UI and DA, handled by VR).
 ID_KEYWORDS = {
@@ -103,8 +106,10 @@ class Catalogue:
 
     def add(self, value, kind: str) -> None:
         norm = normalise(value)
-        if len(norm.replace(" ", "")) >= MIN_TOKEN_CHARS:
-            self.global_ids.setdefault(norm, kind)
+        compact = norm.replace(" ", "")
+        if len(compact) < MIN_TOKEN_CHARS or (compact.isdigit() and len(compact) < MIN_DIGITS):
+            return  # too short to tell apart from ordinary words and measurements
+        self.global_ids.setdefault(norm, kind)
 
     def add_name(self, value) -> None:
         for form in name_forms(value):
@@ -261,12 +266,13 @@ def build_catalogue(dicom_dir: str | Path, tables: dict[str, str | Path | None],
                     max_shift_days: int = 365) -> Catalogue:
     cat = Catalogue(secret, max_shift_days)
     root = Path(dicom_dir)
-    for dirpath, _, files in os.walk(root):
-        for f in files:
-            path = Path(dirpath) / f
-            catalogue_path(cat, path.relative_to(root))
-            catalogue_dicom(cat, path)
+    paths = sorted(Path(dp) / f for dp, _, fs in os.walk(root) for f in fs)
+    # Most specific sources first: an MRN is typed `mrn`, not `raw_path_name`.
+    for path in paths:
+        catalogue_dicom(cat, path)
     catalogue_tables(cat, tables)
+    for path in paths:
+        catalogue_path(cat, path.relative_to(root))
     cat.finalise()
     log.info("catalogue: %s", json.dumps(cat.types_of_globals(), sort_keys=True))
     return cat

@@ -11,7 +11,8 @@ permitted action for every attribute the profile lets one keep):
 - UIDs: standard (registry) UIDs such as SOP classes kept, every other UID remapped to
   `2.25.<int>` from a keyed hash, so the same source UID maps to the same new UID in every file,
   references inside sequences included
-- dates (DA, DT): moved by the patient's offset; times kept (longitudinal information)
+- dates (DA, DT): moved by the patient's offset; times of day (TM, the time part of DT) dropped:
+  the analysis needs none, and a study time with a date narrows down who was scanned
 - numbers and coded strings (CS, US, UL, DS, IS, FD, ...): kept (geometry, frame timing, regions)
 """
 
@@ -58,7 +59,8 @@ TEXT_VRS = frozenset({"LO", "SH", "LT", "ST", "UT", "UC", "UR", "AE", "PN", "AS"
 BINARY_VRS = frozenset({"OB", "OW", "OD", "OF", "OL", "OV", "UN"})
 # Top-level type 2 attributes of the US IODs: present (empty) when the source had them.
 TYPE2_EMPTY = ("PatientBirthDate", "ReferringPhysicianName", "StudyID", "AccessionNumber",
-               "PatientOrientation")
+               "PatientOrientation", "StudyTime", "ContentTime", "SeriesTime",
+               "AcquisitionTime")
 # Pixel description attributes are copied by the pixel stage, which may change them.
 PIXEL_KEYWORDS = frozenset({
     "PixelData", "SamplesPerPixel", "PhotometricInterpretation", "PlanarConfiguration",
@@ -98,10 +100,8 @@ def shift_da(value: str, offset_days: int) -> str | None:
 
 
 def shift_dt(value: str, offset_days: int) -> str | None:
-    """DT 'YYYYMMDD[HHMMSS...][&ZZXX]': shift the date part, keep the time, drop the zone."""
-    text = re.split(r"[+\-&]", str(value).strip(), maxsplit=1)[0]
-    shifted = shift_da(text[:8], offset_days)
-    return None if shifted is None else shifted + text[8:]
+    """DT 'YYYYMMDD[HHMMSS...][&ZZXX]': the date part shifted; time and zone dropped."""
+    return shift_da(str(value).strip()[:8], offset_days)
 
 
 def capped_age(value: str) -> str | None:
@@ -157,6 +157,8 @@ class HeaderCleaner:
             return self._map_values(elem, lambda v: shift_da(v, self.offset))
         if vr == "DT":
             return self._map_values(elem, lambda v: shift_dt(v, self.offset))
+        if vr == "TM":
+            return None  # times of day are dropped (type 2 ones emptied): not needed, identifying
         if vr == "AS":
             return self._map_values(elem, capped_age) if elem.keyword == "PatientAge" else None
         return DataElement(elem.tag, vr, elem.value)  # numbers, coded strings, times, tags

@@ -45,6 +45,10 @@ ULTRASOUND_SOP_CLASSES = frozenset({
 })
 
 
+# Snakemake's marker in directory outputs (the synthetic export); never part of a PACS export.
+IGNORED_NAMES = frozenset({".snakemake_timestamp"})
+
+
 @dataclass(frozen=True)
 class InventorySettings:
     secret: str
@@ -55,9 +59,10 @@ class InventorySettings:
 
 
 def list_files(root: str | Path) -> list[Path]:
-    """Every regular file under root, in a stable (sorted relative path) order; hidden ones too."""
+    """Every regular file under root in a stable (sorted relative path) order, hidden ones too
+    (only Snakemake's own directory marker is skipped)."""
     root = Path(root)
-    found = [Path(dp) / f for dp, _, fs in os.walk(root) for f in fs]
+    found = [Path(dp) / f for dp, _, fs in os.walk(root) for f in fs if f not in IGNORED_NAMES]
     return sorted((p for p in found if p.is_file()), key=lambda p: p.relative_to(root).as_posix())
 
 
@@ -334,7 +339,8 @@ def build_manifest(root: str | Path, s: InventorySettings, processes: int = 1) -
     paths = list_files(root)
     jobs = [(p, root, s) for p in paths]
     if processes > 1 and len(jobs) > 1:
-        with get_context("spawn").Pool(processes) as pool:
+        # fork: the children inherit the settings; spawn would re-run the Snakemake script
+        with get_context("fork").Pool(processes) as pool:
             rows = list(pool.imap(_probe_star, jobs, chunksize=8))
     else:
         rows = [probe(*job) for job in jobs]
