@@ -2,31 +2,12 @@
 # held-out test split of every prediction table.
 
 
-def prediction_inputs(sources, tasks):
-    """Named prediction tables `{source}__{task}` -> contract path, for a rule's `unpack`."""
-    return {
-        f"{source}__{task}": f"results/predictions/{source}/{task}.csv"
-        for source in sources
-        for task in tasks
-    }
-
-
-def evaluate_inputs(wildcards):
-    # Every view and the fused model for all tasks; the clinical baseline is a logistic model
-    # of binary outcomes, evaluated beside them.
-    return {
-        **prediction_inputs(VIEWS + ["fused"], TASKS),
-        **prediction_inputs(["baseline"], BINARY_TASKS),
-    }
-
-
-def delong_inputs(wildcards):
-    return prediction_inputs(VIEWS + ["fused", "baseline"], BINARY_TASKS)
+from echocmr.report.smk import delong_inputs, evaluate_inputs  # noqa: E402
 
 
 rule evaluate:
     input:
-        unpack(evaluate_inputs),
+        **evaluate_inputs(),
     output:
         binary="results/metrics/binary.csv",
         continuous="results/metrics/continuous.csv",
@@ -47,7 +28,7 @@ rule evaluate:
 
 rule delong:
     input:
-        unpack(delong_inputs),
+        **delong_inputs(),
     output:
         "results/metrics/delong.csv",
     log:

@@ -5,89 +5,14 @@
 report: "../report/workflow.rst"
 
 
-REPORT_CAT = {
-    "qc": "1. Data flow and QC",
-    "cohort": "2. Cohort (Table 1)",
-    "views": "3. View classification",
-    "model": "4. Model training",
-    "results": "5. Results",
-    "replication": "6. Replication",
-    "run": "7. Run record",
-}
-
-
-# Tables shown in the HTML report as pages (a CSV would only be a download link there), and
-# the run record; name -> report category. Rendered by `rule report_assets`.
-REPORT_TABLES = {
-    "qc_flow": "qc",
-    "table1": "cohort",
-    "view_metrics": "views",
-    "metrics_binary": "results",
-    "metrics_continuous": "results",
-    "delong": "results",
-    "replication": "replication",
-    "config_used": "run",
-    "software_versions": "run",
-}
-
-
-def caption(name):
-    return f"../report/{name}.rst"
-
-
-def figure_inputs(pairs):
-    """Named prediction tables for (source, task) pairs, as `{source}__{task}`."""
-    return {
-        f"{source}__{task}": f"results/predictions/{source}/{task}.csv"
-        for source, task in pairs
-    }
-
-
-def figure1_inputs(wildcards):
-    pairs = [(s, t) for t in ("wma", "lge") for s in VIEWS + ["fused"]]
-    return {"binary": "results/metrics/binary.csv", **figure_inputs(pairs)}
-
-
-def supp_figure1_inputs(wildcards):
-    tasks = ["t1_abnormal", "t2_abnormal", "ecv_abnormal"] + CONTINUOUS_TASKS
-    return {
-        "binary": "results/metrics/binary.csv",
-        "continuous": "results/metrics/continuous.csv",
-        **figure_inputs([("fused", t) for t in tasks]),
-    }
-
-
-def bland_altman_inputs(wildcards):
-    return {
-        "continuous": "results/metrics/continuous.csv",
-        **figure_inputs([("fused", t) for t in CONTINUOUS_TASKS]),
-    }
-
-
-def model_names():
-    """Model folders under results/model/{view}/: one per task, or one multi-task model."""
-    if (
-        "MODEL_NAMES" in globals()
-    ):  # the model stage's own list (workflow/rules/model.smk)
-        return MODEL_NAMES
-    if config["model"].get("mode", "per_task") == "multitask":
-        return ["multitask"]
-    return TASKS
-
-
-def report_targets():
-    """Every report()-flagged output; `rule all` (or `--report` targets) must include these."""
-    return [
-        "results/qc/flow.png",
-        "results/table2.html",
-        "results/figure1.png",
-        "results/supp_figure1.png",
-        "results/bland_altman.png",
-        "results/replication.png",
-        "results/training_curves.png",
-        "results/report/view_classifier_confusion.png",
-        *(f"results/report/{name}.html" for name in REPORT_TABLES),
-    ]
+from echocmr.report.smk import (  # noqa: E402
+    REPORT_CAT,
+    bland_altman_inputs,
+    figure1_inputs,
+    model_metrics,
+    report_targets,
+    supp_figure1_inputs,
+)
 
 
 rule table2:
@@ -98,7 +23,7 @@ rule table2:
         md="results/table2.md",
         html=report(
             "results/table2.html",
-            caption=caption("table2"),
+            caption="../report/table2.rst",
             category=REPORT_CAT["results"],
         ),
     log:
@@ -111,11 +36,11 @@ rule table2:
 
 rule figure1:
     input:
-        unpack(figure1_inputs),
+        **figure1_inputs(),
     output:
         png=report(
             "results/figure1.png",
-            caption=caption("figure1"),
+            caption="../report/figure1.rst",
             category=REPORT_CAT["results"],
         ),
         pdf="results/figure1.pdf",
@@ -131,11 +56,11 @@ rule figure1:
 
 rule supp_figure1:
     input:
-        unpack(supp_figure1_inputs),
+        **supp_figure1_inputs(),
     output:
         png=report(
             "results/supp_figure1.png",
-            caption=caption("supp_figure1"),
+            caption="../report/supp_figure1.rst",
             category=REPORT_CAT["results"],
         ),
         pdf="results/supp_figure1.pdf",
@@ -151,11 +76,11 @@ rule supp_figure1:
 
 rule bland_altman:
     input:
-        unpack(bland_altman_inputs),
+        **bland_altman_inputs(),
     output:
         png=report(
             "results/bland_altman.png",
-            caption=caption("bland_altman"),
+            caption="../report/bland_altman.rst",
             category=REPORT_CAT["results"],
         ),
         pdf="results/bland_altman.pdf",
@@ -178,7 +103,7 @@ rule replication:
         csv="results/replication.csv",
         png=report(
             "results/replication.png",
-            caption=caption("replication_figure"),
+            caption="../report/replication_figure.rst",
             category=REPORT_CAT["replication"],
         ),
     log:
@@ -202,7 +127,7 @@ rule qc_flow:
         csv="results/qc/flow.csv",
         png=report(
             "results/qc/flow.png",
-            caption=caption("qc_flow"),
+            caption="../report/qc_flow.rst",
             category=REPORT_CAT["qc"],
         ),
     log:
@@ -217,13 +142,11 @@ rule qc_flow:
 
 rule training_curves:
     input:
-        expand(
-            "results/model/{view}/{name}/metrics.csv", view=VIEWS, name=model_names()
-        ),
+        model_metrics(config),
     output:
         report(
             "results/training_curves.png",
-            caption=caption("training_curves"),
+            caption="../report/training_curves.rst",
             category=REPORT_CAT["model"],
         ),
     log:
@@ -249,60 +172,58 @@ rule report_assets:
         versions="results/software_versions.txt",
         view_confusion=report(
             "results/report/view_classifier_confusion.png",
-            caption=caption("view_confusion"),
+            caption="../report/view_confusion.rst",
             category=REPORT_CAT["views"],
         ),
         qc_flow=report(
             "results/report/qc_flow.html",
-            caption=caption("qc_flow"),
+            caption="../report/qc_flow.rst",
             category=REPORT_CAT["qc"],
         ),
         table1=report(
             "results/report/table1.html",
-            caption=caption("table1"),
+            caption="../report/table1.rst",
             category=REPORT_CAT["cohort"],
         ),
         view_metrics=report(
             "results/report/view_metrics.html",
-            caption=caption("view_metrics"),
+            caption="../report/view_metrics.rst",
             category=REPORT_CAT["views"],
         ),
         metrics_binary=report(
             "results/report/metrics_binary.html",
-            caption=caption("metrics_binary"),
+            caption="../report/metrics_binary.rst",
             category=REPORT_CAT["results"],
         ),
         metrics_continuous=report(
             "results/report/metrics_continuous.html",
-            caption=caption("metrics_continuous"),
+            caption="../report/metrics_continuous.rst",
             category=REPORT_CAT["results"],
         ),
         delong=report(
             "results/report/delong.html",
-            caption=caption("delong"),
+            caption="../report/delong.rst",
             category=REPORT_CAT["results"],
         ),
         replication=report(
             "results/report/replication.html",
-            caption=caption("replication"),
+            caption="../report/replication.rst",
             category=REPORT_CAT["replication"],
         ),
         config_used=report(
             "results/report/config_used.html",
-            caption=caption("config_used"),
+            caption="../report/config_used.rst",
             category=REPORT_CAT["run"],
         ),
         software_versions=report(
             "results/report/software_versions.html",
-            caption=caption("software_versions"),
+            caption="../report/software_versions.rst",
             category=REPORT_CAT["run"],
         ),
     log:
         "results/logs/report/report_assets.log",
     conda:
         "../../envs/plot.yaml"
-    params:
-        tables=list(REPORT_TABLES),
     script:
         "../scripts/report_assets.py"
 

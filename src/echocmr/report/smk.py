@@ -1,0 +1,87 @@
+"""Path helpers for workflow/rules/evaluate.smk and report.smk (kept out of the rules files)."""
+
+from __future__ import annotations
+
+VIEWS = ["A4C", "A2C", "PLAX"]
+BINARY_TASKS = ["wma", "lge", "t1_abnormal", "t2_abnormal", "ecv_abnormal"]
+CONTINUOUS_TASKS = ["t1", "t2", "ecv"]
+TASKS = BINARY_TASKS + CONTINUOUS_TASKS
+
+REPORT_CAT = {
+    "qc": "1. Data flow and QC",
+    "cohort": "2. Cohort (Table 1)",
+    "views": "3. View classification",
+    "model": "4. Model training",
+    "results": "5. Results",
+    "replication": "6. Replication",
+    "run": "7. Run record",
+}
+# Tables shown in the HTML report as pages (a CSV would only be a download link there) and the
+# run record; name -> report category. Rendered by `rule report_assets`.
+REPORT_TABLES = {
+    "qc_flow": "qc",
+    "table1": "cohort",
+    "view_metrics": "views",
+    "metrics_binary": "results",
+    "metrics_continuous": "results",
+    "delong": "results",
+    "replication": "replication",
+    "config_used": "run",
+    "software_versions": "run",
+}
+
+
+def predictions(pairs) -> dict[str, str]:
+    """Named prediction tables `{source}__{task}` -> contract path, for a rule's input."""
+    return {f"{source}__{task}": f"results/predictions/{source}/{task}.csv"
+            for source, task in pairs}
+
+
+def evaluate_inputs() -> dict[str, str]:
+    # Every view and the fused model for all tasks; the clinical baseline is a logistic model of
+    # the binary outcomes, evaluated beside them.
+    pairs = [(s, t) for s in VIEWS + ["fused"] for t in TASKS]
+    return predictions(pairs + [("baseline", t) for t in BINARY_TASKS])
+
+
+def delong_inputs() -> dict[str, str]:
+    return predictions([(s, t) for s in VIEWS + ["fused", "baseline"] for t in BINARY_TASKS])
+
+
+def figure1_inputs() -> dict[str, str]:
+    pairs = [(s, t) for t in ("wma", "lge") for s in VIEWS + ["fused"]]
+    return {"binary": "results/metrics/binary.csv", **predictions(pairs)}
+
+
+def supp_figure1_inputs() -> dict[str, str]:
+    tasks = ["t1_abnormal", "t2_abnormal", "ecv_abnormal"] + CONTINUOUS_TASKS
+    return {"binary": "results/metrics/binary.csv",
+            "continuous": "results/metrics/continuous.csv",
+            **predictions([("fused", t) for t in tasks])}
+
+
+def bland_altman_inputs() -> dict[str, str]:
+    return {"continuous": "results/metrics/continuous.csv",
+            **predictions([("fused", t) for t in CONTINUOUS_TASKS])}
+
+
+def model_metrics(config: dict) -> list[str]:
+    """Training curves of every model: one per (view, task), or one multi-task model per view."""
+    per_task = config.get("model", {}).get("mode", "per_task") == "per_task"
+    names = TASKS if per_task else ["multitask"]
+    return [f"results/model/{v}/{n}/metrics.csv" for v in VIEWS for n in names]
+
+
+def report_targets() -> list[str]:
+    """Every report()-flagged output of the report stage; `rule all` should include these."""
+    return [
+        "results/qc/flow.png",
+        "results/table2.html",
+        "results/figure1.png",
+        "results/supp_figure1.png",
+        "results/bland_altman.png",
+        "results/replication.png",
+        "results/training_curves.png",
+        "results/report/view_classifier_confusion.png",
+        *(f"results/report/{name}.html" for name in REPORT_TABLES),
+    ]
