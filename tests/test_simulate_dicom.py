@@ -189,3 +189,18 @@ def test_same_seed_same_bytes_whatever_the_worker_count(tmp_path):
     assert _digest(a) == _digest(b)
     c = _export(tmp_path / "c", section, seed=6, workers=1)
     assert _digest(a) != _digest(c)
+
+
+def test_table_defects_are_planted_and_listed(tmp_path):
+    from echocmr.simulate.cohort import build_cohort
+    from echocmr.simulate.export import write_raw_tables
+
+    s = SimSettings.from_config({"n_patients": 12, "table_defects": 2}, seed=4)
+    defects = write_raw_tables(build_cohort(s), tmp_path, s)
+    assert sorted(set(defects["table"])) == ["clinical", "cmr_reports", "echo_reports"]
+    assert len(defects) == 6
+    for d in defects.itertuples():
+        table = pd.read_csv(tmp_path / f"{d.table}.csv", dtype=str, keep_default_na=False)
+        assert table.iloc[d.row_number - 1][d.column] == d.value
+    clean = SimSettings.from_config({"n_patients": 12}, seed=4)
+    assert write_raw_tables(build_cohort(clean), tmp_path / "clean", clean).empty

@@ -38,3 +38,29 @@ def damaged_bytes(kind: str, valid: bytes | None, rng: np.random.Generator) -> b
     if kind == "not_dicom":
         return not_dicom(rng)
     raise ValueError(f"unknown damage {kind!r}; expected one of {DAMAGE_KINDS}")
+
+
+# ----------------------------------------------------------------------------- table rows
+
+# One malformed value per defect, as clinical exports produce them (typos, placeholders).
+TABLE_DEFECTS = {
+    "cmr_reports": ("wm_07", "hypokinetc", "wall-motion grade outside the vocabulary"),
+    "clinical": ("birth_date", "1962-13-45", "impossible birth date"),
+    "echo_reports": ("echo_lvef_pct", "n/a", "non-numeric LVEF"),
+}
+
+
+def plant_table_defects(tables: dict, per_table: int, rng: np.random.Generator) -> list[dict]:
+    """Corrupt `per_table` rows of each raw table in place; returns what was corrupted.
+
+    `row_number` is the 1-based data row (the CSV line minus the header), as ingest reports it.
+    """
+    records = []
+    for name, (column, value, what) in TABLE_DEFECTS.items():
+        df = tables[name]
+        k = min(per_table, len(df))
+        for row in sorted(rng.choice(len(df), size=k, replace=False)) if k else []:
+            df.iloc[int(row), df.columns.get_loc(column)] = value
+            records.append({"table": name, "row_number": int(row) + 1, "column": column,
+                            "value": value, "defect": what, "mrn": df.iloc[int(row)]["mrn"]})
+    return records

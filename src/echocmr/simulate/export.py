@@ -104,7 +104,7 @@ def render_file(video: dict, patient: dict, study: dict, s: SimSettings) -> tupl
     """Bytes of one file of the export plus what the truth table records about it."""
     rng = _video_rng(s.seed, video["video_index"])
     h = header_for(video, patient, study)
-    kind, info = video["kind"], {}
+    kind, info = video["kind"], {"content_time": h.content_time}
     if kind == "sr":
         return dicomio.to_bytes(dicomio.sr_dataset(
             h, float(study["echo_lvef_pct"]), identity.STAFF[int(study["reader"])])), info
@@ -124,9 +124,9 @@ def render_file(video: dict, patient: dict, study: dict, s: SimSettings) -> tupl
                               video["encoding"], int(s["jpeg_quality"]), kind == "doppler",
                               still)
     data = dicomio.to_bytes(ds)
-    info = {"pose_angle_deg": round(spec.pose[0], 3), "pose_scale": round(spec.pose[1], 4),
+    info.update({"pose_angle_deg": round(spec.pose[0], 3), "pose_scale": round(spec.pose[1], 4),
             "depth_cm": text["depth_cm"], "rows": screen.height, "columns": screen.width,
-            "burned_text": text["left"] + text["right"]}
+            "burned_text": text["left"] + text["right"]})
     if kind == "damaged":
         data = damage.damaged_bytes("truncated", data, rng)
     return data, info
@@ -179,12 +179,20 @@ def write_dicom_tree(cohort: Cohort, s: SimSettings, dicom_dir: Path, workers: i
     return pd.DataFrame(results).sort_values("video_index").reset_index(drop=True)
 
 
-def write_raw_tables(cohort: Cohort, raw_dir: Path) -> None:
+def write_raw_tables(cohort: Cohort, raw_dir: Path, s: SimSettings) -> pd.DataFrame:
+    """The CMR, clinical, echo-report and view-label exports; returns planted row defects."""
     raw_dir.mkdir(parents=True, exist_ok=True)
-    cmr_reports_table(cohort).to_csv(raw_dir / "cmr_reports.csv", index=False)
-    clinical_table(cohort).to_csv(raw_dir / "clinical.csv", index=False)
-    echo_reports_table(cohort).to_csv(raw_dir / "echo_reports.csv", index=False)
+    tables = {"cmr_reports": cmr_reports_table(cohort), "clinical": clinical_table(cohort),
+              "echo_reports": echo_reports_table(cohort)}
+    for name in tables:
+        tables[name] = tables[name].astype(str).replace({"nan": ""})
+    rng = np.random.default_rng(np.random.SeedSequence([s.seed, 6]))
+    defects = damage.plant_table_defects(tables, int(s["table_defects"]), rng)
+    for name, df in tables.items():
+        df.to_csv(raw_dir / f"{name}.csv", index=False)
     view_labels_table(cohort).to_csv(raw_dir / "view_labels.csv", index=False)
+    return pd.DataFrame(defects, columns=["table", "row_number", "column", "value", "defect",
+                                          "mrn"])
 
 
 def run_export(s: SimSettings, outdir: str | Path, secret: str, workers: int | None = None,
@@ -196,9 +204,10 @@ def run_export(s: SimSettings, outdir: str | Path, secret: str, workers: int | N
     log.info("cohort: %d patients, %d CMRs, %d echo studies (%d within 30 days), %d files",
              len(cohort.patients), len(cohort.cmrs), len(cohort.studies),
              int(cohort.studies["paired"].sum()), len(cohort.videos))
-    write_raw_tables(cohort, outdir / "raw")
+    defects = write_raw_tables(cohort, outdir / "raw", s)
     facts = write_dicom_tree(cohort, s, outdir / "raw" / "dicom", workers, progress)
     truth.write_truth(cohort, facts, outdir / "truth", secret)
+    defects.to_csv(outdir / "truth" / "table_defects.csv", index=False)
     log.info("wrote %d files, %.1f MB", len(facts), facts["file_bytes"].sum() / 1e6)
     return cohort
 

@@ -38,6 +38,8 @@ DEFAULTS: dict[str, Any] = {
         "sr": 0.4,
     },
     "damaged": {"truncated": 2, "zero_bytes": 1, "not_dicom": 1},
+    # Malformed rows per raw table (a typo'd grade, an impossible date, "n/a" for a number).
+    "table_defects": 0,
     "image": {"width": 256, "height": 192},
     "frames": {"min": 32, "max": 64},
     "fps": {"min": 30, "max": 60},

@@ -47,7 +47,8 @@ def studies_truth(cohort: Cohort, secret: str) -> pd.DataFrame:
 
 
 def videos_truth(cohort: Cohort, facts: pd.DataFrame, secret: str) -> pd.DataFrame:
-    v = cohort.videos.merge(facts.drop(columns=["burned_text"], errors="ignore"),
+    v = cohort.videos.merge(facts.drop(columns=["burned_text", "content_time"],
+                                       errors="ignore"),
                             on="video_index", how="left")
     pat = cohort.patients.set_index("patient_index")
     out = pd.DataFrame({
@@ -107,6 +108,9 @@ def identifiers(cohort: Cohort, facts: pd.DataFrame) -> dict[str, list[str]]:
         "dates": dates,
         "dates_iso": sorted(f"{d[:4]}-{d[4:6]}-{d[6:]}" for d in dates),
         "study_times": sorted(set(st["study_time"])),
+        "content_times": sorted(set(facts.get("content_time", pd.Series(dtype=str)).dropna())),
+        "burned_in_text": sorted({line for lines in facts.get("burned_text", pd.Series())
+                                  .dropna() for line in lines}),
         "study_ids": sorted({str(1000 + int(i)) for i in st["study_index"]}),
     }
 
