@@ -20,7 +20,7 @@ rule simulate:
         "results/logs/simulate/simulate.log",
     conda:
         "../../envs/dicom.yaml"
-    threads: 2
+    threads: 8
     resources:
         mem_mb=2000,
     params:
