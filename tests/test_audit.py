@@ -1,0 +1,137 @@
+"""PHI gate: planted leaks are found by type and place, never printed; clean trees pass."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pydicom
+import pytest
+from conftest import copy_workflow, run_snakemake
+from ingest_fixtures import IDENTIFIERS, make_dataset, write
+
+from echocmr import keys
+from echocmr.audit import build_catalogue, failure_message, scan_tree
+from echocmr.ingest.deid_pixels import deidentify_file
+
+SECRET = keys.SYNTHETIC_DEMO_SECRET
+MRN = IDENTIFIERS["mrn"]
+PKEY = keys.pseudonym(SECRET, "patient", MRN)
+
+
+def _raw_export(root: Path) -> dict:
+    """Raw DICOM tree (folder named by MRN, as real exports do) and the four tables."""
+    write(make_dataset(encoding="native", n_frames=4), root / "dicom" / MRN / "IM1.dcm")
+    tables = {
+        "cmr_reports": pd.DataFrame({"mrn": [MRN], "cmr_date": ["2020-01-20"]}),
+        "clinical": pd.DataFrame({"mrn": [MRN], "patient_name": ["QUIMBY, HORTENSE"],
+                                  "birth_date": ["1927-03-14"]}),
+        "echo_reports": pd.DataFrame({"mrn": [MRN], "accession_number": ["ACC-99887766"],
+                                      "study_date": ["2020-01-15"]}),
+        "view_labels": pd.DataFrame({"sop_instance_uid": ["1.2.3.4.5.100.1.1"],
+                                     "view": ["A4C"]}),
+    }
+    paths = {}
+    for name, df in tables.items():
+        paths[name] = root / f"{name}.csv"
+        df.to_csv(paths[name], index=False)
+    return paths
+
+
+@pytest.fixture
+def clean_results(tmp_path):
+    """A results/ tree built the honest way: de-identified DICOM, keyed CSV, a binary file."""
+    tables = _raw_export(tmp_path / "raw")
+    res = tmp_path / "results"
+    deid = res / "deid" / "shard-0" / PKEY / "S000000000000" / "V000000000000.dcm"
+    deidentify_file(tmp_path / "raw" / "dicom" / MRN / "IM1.dcm", deid, SECRET)
+    offset = keys.date_offset_days(SECRET, MRN)
+    shifted = (dt.date(2020, 1, 15) + dt.timedelta(days=offset)).isoformat()
+    (res / "ingest").mkdir(parents=True)
+    (res / "ingest" / "manifest.csv").write_text(
+        f"patient_key,study_date,t1\n{PKEY},{shifted},1004\n")
+    (res / "logs").mkdir()
+    (res / "logs" / "job.log").write_text("processed 1 file\n")
+    np.save(res / "frames.npy", np.zeros((2, 2), np.uint8))
+    catalogue = build_catalogue(tmp_path / "raw" / "dicom", tables, SECRET)
+    return res, catalogue
+
+
+def test_clean_tree_passes(clean_results):
+    res, catalogue = clean_results
+    assert len(catalogue) > 10
+    assert scan_tree(catalogue, res) == []
+
+
+def test_planted_leaks_found_by_type_and_place_never_printed(clean_results):
+    res, catalogue = clean_results
+    (res / "table1.csv").write_text(f"patient,age\n{MRN},54\n")
+    (res / "logs" / "job.log").write_text("warning: QUIMBY^HORTENSE could not be read\n")
+    (res / "notes.md").write_text(f"{PKEY} was scanned on 2020-01-15\n")  # own original date
+    (res / "other.md").write_text("2020-01-15 is an ordinary date without a patient\n")
+    (res / "deid" / f"{MRN}.txt").write_text("x\n")  # identifier in a file name
+    dcm = next(res.rglob("V*.dcm"))
+    ds = pydicom.dcmread(dcm)
+    item = pydicom.Dataset()
+    item.InstitutionName = IDENTIFIERS["institution"]
+    ds.ReferencedStudySequence = pydicom.Sequence([item])  # nested leak
+    ds.save_as(dcm)
+    np.save(res / f"{IDENTIFIERS['accession']}.npy", np.zeros(1))
+    hits = scan_tree(catalogue, res)
+    got = {(h.file, h.location, h.identifier_type) for h in hits}
+    assert ("table1.csv", "line 2", "mrn") in got
+    assert ("logs/job.log", "line 1", "person_name") in got
+    assert ("notes.md", "line 1", "date") in got
+    assert ("deid/<mrn>", "file or folder name", "mrn") in got  # whole component hidden
+    assert ("<accession_number>", "file or folder name", "accession_number") in got
+    assert any(h.location == "header InstitutionName" and h.identifier_type == "institution"
+               for h in hits)
+    assert not any(h.file == "other.md" for h in hits)
+    message = failure_message(hits)
+    for value in IDENTIFIERS.values():
+        assert value not in message and value.replace("^", " ") not in message
+    assert "2020-01-15" not in message and "QUIMBY" not in message
+
+
+def _audit_workflow(tmp_path: Path) -> Path:
+    """A workflow copy whose audit inputs exist (raw export + contract deliverables)."""
+    wd = copy_workflow(tmp_path / "wf")
+    raw = wd / "synthetic" / "raw"
+    tables = _raw_export(raw)
+    tables["view_labels"].rename(raw / "view_labels.csv")
+    for name in ("cmr_reports", "clinical", "echo_reports"):
+        tables[name].rename(raw / f"{name}.csv")
+    import yaml
+    config = yaml.safe_load((wd / "config" / "config.yaml").read_text())
+    n_shards = int(config["ingest"]["shards"])
+    for shard in range(n_shards):
+        (wd / "results" / "deid" / f"shard-{shard}").mkdir(parents=True)
+        (wd / "results" / "crop" / f"shard-{shard}").mkdir(parents=True)
+        (wd / "results" / "crop" / f"shard-{shard}" / "index.csv").write_text("video_key\n")
+    for rel in ("table1.csv", "table2.csv", "figure1.png", "supp_figure1.png", "bland_altman.png",
+                "replication.csv", "metrics/delong.csv", "views/view_classifier_metrics.csv",
+                "qc/flow.csv", "qc/flow.png"):
+        path = wd / "results" / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("a,b\n1,2\n")
+    return wd
+
+
+@pytest.mark.workflow
+def test_audit_rule_fails_on_a_leak_without_printing_it(tmp_path):
+    wd = _audit_workflow(tmp_path)
+    args = ("results/audit/phi_audit.csv", "--allowed-rules", "audit")
+    run_snakemake(wd, *args)  # clean: passes and writes an empty table
+    table = pd.read_csv(wd / "results" / "audit" / "phi_audit.csv")
+    assert table.empty
+    (wd / "results" / "table2.csv").write_text(f"a,b\n{MRN},2\n")
+    shutil.rmtree(wd / "results" / "audit")
+    proc = run_snakemake(wd, *args, check=False)
+    assert proc.returncode != 0
+    log = (wd / "results" / "logs" / "audit" / "audit.log").read_text()
+    assert "table2.csv [line 2]: mrn" in log
+    for text in (proc.stdout, proc.stderr, log):
+        assert MRN not in text
