@@ -25,7 +25,8 @@ STOP = REPO / "tests" / "slurm" / "stop_slurm.sh"
 PROFILE = REPO / "profiles" / "slurm" / "config.yaml"
 
 SUBMITTED_RE = re.compile(r"Job (\S+) has been submitted with SLURM jobid (\d+) \(log: (.+?)\)\.")
-RULE_BLOCK_RE = re.compile(r"^(local)?rule (\w+):\n((?:    .*\n)*)", re.M)
+# A job block: "rule NAME:" / "localrule NAME:" and its indented fields (group jobs indent it).
+RULE_BLOCK_RE = re.compile(r"^( *)(local)?rule (\w+):\n((?:\1    .*\n)*)", re.M)
 
 
 def _test_preset_shards() -> int:
@@ -101,9 +102,9 @@ def _rule_jobs(text: str) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
     """(rule, wildcards) of the remote and of the local jobs a Snakemake log announces."""
     remote, local = set(), set()
     for m in RULE_BLOCK_RE.finditer(text):
-        wildcards = re.search(r"^    wildcards: (.*)$", m.group(3), re.M)
-        job = (m.group(2), wildcards.group(1) if wildcards else "")
-        (local if m.group(1) else remote).add(job)
+        wildcards = re.search(r"^\s+wildcards: (.*)$", m.group(4), re.M)
+        job = (m.group(3), wildcards.group(1) if wildcards else "")
+        (local if m.group(2) else remote).add(job)
     return remote, local
 
 
@@ -153,18 +154,24 @@ def test_front_of_workflow_runs_as_slurm_jobs(slurm_cluster, tmp_path):
     remote_jobs, _ = _rule_jobs(main_log)
     assert {r for r, _ in remote_jobs} >= {"crop"}, remote_jobs
     ran_in_slurm: set[tuple[str, str]] = set()
+    jobs_per_slurm_job = []
     for _, jid, log_path in submitted:
         log = Path(log_path)
         assert log.name == f"{jid}.log" and log.exists(), f"SLURM log of job {jid} missing: {log}"
         text = log.read_text()
         finished = "Finished jobid" in text or "steps (100%) done" in text
         assert finished, f"job {jid} did not finish cleanly:\n{text[-2000:]}"
-        inner, _ = _rule_jobs(text)
-        ran_in_slurm |= inner
+        # the job step announces each job ("rule"), its inner run again ("localrule")
+        outer, inner = _rule_jobs(text)
+        ran_in_slurm |= outer | inner
+        jobs_per_slurm_job.append(len(outer | inner))
     assert remote_jobs == ran_in_slurm, (
         f"jobs not run in SLURM: {remote_jobs - ran_in_slurm}; "
         f"unexpected: {ran_in_slurm - remote_jobs}"
     )
+    # 3. The profile's per-shard group batched deidentify + crop of a shard into one SLURM job.
+    assert max(jobs_per_slurm_job) >= 2, "no SLURM job ran a group of jobs"
+    assert any("group_shard_pipeline" in p for _, _, p in submitted), submitted
 
 
 def _profile_rule_names() -> set[str]:
