@@ -108,13 +108,8 @@ def _rule_jobs(text: str) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
     return remote, local
 
 
-@pytest.mark.slurm
-@pytest.mark.workflow
-@pytest.mark.slow
-def test_front_of_workflow_runs_as_slurm_jobs(slurm_cluster, tmp_path):
-    wd = copy_workflow(tmp_path / "wf")
-    targets = slurm_targets()
-    proc = run_snakemake(
+def _run_on_slurm(wd: Path, targets: list[str]) -> subprocess.CompletedProcess:
+    return run_snakemake(
         wd,
         "--workflow-profile", "profiles/slurm",
         "--configfile", "config/presets/test.yaml",
@@ -129,6 +124,27 @@ def test_front_of_workflow_runs_as_slurm_jobs(slurm_cluster, tmp_path):
         *targets,
         timeout=900,
     )
+
+
+def _slurm_log_tails(wd: Path, lines: int = 40) -> str:
+    """Last lines of every SLURM job log, for failure messages."""
+    parts = []
+    for log in sorted((wd / ".snakemake" / "slurm_logs").rglob("*.log")):
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+        parts.append(f"--- {log.relative_to(wd)}\n{tail}")
+    return "\n".join(parts) or "(none written)"
+
+
+@pytest.mark.slurm
+@pytest.mark.workflow
+@pytest.mark.slow
+def test_front_of_workflow_runs_as_slurm_jobs(slurm_cluster, tmp_path):
+    wd = copy_workflow(tmp_path / "wf")
+    targets = slurm_targets()
+    try:
+        proc = _run_on_slurm(wd, targets)
+    except (AssertionError, subprocess.TimeoutExpired) as err:
+        pytest.fail(f"{err}\n\nSLURM job logs:\n{_slurm_log_tails(wd)}", pytrace=False)
     for target in targets:
         assert (wd / target).exists(), f"{target} missing after the SLURM run"
 
