@@ -9,6 +9,7 @@ Layout of every image (rows x cols = 64 x 96):
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -149,3 +150,60 @@ def _jpeg(frame: np.ndarray) -> bytes:
 def write(ds: Dataset, path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     ds.save_as(path, enforce_file_format=True)
+
+
+# ---------------------------------------------------------------------- synthetic-export checks
+
+TEXT_SUFFIXES = {".csv", ".tsv", ".md", ".html", ".txt", ".log", ".json", ".yaml", ".yml",
+                 ".rst", ".svg"}
+# Identifier groups of truth/identifiers.json searched everywhere. Not here: dates (scoped to
+# their patient, see `scoped_date_leaks`), 4-digit study IDs and times of day (only searched as
+# whole DICOM header values: as bare numbers they collide with measurements).
+GLOBAL_GROUPS = ("accession_numbers", "birth_dates", "birth_dates_iso", "device_serials",
+                 "institution_addresses", "institutions", "mrns", "operators", "patient_names",
+                 "patient_names_burned", "physicians", "series_uids", "sop_instance_uids",
+                 "stations", "study_uids")
+HEADER_ONLY_GROUPS = ("study_ids", "study_times")
+
+
+def _header_values(ds) -> list[str]:
+    values = [str(e.value) for e in getattr(ds, "file_meta", [])]
+    stack = [ds]
+    while stack:
+        for elem in stack.pop():
+            if elem.VR == "SQ":
+                stack.extend(elem.value)
+            elif elem.keyword != "PixelData" and elem.VR not in ("OB", "OW", "UN"):
+                values.append(str(elem.value))
+    return values
+
+
+def _pattern(values: list[str]):
+    import re
+    forms = set()
+    for v in values:
+        forms.add(re.escape(v.upper()))
+        if "^" in v:
+            forms.add(re.escape(" ".join(p for p in v.split("^") if p).upper()))
+    return re.compile(r"(?<![A-Z0-9])(" + "|".join(sorted(forms)) + r")(?![A-Z0-9])")
+
+
+def planted_leaks(results: Path, identifiers: dict) -> list[tuple[str, str]]:
+    """(file, identifier group) for every planted identifier found under results/."""
+    import pydicom
+    groups = {g: _pattern(identifiers[g]) for g in GLOBAL_GROUPS if identifiers.get(g)}
+    whole = {g: {str(v) for v in identifiers.get(g, [])} for g in HEADER_ONLY_GROUPS}
+    leaks = []
+    for path in sorted(results.rglob("*")):
+        rel = path.relative_to(results).as_posix()
+        texts = [rel.upper()]
+        if path.is_file() and path.suffix == ".dcm":
+            values = _header_values(pydicom.dcmread(path, stop_before_pixels=True))
+            texts += [v.upper() for v in values]
+            leaks += [(rel, g) for g, vals in whole.items() if vals & set(values)]
+        elif path.is_file() and path.suffix in TEXT_SUFFIXES:
+            texts.append(path.read_text(errors="replace").upper())
+        for group, pattern in groups.items():
+            if any(pattern.search(t) for t in texts):
+                leaks.append((rel, group))
+    return leaks
