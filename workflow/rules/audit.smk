@@ -16,19 +16,13 @@ AUDITED_DELIVERABLES = [
 ]
 
 
-def audit_inputs(wildcards=None):
-    return {
-        "dicom": raw_dicom_dir(),
-        **raw_table_inputs(),
-        "deliverables": AUDITED_DELIVERABLES,
-        "deid": shard_paths("results/deid/shard-{shard}"),
-        "crop": shard_paths("results/crop/shard-{shard}/index.csv"),
-    }
-
-
 rule audit:
     input:
-        unpack(audit_inputs),
+        unpack(lambda wc: raw_tables(config)),
+        dicom=raw_dicom_dir(),
+        deliverables=AUDITED_DELIVERABLES,
+        deid=shard_paths("results/deid/shard-{shard}"),
+        crop=shard_paths("results/crop/shard-{shard}/index.csv"),
     output:
         "results/audit/phi_audit.csv",
     log:
@@ -37,6 +31,5 @@ rule audit:
         "../../envs/dicom.yaml"
     params:
         **INGEST_PARAMS,
-        results="results",
     script:
         "../scripts/audit.py"

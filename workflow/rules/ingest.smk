@@ -2,25 +2,10 @@
 # (per shard) and deidentify_tables. The crop rule lives in crop.smk.
 
 
-def raw_view_labels():
-    """Raw view-label table (sop_instance_uid, view), or None when there is none."""
-    if is_synthetic():
-        return os.path.join(raw_dir(), "view_labels.csv")
-    return config["input"].get("view_labels")
-
-
-def raw_table_inputs(wildcards=None):
-    """The raw tables by name; view_labels only when one is given."""
-    tables = {
-        name: raw_table(name) for name in ("cmr_reports", "clinical", "echo_reports")
-    }
-    if raw_view_labels():
-        tables["view_labels"] = raw_view_labels()
-    return tables
-
+from echocmr.ingest.paths import raw_tables
 
 INGEST_PARAMS = dict(
-    ingest=config["ingest"], secret=config["secret"], mode=config["input"]["mode"]
+    ingest=config["ingest"], secret=config["secret"], synthetic=is_synthetic()
 )
 
 
@@ -67,7 +52,7 @@ rule deidentify:
 
 rule deidentify_tables:
     input:
-        unpack(raw_table_inputs),
+        unpack(lambda wc: raw_tables(config)),
     output:
         cmr_reports="results/deid/tables/cmr_reports.csv",
         clinical="results/deid/tables/clinical.csv",

@@ -7,7 +7,7 @@ from echocmr.ingest.settings import deid_settings, secret_from
 from echocmr.logutil import script_logging
 
 with script_logging(snakemake):
-    secret = secret_from(snakemake.params.secret, snakemake.params.mode)
+    secret = secret_from(snakemake.params.secret, snakemake.params.synthetic)
     manifest = pd.read_csv(snakemake.input.manifest, dtype=str, keep_default_na=False)
     table = deidentify_shard(snakemake.input.dicom, manifest, int(snakemake.wildcards.shard),
                              snakemake.output.dir, deid_settings(snakemake.params.ingest, secret))

@@ -7,7 +7,7 @@ from echocmr.ingest.tables import pseudonymise_tables
 from echocmr.logutil import script_logging
 
 with script_logging(snakemake):
-    secret = secret_from(snakemake.params.secret, snakemake.params.mode)
+    secret = secret_from(snakemake.params.secret, snakemake.params.synthetic)
     inputs = {name: snakemake.input.get(name)
               for name in ("cmr_reports", "clinical", "echo_reports", "view_labels")}
     tables, rejected = pseudonymise_tables(

@@ -7,7 +7,7 @@ from echocmr.ingest.settings import inventory_settings, secret_from
 from echocmr.logutil import script_logging
 
 with script_logging(snakemake) as log:
-    secret = secret_from(snakemake.params.secret, snakemake.params.mode)
+    secret = secret_from(snakemake.params.secret, snakemake.params.synthetic)
     settings = inventory_settings(snakemake.params.ingest, secret)
     manifest = build_manifest(snakemake.input.dicom, settings,
                               processes=max(1, int(snakemake.threads)))

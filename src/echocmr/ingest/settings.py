@@ -8,10 +8,10 @@ from echocmr.ingest.deidentify import DeidSettings
 from echocmr.ingest.inventory import InventorySettings
 
 
-def secret_from(secret_cfg: dict, mode: str) -> str:
+def secret_from(secret_cfg: dict, synthetic: bool) -> str:
     """The pseudonymisation secret (env variable, then file; demo secret only for synthetic)."""
     return keys.load_secret(env=secret_cfg.get("env") or "ECHOCMR_SECRET",
-                            file=secret_cfg.get("file"), synthetic=mode == "synthetic")
+                            file=secret_cfg.get("file"), synthetic=bool(synthetic))
 
 
 def inventory_settings(ingest: dict, secret: str) -> InventorySettings:
