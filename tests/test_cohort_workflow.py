@@ -88,6 +88,15 @@ def test_demo_run_cohort_outputs(demo_run):
     labels = pd.read_csv(results / "cohort/labels.csv")
     assert set(study_split["study_key"]) <= set(labels["study_key"])
 
+    # against the simulator's truth: every pair is a true pair with the true interval, and
+    # (views being classified, not known) nearly every true pair is found
+    truth = pd.read_csv(demo_run / "synthetic/truth/studies.csv").set_index("study_key")
+    truly_paired = truth.index[truth["paired"].astype(bool)]
+    assert set(pairs["study_key"]) <= set(truly_paired)
+    assert (pairs.set_index("study_key")["interval_days"]
+            == truth.loc[pairs["study_key"], "interval_days"]).all()
+    assert len(pairs) >= 0.9 * len(truly_paired)
+
     studies = table.set_index("key").loc["echo_studies"]
     assert studies["n"] == len(study_split)
     assert studies["N"] == study_split["patient_key"].nunique()

@@ -68,7 +68,8 @@ def run_pair(manifest, views, cmr_reports, window_days: int, pairs_out, qc_out) 
     write_csv(pairs, pairs_out)
     write_csv(pair_mod.pair_qc(studies, unpaired), qc_out)
     log.info("%d echo studies with a kept view, %d paired, %d dropped (%s)", len(studies),
-             len(pairs), len(unpaired), unpaired["reason"].value_counts().to_dict())
+             len(pairs), len(unpaired),
+             {str(k): int(v) for k, v in unpaired["reason"].value_counts().items()})
 
 
 def run_labels(pairs, cmr_reports, cohort_config: dict, labels_out) -> None:
@@ -78,7 +79,7 @@ def run_labels(pairs, cmr_reports, cohort_config: dict, labels_out) -> None:
                                      **label_options(cohort_config))
     write_csv(labels, labels_out)
     log.info("labels for %d studies; non-missing per task: %s", len(labels),
-             labels[labels_mod.TASK_LABELS].notna().sum().to_dict())
+             {k: int(v) for k, v in labels[labels_mod.TASK_LABELS].notna().sum().items()})
 
 
 def run_split(labels, pair_qc, cohort_config: dict, seed: int, split_out, study_split_out,
@@ -97,7 +98,7 @@ def run_split(labels, pair_qc, cohort_config: dict, seed: int, split_out, study_
                     split_mod.analysis_qc(labels_df, study_split)], ignore_index=True)
     write_csv(qc, qc_out)
     log.info("split (%s): %s studies", options.get("method", "patient_stratified"),
-             study_split["split"].value_counts().to_dict())
+             {str(k): int(v) for k, v in study_split["split"].value_counts().items()})
 
 
 def run_table1(study_split, pairs, cmr_reports, clinical, echo_reports, manifest, views,
