@@ -76,6 +76,9 @@ def check_flow(flow: pd.DataFrame) -> None:
 def build_flow(stages: list[tuple[str, list[str]]]) -> pd.DataFrame:
     """Concatenate stage files (in the given DAG order), number the steps, check the counts."""
     parts = [read_stage(paths, stage) for stage, paths in stages]
+    empty = [stage for (stage, _), part in zip(stages, parts) if part.empty]
+    if empty:
+        raise QCFlowError(f"no QC rows from stage(s) {empty}: every step writes at least one row")
     flow = pd.concat(parts, ignore_index=True)
     steps = list(dict.fromkeys(zip(flow["stage"], flow["step"])))
     flow["order"] = [steps.index(k) + 1 for k in zip(flow["stage"], flow["step"])]
