@@ -60,5 +60,6 @@ def test_demo_html_report_loads_without_script_errors(demo_run):
     run_snakemake(demo_run, "--report", "results/report.html", *report_targets())
     dom, log = run_chromium(demo_run / "results" / "report.html", 10_000)
     assert console_errors(log) == []
+    rendered = re.sub(r"<script.*?</script>", "", dom, flags=re.S)  # what the app drew
     for category in ("1. Data flow and QC", "5. Results", "6. Replication", "7. Run record"):
-        assert category in dom
+        assert category in rendered
