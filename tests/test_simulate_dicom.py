@@ -17,7 +17,7 @@ from echocmr.simulate.settings import SimSettings
 
 TINY = {
     "n_patients": 8,
-    "image": {"width": 128, "height": 96},
+    "image": {"width": 128, "height": 96, "alt_fraction": 0.3},
     "frames": {"min": 20, "max": 26},
     "fps": {"min": 30, "max": 40},
     "heartbeats": {"min": 1.0, "max": 1.5},
@@ -36,7 +36,10 @@ def _export(root: Path, section: dict, seed: int = 11, workers: int = 1) -> Path
 @pytest.fixture(scope="module")
 def export(tmp_path_factory):
     root = _export(tmp_path_factory.mktemp("sim") / "synthetic", TINY)
-    videos = pd.read_csv(root / "truth" / "videos.csv", keep_default_na=False)
+    videos = pd.read_csv(root / "truth" / "videos.csv", keep_default_na=False,
+                         dtype={"rows": str, "columns": str})
+    for col in ("rows", "columns"):
+        videos[col] = pd.to_numeric(videos[col]).astype("Int64")
     return root, videos
 
 
@@ -59,13 +62,22 @@ def test_every_file_but_the_damaged_is_valid_and_decodes(export):
             assert ds.Modality == "SR" and "PixelData" not in ds
             continue
         arr = ds.pixel_array
+        assert (row.rows, row.columns) in {(96, 128), (120, 160)}
         if row.kind == "still":
-            assert arr.shape[:2] == (96, 128) and "NumberOfFrames" not in ds
+            assert arr.shape[:2] == (row.rows, row.columns) and "NumberOfFrames" not in ds
         else:
-            assert arr.shape[:3] == (row.n_frames, 96, 128)
+            assert arr.shape[:3] == (row.n_frames, row.rows, row.columns)
             assert ds.NumberOfFrames == row.n_frames
             assert 30 <= float(ds.CineRate) <= 60 or 30 <= 1000 / float(ds.FrameTime) <= 60
         assert ds.file_meta.TransferSyntaxUID == row.transfer_syntax
+
+
+def test_two_machines_two_image_sizes(export):
+    _, videos = export
+    rendered = videos[videos["kind"].isin(["cine", "doppler", "still"])]
+    assert set(zip(rendered["rows"], rendered["columns"], strict=True)) == {(96, 128), (120, 160)}
+    # One machine per study: all images of a study share a size.
+    assert (rendered.groupby("study_key")["rows"].nunique() == 1).all()
 
 
 def test_every_encoding_appears_with_its_photometric(export):

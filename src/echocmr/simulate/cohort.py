@@ -332,6 +332,7 @@ def build_videos(s: SimSettings, patients: pd.DataFrame, studies: pd.DataFrame) 
     for st in studies.itertuples(index=False):
         items = _study_items(rng, s)
         two_series = rng.random() < 0.3
+        width, height = s.image_size(rng.random() < float(s["image"]["alt_fraction"]))
         for inst, (kind, view) in enumerate(items, start=1):
             series = 99 if kind == "sr" else (2 if two_series and inst > len(items) // 2 else 1)
             if kind == "cine" or kind == "doppler":
@@ -346,6 +347,7 @@ def build_videos(s: SimSettings, patients: pd.DataFrame, studies: pd.DataFrame) 
                 "encoding": _encoding(rng, s, kind), "n_frames": n_frames, "fps": fps,
                 "heart_rate_bpm": rate, "phase0": round(float(rng.random()), 4),
                 "series_number": series, "instance_number": inst,
+                "width": width, "height": height,
             })
     videos = pd.DataFrame(rows)
     videos = _ensure_every_encoding(rng, videos)

@@ -111,7 +111,7 @@ def render_file(video: dict, patient: dict, study: dict, s: SimSettings) -> tupl
     if kind == "damaged" and video["damage"] != "truncated":
         return damage.damaged_bytes(video["damage"], None, rng), info
     spec = heart_spec(video, patient, s, rng)
-    screen = render.screen_for(s.width, s.height)
+    screen = render.screen_for(int(video["width"]), int(video["height"]))
     still = kind == "still"
     fps = float(video["fps"]) if not still else 0.0
     n_frames = 1 if still else int(video["n_frames"])

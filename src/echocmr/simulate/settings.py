@@ -40,7 +40,8 @@ DEFAULTS: dict[str, Any] = {
     "damaged": {"truncated": 2, "zero_bytes": 1, "not_dicom": 1},
     # Malformed rows per raw table (a typo'd grade, an impossible date, "n/a" for a number).
     "table_defects": 0,
-    "image": {"width": 256, "height": 192},
+    # A share of studies comes from another machine that stores larger images (alt_scale x).
+    "image": {"width": 256, "height": 192, "alt_fraction": 0.1, "alt_scale": 1.25},
     "frames": {"min": 32, "max": 64},
     "fps": {"min": 30, "max": 60},
     "heartbeats": {"min": 1.5, "max": 3.0},
@@ -101,6 +102,13 @@ class SimSettings:
     @property
     def height(self) -> int:
         return int(self.values["image"]["height"])
+
+    def image_size(self, alternate: bool) -> tuple[int, int]:
+        """(width, height) of a study's images; the other machine stores larger ones."""
+        if not alternate:
+            return self.width, self.height
+        k = float(self.values["image"]["alt_scale"])
+        return int(round(self.width * k / 2) * 2), int(round(self.height * k / 2) * 2)
 
     @property
     def effects(self) -> dict:

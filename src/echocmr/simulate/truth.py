@@ -69,6 +69,8 @@ def videos_truth(cohort: Cohort, facts: pd.DataFrame, secret: str) -> pd.DataFra
     })
     for col in ("rows", "columns", "depth_cm", "pose_angle_deg", "pose_scale", "file_bytes"):
         out[col] = v[col] if col in v else None
+    for col in ("rows", "columns", "file_bytes"):
+        out[col] = pd.to_numeric(out[col]).astype("Int64")
     # Planted per-view labels of the patient (the ground truth the models should recover).
     for view in ("A4C", "A2C", "PLAX"):
         lv = view.lower()
