@@ -95,7 +95,20 @@ def _to_8bit_rgb(arr: np.ndarray) -> np.ndarray:
 
 
 def iter_source_frames(ds: Dataset, path: Path, plan: PixelPlan) -> Iterator[np.ndarray]:
-    """Decoded frames, one at a time: grey (H, W) or RGB (H, W, 3)."""
+    """Decoded frames, one at a time: grey (H, W) or RGB (H, W, 3).
+
+    A decoder failure becomes PixelError('undecodable_encoding'); the message carries the
+    exception type only (decoder messages can quote header values).
+    """
+    try:
+        yield from _decode_frames(ds, path, plan)
+    except PixelError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - corrupt codestream, missing plugin, short data
+        raise PixelError("undecodable_encoding", type(exc).__name__) from None
+
+
+def _decode_frames(ds: Dataset, path: Path, plan: PixelPlan) -> Iterator[np.ndarray]:
     n = n_frames_of(ds)
     if plan.reader == "pillow_jpeg":
         for fragment in generate_frames(ds.PixelData, number_of_frames=n):
