@@ -216,3 +216,22 @@ def test_table_defects_are_planted_and_listed(tmp_path):
         assert table.iloc[d.row_number - 1][d.column] == d.value
     clean = SimSettings.from_config({"n_patients": 12}, seed=4)
     assert write_raw_tables(build_cohort(clean), tmp_path / "clean", clean).empty
+
+
+IDENTIFYING = ["PatientName", "PatientID", "PatientBirthDate", "AccessionNumber",
+               "InstitutionName", "InstitutionAddress", "ReferringPhysicianName",
+               "PerformingPhysicianName", "OperatorsName", "StationName", "DeviceSerialNumber",
+               "StudyDate", "SeriesDate", "ContentDate", "StudyInstanceUID",
+               "SeriesInstanceUID", "SOPInstanceUID", "StudyID", "StudyTime", "ContentTime"]
+
+
+def test_identifiers_json_lists_every_identifier_in_the_headers(export):
+    root, videos = export
+    ids = json.loads((root / "truth" / "identifiers.json").read_text())
+    known = {v for values in ids.values() for v in values}
+    for row in videos[videos["kind"] != "damaged"].itertuples():
+        ds = _read(root, row.relative_path)
+        for keyword in IDENTIFYING:
+            assert str(ds.get(keyword, "")) in known, (keyword, row.kind)
+    # Burned-in identity lines are listed too (for pixel-level audits).
+    assert any(line.startswith("ID:") for line in ids["burned_in_text"])

@@ -74,7 +74,6 @@ class Layout:
     wall: Wall
     chambers: list[Chamber]
     aorta: list[Chamber] = field(default_factory=list)  # drawn over the LV (A5C outflow)
-    valves: list[tuple[np.ndarray, np.ndarray, float]] = field(default_factory=list)
     bright: list[np.ndarray] = field(default_factory=list)  # static bright tissue (liver...)
 
 
@@ -219,7 +218,7 @@ def transform_layout(lay: Layout, angle_deg: float, scale: float, shift, pivot) 
         view=lay.view, wall=wall,
         chambers=[Chamber(c.name, tf(c.outline), c.wall * scale, c.pulse) for c in lay.chambers],
         aorta=[Chamber(c.name, tf(c.outline), c.wall * scale, c.pulse) for c in lay.aorta],
-        valves=lay.valves, bright=[tf(b) for b in lay.bright])
+        bright=[tf(b) for b in lay.bright])
 
 
 # ----------------------------------------------------------------------------- motion
@@ -245,24 +244,3 @@ def wall_at(wall: Wall, motion: np.ndarray, c: float, thickness: np.ndarray,
     endo = wall.endo + wall.normal * disp[:, None]
     epi = wall.endo - wall.normal * thickness[:, None] + wall.normal * (EPI_FOLLOW * disp)[:, None]
     return endo, epi
-
-
-def scale_about_centroid(outline: np.ndarray, factor: float) -> np.ndarray:
-    c = outline.mean(axis=0)
-    return c + (outline - c) * factor
-
-
-def mitral_leaflets(endo: np.ndarray, opening: float, half_width: float):
-    """Two leaflets hinged at the annulus (first/last endocardial points)."""
-    a, b = endo[0], endo[-1]
-    mid = (a + b) / 2
-    apex_dir = endo[len(endo) // 2] - mid
-    apex_dir = apex_dir / (np.linalg.norm(apex_dir) + 1e-12)
-    length = 0.55 * np.linalg.norm(b - a) / 2 + 0.1 * half_width
-    leaflets = []
-    for hinge in (a, b):
-        closed_dir = (mid - hinge) / (np.linalg.norm(mid - hinge) + 1e-12)
-        d = (1 - opening) * closed_dir + opening * apex_dir
-        d = d / (np.linalg.norm(d) + 1e-12)
-        leaflets.append((hinge, hinge + d * length))
-    return leaflets

@@ -6,8 +6,6 @@ audit are exercised for real), and every one is recorded by `truth` for the PHI 
 
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 from pydicom.uid import generate_uid
 
@@ -47,12 +45,6 @@ INSTITUTIONS = [
 ]
 STATIONS = ["ECHO-LAB-03", "ECHO-LAB-07", "CVU-PORTABLE-2", "EPIQ-ECHO5"]
 DEVICE_SERIALS = ["US7731942", "US7731977", "US8810433", "US8810468"]
-
-
-def stable_int(*parts: object) -> int:
-    """A 64-bit integer from the parts; used to derive stable per-entity choices."""
-    digest = hashlib.sha256("\x1f".join(map(str, parts)).encode()).digest()
-    return int.from_bytes(digest[:8], "big")
 
 
 def make_uid(seed: int, *parts: object) -> str:
