@@ -124,6 +124,10 @@ def write_truth(cohort: Cohort, facts: pd.DataFrame, truth_dir: Path, secret: st
     studies_truth(cohort, secret).to_csv(truth_dir / "studies.csv", index=False)
     cmrs = cohort.cmrs.copy()
     cmrs["cmr_date"] = [f"{d:%Y-%m-%d}" for d in cmrs["cmr_date"]]
+    # Same key derivation as ingest (MRN | ISO date), so truth joins de-identified tables.
+    cmrs.insert(0, "cmr_key", [keys.pseudonym(secret, "cmr", f"{m}|{d}")
+                               for m, d in zip(cmrs["mrn"], cmrs["cmr_date"], strict=True)])
+    cmrs.insert(1, "patient_key", [keys.pseudonym(secret, "patient", m) for m in cmrs["mrn"]])
     cmrs.to_csv(truth_dir / "cmrs.csv", index=False)
     videos_truth(cohort, facts, secret).to_csv(truth_dir / "videos.csv", index=False)
     with open(truth_dir / "identifiers.json", "w") as fh:
