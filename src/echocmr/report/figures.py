@@ -126,27 +126,45 @@ def bland_altman(continuous: pd.DataFrame, preds: dict[tuple[str, str], pd.DataF
 
 
 def training_curves(curves: dict[str, pd.DataFrame], png: str) -> None:
-    """Loss (left) and every other logged metric (right) per epoch, one line per model."""
+    """Per view (columns): loss per epoch (top; dashed training, solid validation) and the
+    validation AUROC of every binary task (bottom), one colour per model or task."""
     style.apply()
-    fig, (ax_loss, ax_metric) = plt.subplots(1, 2, figsize=(style.DOUBLE_COLUMN, 2.9))
-    colours = plt.get_cmap("tab20")
-    for i, (name, frame) in enumerate(sorted(curves.items())):
-        if frame.empty:
-            continue
-        x = frame["epoch"] if "epoch" in frame.columns else np.arange(len(frame))
-        colour = colours(i % 20)
-        for column in frame.columns:
-            numeric = pd.api.types.is_numeric_dtype(frame[column])
-            if column in ("epoch", "step", "lr") or not numeric:
+    order = {"A4C": 0, "A2C": 1, "PLAX": 2}
+    views = sorted({name.split("/")[0] for name in curves},
+                   key=lambda v: (order.get(v, 9), v)) or ["(none)"]
+    fig, axes = plt.subplots(2, len(views), figsize=(style.DOUBLE_COLUMN, 4.2), squeeze=False,
+                             sharex="col")
+    palette = plt.get_cmap("tab10")
+    task_colour: dict[str, object] = {}
+    for col, view in enumerate(views):
+        ax_loss, ax_auc = axes[0, col], axes[1, col]
+        ax_loss.set_title(view, loc="left")
+        models = sorted(n for n in curves if n.split("/")[0] == view)
+        for i, name in enumerate(models):
+            frame = curves[name]
+            if frame.empty:
                 continue
-            ax = ax_loss if "loss" in column else ax_metric
-            ls = "--" if column.startswith("train") else "-"
-            ax.plot(x, frame[column], ls=ls, lw=0.8, color=colour,
-                    label=f"{name} {column}" if len(curves) <= 6 else None)
-    for ax, title in ((ax_loss, "Loss (dashed: training)"), (ax_metric, "Validation metrics")):
-        ax.set_xlabel("Epoch")
-        ax.set_title(title, loc="left")
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(frameon=False, fontsize=5)
-    fig.tight_layout(w_pad=2.0)
+            x = frame["epoch"] if "epoch" in frame.columns else np.arange(1, len(frame) + 1)
+            colour = palette(i % 10)
+            label = name.split("/", 1)[1]
+            for column, ls in (("train_loss", "--"), ("val_loss", "-")):
+                if column in frame.columns:
+                    ax_loss.plot(x, frame[column], ls=ls, lw=0.8, color=colour,
+                                 label=label if column == "val_loss" else None)
+            for column in (c for c in frame.columns if c.startswith("val_auroc")):
+                task = column.removeprefix("val_auroc").lstrip("_") or label
+                colour_t = task_colour.setdefault(task, palette(len(task_colour) % 10))
+                ax_auc.plot(x, frame[column], lw=0.8, color=colour_t,
+                            label=task if col == 0 else None)
+        ax_auc.set_xlabel("Epoch")
+        ax_auc.axhline(0.5, lw=0.5, ls=":", color="0.6")
+        if 1 < len(models) <= 8 and ax_loss.get_legend_handles_labels()[0]:
+            ax_loss.legend(frameon=False, fontsize=5)
+    axes[0, 0].set_ylabel("Loss (dashed: training)")
+    axes[1, 0].set_ylabel("Validation AUROC")
+    handles, labels = axes[1, 0].get_legend_handles_labels()
+    fig.tight_layout(h_pad=1.0, w_pad=1.2, rect=(0, 0.06 if handles else 0, 1, 1))
+    if handles:
+        fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False,
+                   fontsize=6)
     style.save(fig, png)
