@@ -2,7 +2,8 @@
 
 Side by side in one run, on the same cines (the real 120-frame 640x480 JPEG-baseline YBR cine
 `color3d_jpeg_baseline.dcm` from pydicom-data, plus up to N synthetic cines from
-`synthetic/raw/dicom` when `rule simulate` has run), interleaved per repeat, medians reported:
+each `--synthetic-dir`, by default `synthetic/raw/dicom` when `rule simulate` has run),
+interleaved per repeat, medians reported:
 
   echonet       pydicom `pixel_array` (whole cine decoded to RGB), then per frame: crop to the
                 same tissue box and `cv2.resize(..., INTER_CUBIC)` to 112x112 (RGB kept, as the
@@ -18,7 +19,8 @@ Side by side in one run, on the same cines (the real 120-frame 640x480 JPEG-base
 Output agreement: mean/max absolute difference of the crop stage's 112x112 frames against the
 full-decode path (pixel_array RGB -> BT.601 luma -> the same plan), per cine.
 
-    .venv/bin/python benchmarks/bench_preprocess.py [--repeats 5] [--synthetic 6]
+    .venv/bin/python benchmarks/bench_preprocess.py [--repeats 5] [--synthetic 4]
+        [--synthetic-dir DIR ...]
 
 Writes benchmarks/results/preprocess.json and benchmarks/results/preprocess.md.
 """
@@ -110,12 +112,14 @@ def _full_luma_chroma(path: Path):
 
 # --- inputs ------------------------------------------------------------------------------------
 
-def cines(n_synthetic: int) -> list[tuple[str, Path]]:
+def cines(n_synthetic: int, synthetic_dirs: list[Path]) -> list[tuple[str, str, Path]]:
+    """(subset, label, path): the real cine, then up to n accepted cines per synthetic folder."""
     from pydicom.data import get_testdata_file
-    out = [("color3d_jpeg_baseline (pydicom-data, real)",
+    out = [("real 640x480", "color3d_jpeg_baseline (pydicom-data, real)",
             Path(get_testdata_file("color3d_jpeg_baseline.dcm")))]
-    raw = ROOT / "synthetic" / "raw" / "dicom"
-    if raw.is_dir() and n_synthetic > 0:
+    for raw in synthetic_dirs:
+        if not raw.is_dir() or n_synthetic <= 0:
+            continue
         found = 0
         for path in sorted(p for p in raw.rglob("*") if p.is_file()):
             try:
@@ -130,9 +134,9 @@ def cines(n_synthetic: int) -> list[tuple[str, Path]]:
                 continue
             found += 1
             # labels carry no file name: raw paths hold (synthetic) identifiers
-            out.append((f"synthetic cine {found} ({ds.file_meta.TransferSyntaxUID.name}, "
-                        f"{ds.NumberOfFrames} x {ds.Rows}x{ds.Columns} "
-                        f"{ds.PhotometricInterpretation})", path))
+            subset = f"synthetic {ds.Columns}x{ds.Rows}"
+            out.append((subset, f"{subset} #{found} ({ds.file_meta.TransferSyntaxUID.name}, "
+                        f"{ds.NumberOfFrames} frames, {ds.PhotometricInterpretation})", path))
             if found >= n_synthetic:
                 break
     return out
@@ -162,17 +166,17 @@ def time_methods(path: Path, box, cfg: crop.CropConfig, cfg_full: crop.CropConfi
     return times, cpu
 
 
-def run(repeats: int, n_synthetic: int) -> dict:
+def run(repeats: int, n_synthetic: int, synthetic_dirs: list[Path]) -> dict:
     cfg, cfg_full = crop.CropConfig(), crop.CropConfig(dct_downscale=False)
     per_cine = []
-    for label, path in cines(n_synthetic):
+    for subset, label, path in cines(n_synthetic, synthetic_dirs):
         plan = crop.crop_one(path, None, cfg_full)
         times, cpu = time_methods(path, plan.box, cfg, cfg_full, repeats)
         ref = reference(path, plan).astype(np.int16)
         fast = crop_stage(path, cfg).astype(np.int16)
         full = crop_stage(path, cfg_full).astype(np.int16)
         per_cine.append({
-            "cine": label, "frames": plan.n_frames,
+            "subset": subset, "cine": label, "frames": plan.n_frames,
             "rows": plan.cine.rows, "columns": plan.cine.columns,
             "transfer_syntax": plan.cine.transfer_syntax,
             "colour_mode": plan.colour_mode,
@@ -188,9 +192,8 @@ def run(repeats: int, n_synthetic: int) -> dict:
             },
         })
     summary = {}
-    for subset, rows in (("real", per_cine[:1]), ("synthetic", per_cine[1:])):
-        if not rows:
-            continue
+    for subset in dict.fromkeys(c["subset"] for c in per_cine):
+        rows = [c for c in per_cine if c["subset"] == subset]
         total = {m: sum(r["median_s"][m] for r in rows) for m in METHODS}
         total_cpu = {m: sum(r["median_cpu_s"][m] for r in rows) for m in METHODS}
         summary[subset] = {
@@ -263,12 +266,16 @@ def markdown(result: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--synthetic", type=int, default=6,
-                        help="synthetic cines to include when synthetic/raw exists")
+    parser.add_argument("--synthetic", type=int, default=4,
+                        help="synthetic cines to take from each synthetic folder")
+    parser.add_argument("--synthetic-dir", type=Path, action="append",
+                        help="folder of synthetic DICOM (repeatable; default: "
+                             "synthetic/raw/dicom when rule simulate has run)")
     args = parser.parse_args()
     cv2.setNumThreads(1)
     warnings.simplefilter("ignore")
-    result = run(args.repeats, args.synthetic)
+    dirs = args.synthetic_dir or [ROOT / "synthetic" / "raw" / "dicom"]
+    result = run(args.repeats, args.synthetic, dirs)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "preprocess.json").write_text(json.dumps(result, indent=2) + "\n")
     (RESULTS / "preprocess.md").write_text(markdown(result))

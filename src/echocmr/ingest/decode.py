@@ -61,6 +61,7 @@ class Cine:
     transfer_syntax: str
     samples: int
     bits_stored: int
+    pixel_offset: int = 0       # file position of the Pixel Data element (header read once)
 
     @property
     def jpeg_fast_path(self) -> bool:
@@ -80,7 +81,9 @@ def open_cine(path: str | Path) -> Cine:
     """Read the header of `path` (stops before the pixel data: no frame is decoded here)."""
     path = Path(path)
     try:
-        ds = pydicom.dcmread(path, stop_before_pixels=True)
+        with open(path, "rb") as handle:
+            ds = pydicom.dcmread(handle, stop_before_pixels=True)
+            pixel_offset = handle.tell()        # at (7FE0,0010): frames are read from here
     except Exception as exc:  # noqa: BLE001 - any parse failure is one named reason
         raise DecodeError(f"unreadable DICOM header ({type(exc).__name__})",
                           "unreadable_truncated") from None
@@ -96,6 +99,7 @@ def open_cine(path: str | Path) -> Cine:
         transfer_syntax=str(ds.file_meta.get("TransferSyntaxUID", "")),
         samples=int(ds.get("SamplesPerPixel", 1)),
         bits_stored=int(ds.get("BitsStored", ds.get("BitsAllocated", 8))),
+        pixel_offset=pixel_offset,
     )
 
 
@@ -124,8 +128,8 @@ def frame_rate(ds: pydicom.Dataset) -> float | None:
 def _jpeg_frames(cine: Cine) -> Iterator[bytes]:
     """The compressed frames, read from the open file one at a time (bounded memory)."""
     with open(cine.path, "rb") as handle:
-        pydicom.dcmread(handle, stop_before_pixels=True)   # leaves the file at (7FE0,0010)
-        start = handle.tell()
+        start = cine.pixel_offset
+        handle.seek(start)
         head = handle.read(12)
         if head == _ENCAPSULATED_PIXEL_HEADER:
             handle.seek(start + 12)
