@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -197,7 +200,17 @@ def _digest(root: Path) -> dict[str, str]:
 def test_same_seed_same_bytes_whatever_the_worker_count(tmp_path):
     section = {**TINY, "n_patients": 3}
     a = _export(tmp_path / "a", section, seed=5, workers=1)
-    b = _export(tmp_path / "b", section, seed=5, workers=2)
+    # Another interpreter (other hash seed), two worker processes: the same bytes.
+    code = ("import json, sys; from pathlib import Path; "
+            "from echocmr.simulate.export import run_export; "
+            "from echocmr.simulate.settings import SimSettings; "
+            "run_export(SimSettings.from_config(json.loads(sys.argv[1]), 5), Path(sys.argv[2]), "
+            "'test-secret', workers=2, progress=False)")
+    env = {**os.environ, "PYTHONHASHSEED": "12345",
+           "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    subprocess.run([sys.executable, "-c", code, json.dumps(section), str(tmp_path / "b")],
+                   check=True, env=env, timeout=600)
+    b = tmp_path / "b"
     assert _digest(a) == _digest(b)
     c = _export(tmp_path / "c", section, seed=6, workers=1)
     assert _digest(a) != _digest(c)
