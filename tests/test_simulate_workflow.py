@@ -41,3 +41,11 @@ def test_test_preset_runs_and_a_target_rerun_rebuilds_one_output(workflow_dir):
     run_snakemake(workflow_dir, str(raw.relative_to(workflow_dir) / "clinical.csv"),
                   "--configfile", "config/presets/test.yaml")
     assert (raw / "clinical.csv").read_bytes() == before  # same seed, same bytes
+
+
+@pytest.mark.workflow
+def test_a_wrong_simulate_key_fails_at_start_naming_it(workflow_dir):
+    (workflow_dir / "bad.yaml").write_text("simulate:\n  n_patientz: 3\n")
+    proc = run_snakemake(workflow_dir, "-n", TARGET, "--configfile", "bad.yaml", check=False)
+    assert proc.returncode != 0
+    assert "n_patientz" in proc.stdout + proc.stderr
