@@ -339,6 +339,12 @@ def test_every_script_rule_names_an_existing_family_env():
     assert not problems, "\n".join(problems)
 
 
+def test_every_env_family_is_used_by_a_rule():
+    used = {_rule_path(r, r.conda).stem for r in all_rules() if r.conda}
+    assert ENV_FAMILIES <= used, f"env files no rule uses: {ENV_FAMILIES - used}"
+    assert {p.stem for p in ENVS.glob("*.yaml")} == ENV_FAMILIES, "unexpected env files"
+
+
 @pytest.mark.parametrize("family", sorted(ENV_FAMILIES))
 def test_env_pins_are_exact_and_match_requirements(family):
     pins = read_requirements()
