@@ -209,6 +209,14 @@ def test_slurm_profile_names_only_existing_rules():
     assert not stale, f"profiles/slurm/config.yaml names rules that do not exist: {stale}"
 
 
+@pytest.mark.workflow
+def test_slurm_profile_is_accepted_by_snakemake(workflow_dir):
+    """Every key of the profile is a real option: a dry run of the whole study loads it."""
+    proc = run_snakemake(workflow_dir, "--workflow-profile", "profiles/slurm", "-n",
+                         "--quiet", "rules", timeout=600)
+    assert re.search(r"^train\s+\d+", proc.stdout, re.M), proc.stdout[-2000:]
+
+
 def test_slurm_profile_uses_real_plugin_options():
     """Every plugin option the profile or docs use exists in the pinned plugin."""
     from snakemake_executor_plugin_slurm import ExecutorSettings
