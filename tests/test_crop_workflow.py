@@ -74,3 +74,30 @@ def test_rule_crop_runs_through_snakemake(workflow_dir):
     assert qc.loc[qc["n_excluded"] > 0, "reason"].tolist() == ["undecodable_encoding"]
     log = (workflow_dir / "results" / "logs" / "crop" / "shard-0.log").read_text()
     assert "Va00000000002 excluded: undecodable_encoding" in log
+
+
+@pytest.mark.slow
+def test_demo_crop_accounts_for_every_deidentified_video(demo_run):
+    """On the shared demo run: every de-identified video is cropped or excluded with a reason,
+    the store matches its index, fps come from the manifest and every cropped video has an AVI."""
+    results = demo_run / "results"
+    manifest = pd.read_csv(results / "ingest" / "manifest.csv").set_index("video_key")
+    shards = sorted(p for p in (results / "crop").glob("shard-*") if p.is_dir())
+    assert shards
+    for shard in shards:
+        deid = pd.read_csv(results / "deid" / f"{shard.name}.csv", keep_default_na=False)
+        qc = pd.read_csv(results / "qc" / "crop" / f"{shard.name}.csv", keep_default_na=False)
+        index = pd.read_csv(shard / "index.csv")
+        n_in = int((deid["status"] == "included").sum())
+        assert (qc["n_in"] == n_in).all() and (qc["n_out"] == len(index)).all()
+        assert n_in - qc["n_excluded"].sum() == len(index)
+        assert set(index["video_key"]) <= set(deid.loc[deid["status"] == "included",
+                                                       "video_key"])
+        frames = np.load(shard / "frames.npy", mmap_mode="r")
+        assert frames.dtype == np.uint8 and frames.shape[1:] == (112, 112)
+        assert frames.shape[0] == index["n_frames"].sum()
+        for row in index.itertuples():
+            assert (shard / "avi" / f"{row.video_key}.avi").is_file()
+            expected = manifest.loc[row.video_key, "fps"]
+            if pd.notna(expected):
+                assert row.fps == pytest.approx(float(expected))
