@@ -125,8 +125,8 @@ def _section_names() -> list[str]:
     return [n for n in ORDER if n in found] + [n for n in found if n not in ORDER]
 
 
-def _recorded_machine(name: str) -> str | None:
-    """The machine a section was measured on, if its JSON recorded one (it may be another)."""
+def _recorded_machine(name: str, here: dict) -> str | None:
+    """The machine a section was measured on, when its JSON names one other than `here`."""
     path = RESULTS_DIR / f"{name}.json"
     if not path.exists():
         return None
@@ -137,19 +137,21 @@ def _recorded_machine(name: str) -> str | None:
     m = data.get("machine") if isinstance(data, dict) else None
     if not isinstance(m, dict):
         return None
-    gpu = m.get("gpu") or "none"
-    return f"{m.get('cpu', '?')}, GPU: {gpu}"
+    if m.get("cpu") == here["cpu"] and (m.get("gpu") or None) == here["gpu"]:
+        return None
+    return f"{m.get('cpu', '?')}, GPU: {m.get('gpu') or 'none'}"
 
 
 def assemble(failed: list[str] | None = None) -> str:
     """RESULTS.md: machine, then every results/<name>.md in the issue's order."""
+    here = machine_info()
     parts = [
         "# echocmr benchmarks\n",
         "Assembled by `bash benchmarks/run_all.sh` from `benchmarks/results/*.md` (one section "
         "per `benchmarks/bench_<name>.py`; raw numbers in `results/<name>.json`). Figures are "
         "medians of repeated runs on the machine below unless a section names another.\n",
         "## Machine\n",
-        machine_markdown(),
+        machine_markdown(here),
     ]
     if failed:
         parts.append("**Benchmarks that failed in this run** (sections below may be older): "
@@ -158,7 +160,7 @@ def assemble(failed: list[str] | None = None) -> str:
         body = (RESULTS_DIR / f"{name}.md").read_text().strip()
         if not body.startswith("#"):
             body = f"## {name}\n\n{body}"
-        recorded = _recorded_machine(name)
+        recorded = _recorded_machine(name, here)
         if recorded:
             body += f"\n\n_Measured on: {recorded}._"
         parts.append(body + "\n")
