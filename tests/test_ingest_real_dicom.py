@@ -117,9 +117,10 @@ def test_deidentify_real_file(tmp_path, name):
     text = _header_values(ds).upper()
     for value in _identifiers(raw):
         assert value.upper() not in text, f"{name}: identifier left in header"
-    frames = ds.pixel_array
-    frames = frames if int(ds.get("NumberOfFrames", 1) or 1) > 1 else frames[None]
-    assert frames.shape[0] == result.n_frames
+    n = int(ds.get("NumberOfFrames", 1) or 1)
+    assert n == result.n_frames == int(raw.get("NumberOfFrames", 1) or 1)
+    # first, middle and last frame (decoding all 120 of the SonoSite cine costs ~10 s here)
+    frames = np.stack([pydicom.pixels.pixel_array(ds, index=i) for i in sorted({0, n // 2, n - 1})])
     assert frames.shape[1:3] == (raw.Rows, raw.Columns)
     regions = tissue_regions(raw)
     if regions:
