@@ -64,6 +64,7 @@ class Chamber:
     outline: np.ndarray  # (N, 2) closed polygon
     wall: float  # wall thickness
     pulse: float  # relative size change at end-systole (+ grows, - shrinks)
+    valve: bool = False  # U-shaped outline whose two ends hinge a valve (tricuspid)
 
 
 @dataclass
@@ -167,7 +168,7 @@ def base_layout(view: str) -> Layout:
         wall = long_axis_wall(view, (0.14, 0.60), (0.05, 0.13), 0.135, 0.042)
         rv_pts, _, _ = bullet((-0.17, 0.58), (-0.07, 0.22), 0.105, 24)
         chambers = [
-            Chamber("RV", rv_pts, 0.018, -0.12),
+            Chamber("RV", rv_pts, 0.018, -0.12, valve=True),
             Chamber("LA", ellipse((0.15, 0.775), (0.12, 0.10)), 0.016, 0.08),
             Chamber("RA", ellipse((-0.17, 0.765), (0.105, 0.10)), 0.016, 0.08),
         ]
@@ -216,7 +217,8 @@ def transform_layout(lay: Layout, angle_deg: float, scale: float, shift, pivot) 
                 thickness=w.thickness * scale, half_width=w.half_width * scale, closed=w.closed)
     return Layout(
         view=lay.view, wall=wall,
-        chambers=[Chamber(c.name, tf(c.outline), c.wall * scale, c.pulse) for c in lay.chambers],
+        chambers=[Chamber(c.name, tf(c.outline), c.wall * scale, c.pulse, c.valve)
+                  for c in lay.chambers],
         aorta=[Chamber(c.name, tf(c.outline), c.wall * scale, c.pulse) for c in lay.aorta],
         bright=[tf(b) for b in lay.bright])
 

@@ -181,12 +181,15 @@ class HeartPainter:
             return a, b - a
 
         self.bright = [np.round(screen.to_px(b) * 16).astype(np.int32) for b in lay.bright]
-        self.chambers = []
+        self.chambers, self.valved = [], []
         for ch in lay.chambers:
             cen = ch.outline.mean(axis=0)
             grown = grow(ch.outline, ch.wall)
-            self.chambers.append((lin(grown, grown + (grown - cen) * ch.pulse),
-                                  lin(ch.outline, ch.outline + (ch.outline - cen) * ch.pulse)))
+            cavity = lin(ch.outline, ch.outline + (ch.outline - cen) * ch.pulse)
+            self.chambers.append((lin(grown, grown + (grown - cen) * ch.pulse), cavity))
+            if ch.valve:
+                width = np.linalg.norm(ch.outline[-1] - ch.outline[0])
+                self.valved.append((cavity, 0.6 * 16 * screen.radius * width / 2))
         self.aorta = []
         for ch in lay.aorta:
             cen = ch.outline.mean(axis=0)
@@ -239,11 +242,13 @@ class HeartPainter:
         for form in self.aorta:
             cv2.fillPoly(canvas, [self._at(form, c)], anatomy.CAVITY, aa, 4)
         if not self.layout.wall.closed:
-            self._leaflets(canvas, self.endo[0] + c * self.endo[1],
-                           anatomy.mitral_opening(phase))
+            opening = anatomy.mitral_opening(phase)
+            self._leaflets(canvas, self.endo[0] + c * self.endo[1], opening, self.leaflet_len)
+            for form, length in self.valved:
+                self._leaflets(canvas, form[0] + c * form[1], opening, length)
 
-    def _leaflets(self, canvas, endo16, opening):
-        """Two mitral leaflets hinged at the annulus: closed across it, open towards the apex."""
+    def _leaflets(self, canvas, endo16, opening, length):
+        """Two leaflets hinged at the annulus: closed across it, open towards the apex."""
         a, b = endo16[0], endo16[-1]
         mid = (a + b) / 2
         apex_dir = endo16[len(endo16) // 2] - mid
@@ -251,7 +256,7 @@ class HeartPainter:
         for hinge in (a, b):
             closed_dir = (mid - hinge) / (np.hypot(*(mid - hinge)) + 1e-9)
             d = (1 - opening) * closed_dir + opening * apex_dir
-            tip = hinge + d / (np.hypot(*d) + 1e-9) * self.leaflet_len
+            tip = hinge + d / (np.hypot(*d) + 1e-9) * length
             cv2.line(canvas, (int(hinge[0]), int(hinge[1])), (int(tip[0]), int(tip[1])),
                      anatomy.VALVE, self.wall_px, cv2.LINE_AA, 4)
 
