@@ -50,6 +50,9 @@ def export(tmp_path_factory) -> Path:
     wrong_jpeg = make_dataset(encoding="jpeg", n_frames=8, sop="1.2.3.4.5.100.1.6")
     wrong_jpeg.NumberOfFrames = 11
     write(wrong_jpeg, root / "bad" / "frame_count_jpeg.dcm")
+    mpeg = make_dataset(encoding="jpeg", n_frames=8, sop="1.2.3.4.5.100.1.10")
+    mpeg.file_meta.TransferSyntaxUID = "1.2.840.10008.1.2.4.100"  # MPEG-2: no decoder installed
+    write(mpeg, root / "bad" / "mpeg2.dcm")
     write(make_dataset(n_frames=1, sop="1.2.3.4.5.100.1.7"), root / "still.dcm")
     write(make_dataset(n_frames=3, sop="1.2.3.4.5.100.1.8"), root / "short.dcm")
     ct = make_dataset(n_frames=8, sop="1.2.3.4.5.100.1.9")
@@ -80,6 +83,7 @@ def _reason(manifest, export, rel) -> str:
     ("bad/notes.txt", R.NOT_DICOM), ("bad/no_pixels.dcm", R.NO_PIXEL_DATA),
     ("bad/frame_count_native.dcm", R.FRAME_COUNT_MISMATCH),
     ("bad/frame_count_jpeg.dcm", R.FRAME_COUNT_MISMATCH),
+    ("bad/mpeg2.dcm", R.UNDECODABLE_ENCODING),
     ("still.dcm", R.SINGLE_FRAME), ("short.dcm", R.TOO_FEW_FRAMES), ("ct.dcm", R.NOT_ULTRASOUND),
 ])
 def test_each_file_gets_the_right_reason(manifest, export, rel, reason):
