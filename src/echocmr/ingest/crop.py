@@ -144,8 +144,9 @@ class CropPlan:
 
     def _finish(self, crop: np.ndarray, overlay: np.ndarray | None) -> np.ndarray:
         crop = crop.copy()
-        if self.keep is not None and self.keep.shape == crop.shape:
-            crop *= self.keep
+        if self.keep is not None:
+            # a frame smaller than its header says is cut short by the slice: trim the mask too
+            crop *= self.keep[:crop.shape[0], :crop.shape[1]]
         if overlay is not None:
             crop[overlay] = 0
         if self.cfg.keep_aspect:
