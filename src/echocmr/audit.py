@@ -231,11 +231,18 @@ def catalogue_dicom(cat: Catalogue, path: Path) -> None:
                 cat.add_name(value)  # a name copied into a vendor tag
 
 
+# Export folder/file names that are counters, not identifiers (SE0001, IM0003, IMG00012, ...).
+GENERIC_NAME = re.compile(r"(?i)(se|ser|series|st|study|im|img|image|i|s|dicom|dir|f|file)?"
+                          r"[_-]?\d{1,7}")
+
+
 def catalogue_path(cat: Catalogue, rel: Path) -> None:
-    """Folder and file names of the export that look like identifiers (>= 6 chars, a digit)."""
+    """Folder and file names of the export that look like identifiers (>= 6 chars with a digit,
+    not a plain counter such as SE0001 or IM0003)."""
     for part in rel.parts:
         stem = part.rsplit(".", 1)[0] if part.lower().endswith(".dcm") else part
-        if len(stem) >= 6 and any(ch.isdigit() for ch in stem):
+        if len(stem) >= 6 and any(ch.isdigit() for ch in stem) \
+                and not GENERIC_NAME.fullmatch(stem):
             cat.add(stem, "raw_path_name")
 
 
