@@ -26,7 +26,7 @@ class SecretError(RuntimeError):
 
 
 def keyed_digest(secret: str, value: str, purpose: str) -> str:
-    """Hex HMAC of `value`; `purpose` separates domains so equal strings of different kinds differ."""
+    """Hex HMAC of `value`; `purpose` keeps equal strings of different kinds apart."""
     msg = f"{purpose}\x1f{value}".encode()
     return hmac.new(secret.encode(), msg, hashlib.sha256).hexdigest()
 
