@@ -30,6 +30,6 @@ rule audit:
     conda:
         "../../envs/dicom.yaml"
     params:
-        **INGEST_PARAMS,
+        **rule_params(config, "date_shift_max_days"),
     script:
         "../scripts/audit.py"

@@ -2,11 +2,7 @@
 # (per shard) and deidentify_tables. The crop rule lives in crop.smk.
 
 
-from echocmr.ingest.paths import raw_tables
-
-INGEST_PARAMS = dict(
-    ingest=config["ingest"], secret=config["secret"], synthetic=is_synthetic()
-)
+from echocmr.ingest.paths import raw_tables, rule_params
 
 
 rule inventory:
@@ -23,7 +19,9 @@ rule inventory:
     resources:
         mem_mb=2000,
     params:
-        **INGEST_PARAMS,
+        **rule_params(
+            config, "shards", "min_frames", "date_shift_max_days", "colour_fraction"
+        ),
     script:
         "../scripts/inventory.py"
 
@@ -45,7 +43,7 @@ rule deidentify:
         mem_mb=2000,
         runtime=120,
     params:
-        **INGEST_PARAMS,
+        **rule_params(config, "date_shift_max_days", "jpeg_quality"),
     script:
         "../scripts/deidentify.py"
 
@@ -64,6 +62,6 @@ rule deidentify_tables:
     conda:
         "../../envs/dicom.yaml"
     params:
-        **INGEST_PARAMS,
+        **rule_params(config, "date_shift_max_days"),
     script:
         "../scripts/deidentify_tables.py"

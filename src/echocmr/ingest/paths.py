@@ -41,3 +41,11 @@ def raw_tables(config: dict) -> dict[str, str]:
     if raw_view_labels(config):
         tables["view_labels"] = raw_view_labels(config)
     return tables
+
+
+def rule_params(config: dict, *ingest_keys: str) -> dict:
+    """Snakemake params of an ingest/audit rule: only the `ingest` keys it uses (so that changing,
+    say, the crop size does not re-run de-identification), the secret's *location* (never the
+    secret itself: params are stored in job metadata) and whether the data are synthetic."""
+    return dict(ingest={k: config["ingest"][k] for k in ingest_keys},
+                secret=config["secret"], synthetic=is_synthetic(config))
