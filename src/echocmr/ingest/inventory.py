@@ -63,7 +63,9 @@ def list_files(root: str | Path) -> list[Path]:
     (only Snakemake's own directory marker is skipped)."""
     root = Path(root)
     found = [Path(dp) / f for dp, _, fs in os.walk(root) for f in fs if f not in IGNORED_NAMES]
-    return sorted((p for p in found if p.is_file()), key=lambda p: p.relative_to(root).as_posix())
+    # Broken links stay in the list (they get a row); devices, sockets and folders do not.
+    return sorted((p for p in found if p.is_file() or p.is_symlink()),
+                  key=lambda p: p.relative_to(root).as_posix())
 
 
 def file_key_of(secret: str, root: str | Path, path: str | Path) -> str:
@@ -250,12 +252,19 @@ def probe(path: Path, root: Path, s: InventorySettings) -> dict:
     """Everything the manifest needs about one file; never raises."""
     row = {c: "" for c in MANIFEST_COLUMNS}
     row["file_key"] = file_key_of(s.secret, root, path)
-    row["file_bytes"] = path.stat().st_size
     row["status"] = R.EXCLUDED
+    try:
+        row["file_bytes"] = path.stat().st_size
+    except OSError:  # broken link, permission denied
+        row["reason"] = R.UNREADABLE_TRUNCATED
+        return row
     if row["file_bytes"] == 0:
         row["reason"] = R.EMPTY_FILE
         return row
-    ds, reason = _read(path)
+    try:
+        ds, reason = _read(path)
+    except OSError:
+        ds, reason = None, R.UNREADABLE_TRUNCATED
     if ds is None:
         row["reason"] = reason
         return row

@@ -38,7 +38,7 @@ DEID_REASONS = (NO_TISSUE_REGION, UNDECODABLE_ENCODING, FRAME_COUNT_MISMATCH, DE
 DESCRIPTIONS = {
     EMPTY_FILE: "file has zero bytes",
     NOT_DICOM: "no DICM magic and not parseable as DICOM",
-    UNREADABLE_TRUNCATED: "DICOM parse error, or pixel data cut short (truncated file)",
+    UNREADABLE_TRUNCATED: "DICOM parse error, data cut short (truncated), or cannot be opened",
     MISSING_IDENTIFIERS: "PatientID, StudyInstanceUID or SOPInstanceUID missing: cannot be keyed",
     DUPLICATE_INSTANCE: "same SOPInstanceUID as an earlier file (path order); the first is kept",
     NO_PIXEL_DATA: "no PixelData (structured report, measurements, presentation state)",
