@@ -44,7 +44,7 @@ def decide_views(probs: pd.DataFrame, threshold: float) -> pd.DataFrame:
     return out[VIEWS_COLUMNS].reset_index(drop=True)
 
 
-def qc_rows(views: pd.DataFrame, step: str = "viewed", unit: str = "video") -> pd.DataFrame:
+def qc_rows(views: pd.DataFrame, step: str = "viewed", unit: str = "videos") -> pd.DataFrame:
     """One QC row per exclusion reason (or one empty-reason row when nothing was excluded)."""
     n_in = len(views)
     n_out = int((views["status"] == "kept").sum())
