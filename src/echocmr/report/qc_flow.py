@@ -92,7 +92,7 @@ def flow_figure(flow: pd.DataFrame, png: str) -> None:
     style.apply()
     steps = flow.groupby("order", sort=True)
     n = len(steps)
-    fig, ax = plt.subplots(figsize=(style.DOUBLE_COLUMN, 0.35 + 0.62 * n))
+    fig, ax = plt.subplots(figsize=(style.DOUBLE_COLUMN, 0.35 + 0.75 * n))
     ax.set_xlim(0, 10)
     ax.set_ylim(-n + 0.3, 0.9)
     ax.axis("off")
@@ -110,10 +110,11 @@ def flow_figure(flow: pd.DataFrame, png: str) -> None:
                 va="center", fontsize=6.5, bbox=box)
         excluded = rows[rows["n_excluded"] > 0]
         if len(excluded):
-            lines = [f"{int(e.n_excluded):,} {e.reason}" for e in excluded.itertuples()]
-            text = "Excluded: " + "; ".join(lines)
+            lines = [f"{int(e.n_excluded):,} {str(e.reason).replace('_', ' ')}"
+                     for e in excluded.itertuples()]
+            text = "Excluded:\n" + "\n".join(textwrap.fill(line, 60) for line in lines)
             ax.annotate("", xy=(5.3, y), xytext=(4.5, y), arrowprops={"arrowstyle": "->",
                                                                       "lw": 0.5})
-            ax.text(5.35, y, textwrap.fill(text, 70), ha="left", va="center", fontsize=5.5,
+            ax.text(5.35, y, text, ha="left", va="center", fontsize=5.5,
                     bbox=exbox)
     style.save(fig, png)
