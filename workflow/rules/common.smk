@@ -66,4 +66,5 @@ def all_targets():
         "results/views/view_classifier_metrics.csv",
         "results/metrics/delong.csv",
         "results/audit/phi_audit.csv",
+        *report_targets(),
     ]
