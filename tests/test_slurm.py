@@ -217,6 +217,28 @@ def test_slurm_profile_is_accepted_by_snakemake(workflow_dir):
     assert re.search(r"^train\s+\d+", proc.stdout, re.M), proc.stdout[-2000:]
 
 
+HEAVY_RULES = {"simulate", "inventory", "deidentify", "crop", "views_fit", "views_classify",
+               "train", "predict", "evaluate", "audit"}
+
+
+def _declared_localrules() -> set[str]:
+    """Names in every `localrules:` directive of the Snakefile and rule files."""
+    names: set[str] = set()
+    for path in [REPO / "Snakefile", *sorted((REPO / "workflow" / "rules").glob("*.smk"))]:
+        for m in re.finditer(r"^localrules:(.*(?:\n[ \t]+.*)*)", path.read_text(), re.M):
+            names |= set(re.findall(r"\w+", m.group(1)))
+    return names
+
+
+def test_local_rules_are_cheap_and_exist():
+    """Rules kept on the submit node must exist and must not be the heavy per-file/GPU ones."""
+    local = _declared_localrules()
+    assert not local & HEAVY_RULES, f"heavy rules declared local: {local & HEAVY_RULES}"
+    rules = {r.group(1) for path in (REPO / "workflow" / "rules").glob("*.smk")
+             for r in re.finditer(r"^rule (\w+):", path.read_text(), re.M)} | {"all"}
+    assert local <= rules, f"localrules names unknown rules: {local - rules}"
+
+
 def test_slurm_profile_uses_real_plugin_options():
     """Every plugin option the profile or docs use exists in the pinned plugin."""
     from snakemake_executor_plugin_slurm import ExecutorSettings
