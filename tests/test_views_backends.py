@@ -13,7 +13,7 @@ from echocmr.views import stage
 from echocmr.views.model import load_checkpoint
 from echocmr.views.train import TrainSettings
 
-SETTINGS = TrainSettings(arch="resnet18", input_size=64, frames=3, epochs=4, batch_size=32,
+SETTINGS = TrainSettings(arch="resnet18", input_size=48, frames=3, epochs=4, batch_size=32,
                          holdout_fraction=0.25, seed=7)
 
 
