@@ -119,7 +119,8 @@ def _run_on_slurm(wd: Path, targets: list[str]) -> subprocess.CompletedProcess:
         "--slurm-init-seconds-before-status-checks", "2",
         "--seconds-between-status-checks", "2",
         "--slurm-keep-successful-logs",
-        "--max-threads", "2",
+        # the node has the machine's CPUs: no job may ask for more
+        "--max-threads", str(min(2, len(os.sched_getaffinity(0)))),
         "--jobs", "4",
         *targets,
         timeout=900,
