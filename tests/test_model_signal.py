@@ -26,6 +26,7 @@ def auroc(y: np.ndarray, s: np.ndarray) -> float:
 def bootstrap_ci(y, s, n: int = 2000, seed: int = 0, level: float = 0.95):
     """Percentile CI over study resamples (a resample with one class is skipped)."""
     y, s = np.asarray(y, int), np.asarray(s, float)
+    assert 0 < y.sum() < len(y), "AUROC needs both classes in the test split"
     rng = np.random.default_rng(seed)
     stats = []
     for _ in range(n):
