@@ -99,3 +99,19 @@ def test_truth_reference_uses_the_run_secret_and_metrics_skip_seen_videos(tmp_pa
     assert value[("n_videos", "", "")] == 2
     assert value[("accuracy", "", "")] == pytest.approx(0.5)
     assert value[("count", "OTHER", "A4C")] == 1
+
+
+def test_wrong_views_config_fails_fast_naming_the_key(tmp_path):
+    from echocmr.config_checks import ConfigError
+    from echocmr.views.config import check_views_config
+
+    base = {"input": {"mode": "synthetic", "view_labels": None}, "views": {"backend": "train"}}
+    check_views_config(base)  # the synthetic export brings its own labels
+    with pytest.raises(ConfigError, match="views.weights"):
+        check_views_config({**base, "views": {"backend": "pretrained", "weights": None}})
+    with pytest.raises(ConfigError, match="does not exist"):
+        check_views_config({**base, "views": {"backend": "pretrained",
+                                              "weights": str(tmp_path / "none.ckpt")}})
+    with pytest.raises(ConfigError, match="input.view_labels"):
+        check_views_config({"input": {"mode": "site", "view_labels": None},
+                            "views": {"backend": "labels"}})
