@@ -23,6 +23,28 @@ include: "workflow/rules/report.smk"
 include: "workflow/rules/audit.smk"
 
 
+# Cheap aggregation rules run on the submitting host, never as cluster jobs.
+localrules:
+    all,
+    validate_tables,
+    deidentify_tables,
+    pair,
+    labels,
+    split,
+    table1,
+    views_decide,
+    views_metrics,
+    qc_flow,
+    table2,
+    figure1,
+    supp_figure1,
+    bland_altman,
+    replication,
+    training_curves,
+    report_assets,
+    report_inputs,
+
+
 rule all:
     default_target: True
     input:
