@@ -247,3 +247,20 @@ def test_baseline_uses_lvef_age_sex_on_the_same_split(toy):
     assert out["y_pred"].between(0, 1).all()
     with pytest.raises(ValueError, match="continuous"):
         baseline_task("t1", df)
+
+
+def test_selection_score_uses_only_the_selection_tasks_a_model_has():
+    import math
+
+    import numpy as np
+
+    from echocmr.model.train import selection_score
+
+    tasks = ["wma", "lge", "t1"]
+    scores = {"val_auroc_wma": 0.9, "val_auroc_lge": 0.5, "val_mae_t1": 2.0}
+    std = np.array([1.0, 1.0, 4.0])
+    assert math.isclose(selection_score(tasks, scores, std, 1.0, ["wma"]), 0.9)
+    everything = (0.9 + 0.5 - 0.5) / 3
+    assert math.isclose(selection_score(tasks, scores, std, 1.0, None), everything)
+    # a per_task model without any listed task falls back to its own task
+    assert math.isclose(selection_score(["lge"], scores, std, 1.0, ["wma"]), 0.5)

@@ -61,6 +61,8 @@ class TrainSettings:
     patience: int = 10
     device: str = "auto"
     num_workers: int = 0
+    # multitask: tasks whose validation metric picks the best epoch (None = all of the model's)
+    selection_tasks: list | None = None
 
     @classmethod
     def from_config(cls, model_cfg: dict) -> TrainSettings:
@@ -98,11 +100,17 @@ def task_scores(tasks, logits: np.ndarray, y: np.ndarray, std: np.ndarray) -> di
     return out
 
 
-def selection_score(tasks, scores: dict, std: np.ndarray, val_loss: float) -> float:
+def selection_score(tasks, scores: dict, std: np.ndarray, val_loss: float,
+                    selection_tasks=None) -> float:
     """Higher is better: AUROC for binary tasks, -MAE (in SDs) for continuous, averaged over the
-    model's tasks (one in per_task mode); -val_loss when no task can be scored."""
+    model's tasks (one in per_task mode), or over `selection_tasks` where the model has any of
+    them (a multitask model otherwise lets its noisiest heads pick the epoch); -val_loss when no
+    task can be scored."""
+    chosen = [t for t in tasks if t in (selection_tasks or [])] or list(tasks)
     parts = []
     for j, task in enumerate(tasks):
+        if task not in chosen:
+            continue
         if is_binary(task):
             parts.append(scores[f"val_auroc_{task}"])
         else:
@@ -264,7 +272,7 @@ def fit(table: pd.DataFrame, shard_dirs, tasks: list[str], settings: TrainSettin
         train_time = time.perf_counter() - t0
         val_loss, val_logits = evaluate(model, val_loader, device, binary, channels_last)
         scores = task_scores(tasks, val_logits, scale(val), std)
-        score = selection_score(tasks, scores, std, val_loss)
+        score = selection_score(tasks, scores, std, val_loss, settings.selection_tasks)
         improved = score > run["best_score"]
         if improved:
             run.update(best_score=score, best_epoch=epoch, bad=0)
