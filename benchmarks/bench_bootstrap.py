@@ -15,20 +15,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-import sklearn
 from sklearn.metrics import roc_auc_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from echocmr.stats import bootstrap, resample  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import machine_info as common_machine_info  # noqa: E402  (benchmarks/machine.py)
 
 OUT = Path(__file__).resolve().parent / "results"
 
@@ -43,21 +43,9 @@ def paper_sized_test_set(seed: int = 0):
     return np.arange(y.size), patient, y, score
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def machine_info() -> dict:
-    return {"cpu": cpu_model(), "logical_cpus": os.cpu_count(), "python": platform.python_version(),
-            "numpy": np.__version__, "scikit-learn": sklearn.__version__,
-            "platform": platform.platform(),
-            "note": "shared 2-core VM; other jobs may have been running"}
+    """The shared machine description (benchmarks/machine.py)."""
+    return common_machine_info()
 
 
 def timed(fn, repeats: int) -> tuple[list[float], object]:
@@ -138,8 +126,8 @@ Speed-up: **{r['speedup']:.0f}x**. Largest difference between the two methods' r
 {r['max_abs_diff_replicates']:.1e}; between the CIs: {r['max_abs_diff_ci']:.1e}; one-class
 resamples skipped: {r['n_skipped']} (same in both: {r['same_skipped']}).
 
-Machine: {m['cpu']}, {m['logical_cpus']} logical CPUs, Python {m['python']}, numpy {m['numpy']},
-scikit-learn {m['scikit-learn']} ({m['note']}).
+Machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, numpy {m['numpy']},
+scikit-learn {m['sklearn']} (shared VM; other jobs may have been running).
 """
 
 
