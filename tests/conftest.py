@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -42,6 +43,17 @@ def run_snakemake(workdir: Path, *args: str, check: bool = True, env: dict | Non
             f"{proc.stdout[-4000:]}\n{proc.stderr[-8000:]}"
         )
     return proc
+
+
+def pydicom_testdata(name: str) -> Path:
+    """Path of a real DICOM file shipped by `pydicom-data`; skip when this install lacks it."""
+    from pydicom.data import get_testdata_file
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        path = get_testdata_file(name)
+    if path is None:
+        pytest.skip(f"{name} not in pydicom-data")
+    return Path(path)
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pydicom
 import pytest
+from conftest import pydicom_testdata
 from PIL import Image
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import encapsulate
@@ -381,19 +382,10 @@ REAL_FILES = [
 ]
 
 
-def _testdata(name: str) -> Path:
-    from pydicom.data import get_testdata_file
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        path = get_testdata_file(name)
-    if path is None:
-        pytest.skip(f"{name} not in pydicom-data")
-    return Path(path)
-
 
 @pytest.mark.parametrize("name", REAL_FILES)
 def test_real_ultrasound_files_crop_or_exclude_with_reason(name):
-    path = _testdata(name)
+    path = pydicom_testdata(name)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -409,7 +401,7 @@ def test_real_ultrasound_files_crop_or_exclude_with_reason(name):
 
 
 def test_real_jpeg_baseline_cine_matches_full_decode():
-    path = _testdata("color3d_jpeg_baseline.dcm")
+    path = pydicom_testdata("color3d_jpeg_baseline.dcm")
     plan = _plan(path, dct_downscale=False)
     assert plan.n_frames == 120 and plan.colour_mode == "static"   # the green marker dot
     fast = np.stack(list(plan.frames())).astype(np.int16)

@@ -6,13 +6,12 @@ allowed to run (`--allowed-rules crop`), so the fixture stands in for inventory/
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import run_snakemake
+from conftest import pydicom_testdata, run_snakemake
 
 from echocmr.ingest.avi import read_avi
 from echocmr.ingest.store import INDEX_COLUMNS, VideoStore
@@ -20,20 +19,12 @@ from echocmr.ingest.store import INDEX_COLUMNS, VideoStore
 pytestmark = [pytest.mark.workflow]
 
 
-def _real(name: str) -> Path:
-    from pydicom.data import get_testdata_file
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        path = get_testdata_file(name)
-    if path is None:
-        pytest.skip(f"{name} not in pydicom-data")
-    return Path(path)
-
 
 def _write_fixture(wd: Path) -> dict[str, str]:
     videos = {
-        "Va00000000001": _real("examples_ybr_color.dcm").read_bytes(),
-        "Va00000000002": _real("color3d_jpeg_baseline.dcm").read_bytes()[:200_000],  # truncated
+        "Va00000000001": pydicom_testdata("examples_ybr_color.dcm").read_bytes(),
+        # truncated
+        "Va00000000002": pydicom_testdata("color3d_jpeg_baseline.dcm").read_bytes()[:200_000],
     }
     manifest, deid = [], []
     for i, (key, data) in enumerate(videos.items()):
