@@ -14,7 +14,6 @@ Writes benchmarks/results/bootstrap.json and benchmarks/results/bootstrap.md.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -29,6 +28,7 @@ from echocmr.stats import bootstrap, resample  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import machine_info as common_machine_info  # noqa: E402  (benchmarks/machine.py)
+from machine import save_results
 
 OUT = Path(__file__).resolve().parent / "results"
 
@@ -99,9 +99,7 @@ def main(argv=None) -> dict:
         "n_skipped": vec_ci[2],
         "machine": machine_info(),
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "bootstrap.json").write_text(json.dumps(result, indent=2) + "\n")
-    (args.out / "bootstrap.md").write_text(markdown(result))
+    save_results(args.out, "bootstrap", result, markdown(result))
     print(markdown(result))
     return result
 

@@ -15,8 +15,6 @@ a synthetic store + AVIs of the same shape. Medians of repeated runs.
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import statistics
 import sys
 import tempfile
@@ -35,24 +33,10 @@ from echocmr.ingest.store import VideoStore  # noqa: E402
 from echocmr.model.data import ClipDataset, clip_indices, random_start  # noqa: E402
 from echocmr.model.toy import make_toy_dataset  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import machine_info, save_results  # noqa: E402  (benchmarks/machine.py)
+
 FRAMES, PERIOD, SIZE, BATCH = 16, 2, 112, 10
-
-
-def machine_info() -> dict:
-    cpu = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    import os
-
-    return {"cpu": cpu, "cpu_count": os.cpu_count(), "python": platform.python_version(),
-            "torch": torch.__version__, "opencv": cv2.__version__,
-            "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-            "platform": platform.platform()}
 
 
 class EchoNetStyleClips(Dataset):
@@ -138,10 +122,7 @@ def main(argv=None) -> dict:
         "clips_per_s": runs, "median_clips_per_s": med,
         "speedup": med["store"] / med["echonet_avi"], "machine": machine_info(),
     }
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "loader.json").write_text(json.dumps(result, indent=2) + "\n")
-    (out / "loader.md").write_text(markdown(result))
+    save_results(args.out, "loader", result, markdown(result))
     print(markdown(result))
     return result
 
@@ -159,8 +140,8 @@ def markdown(r: dict) -> str:
         f"| EchoNet-style: decode AVI per sample | "
         f"{r['median_clips_per_s']['echonet_avi']:.1f} |\n\n"
         f"Speed-up: **{r['speedup']:.1f}x** (target >= 10x).\n\n"
-        f"Machine: {m['cpu']}, {m['cpu_count']} cores, Python {m['python']}, torch "
-        f"{m['torch']}, OpenCV {m['opencv']}, GPU: {m['gpu'] or 'none'}.\n"
+        f"Machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, torch "
+        f"{m['torch']}, OpenCV {m['cv2']}, GPU: {m['gpu'] or 'none'}.\n"
     )
 
 

@@ -28,7 +28,6 @@ Writes benchmarks/results/preprocess.json and benchmarks/results/preprocess.md.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -47,6 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from machine import machine_info as common_machine_info  # noqa: E402  (benchmarks/machine.py)
+from machine import save_results  # noqa: E402
 
 from echocmr.ingest import crop, decode  # noqa: E402
 from echocmr.ingest.avi import AviWriter, tee_to_avi  # noqa: E402
@@ -276,9 +276,7 @@ def main() -> None:
     warnings.simplefilter("ignore")
     dirs = args.synthetic_dir or [ROOT / "synthetic" / "raw" / "dicom"]
     result = run(args.repeats, args.synthetic, dirs)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "preprocess.json").write_text(json.dumps(result, indent=2) + "\n")
-    (RESULTS / "preprocess.md").write_text(markdown(result))
+    save_results(RESULTS, "preprocess", result, markdown(result))
     print(markdown(result))
 
 

@@ -13,7 +13,6 @@ Medians over timed steps after warm-up.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -27,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_loader import machine_info  # noqa: E402
+from machine import machine_info, save_results  # noqa: E402
 
 from echocmr.model.device import autocast, peak_memory_mb, reset_peak_memory  # noqa: E402
 from echocmr.model.nets import build_model  # noqa: E402
@@ -96,10 +95,7 @@ def main(argv=None) -> dict:
     out = {"benchmark": "train", "device": device.type, "threads": torch.get_num_threads(),
            "load_average_1min": {"before": load_before[0], "after": os.getloadavg()[0]},
            "results": results, "machine": machine_info()}
-    path = Path(args.out)
-    path.mkdir(parents=True, exist_ok=True)
-    (path / "train.json").write_text(json.dumps(out, indent=2) + "\n")
-    (path / "train.md").write_text(markdown(out))
+    save_results(args.out, "train", out, markdown(out))
     print(markdown(out))
     return out
 
@@ -119,7 +115,7 @@ def markdown(r: dict) -> str:
         f"warm-up. Memory: {mem}.\n\n"
         "| network | clip | batch | precision | s/step | clips/s | peak MB |\n"
         "|---|---|---|---|---|---|---|\n" + rows +
-        f"\nMachine: {m['cpu']}, {m['cpu_count']} cores, torch {m['torch']}; 1-minute load "
+        f"\nMachine: {m['cpu']}, {m['cores']} cores, torch {m['torch']}; 1-minute load "
         f"average {r['load_average_1min']['before']:.1f} before, "
         f"{r['load_average_1min']['after']:.1f} after (other jobs share the CPU: on a busy "
         "machine the CPU figures are slower than on an idle one).\n"

@@ -105,6 +105,14 @@ def machine_line(info: dict | None = None) -> str:
             f"Python {m['python']}, torch {m['torch']}, numpy {m['numpy']}")
 
 
+def save_results(out_dir: str | Path, name: str, result: dict, markdown_text: str) -> None:
+    """Write `<name>.json` (raw numbers) and `<name>.md` (the RESULTS.md section) of a benchmark."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
+    (out / f"{name}.md").write_text(markdown_text)
+
+
 def machine_markdown(info: dict | None = None) -> str:
     m = info or machine_info()
     rows = [
