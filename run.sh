@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
 # Quick start, command 1: install (first time) and run the whole study on the synthetic default.
 # Extra arguments go to snakemake, e.g. `bash run.sh --configfile config/presets/paper.yaml`.
+# A full run of the default targets ends with the HTML report (results/report.html); a dry run,
+# named targets or a non-run mode (--lint, --report, ...) do not (src/echocmr/runargs.py).
 set -euo pipefail
 cd "$(dirname "$0")"
 bash setup.sh
-exec .venv/bin/snakemake --cores "${CORES:-all}" "$@"
+report=()
+if PYTHONPATH=src .venv/bin/python -m echocmr.runargs "$@"; then
+    report=(--report results/report.html --report-after-run)
+fi
+exec .venv/bin/snakemake --cores "${CORES:-all}" ${report[@]+"${report[@]}"} "$@"

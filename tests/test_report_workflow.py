@@ -23,8 +23,9 @@ from conftest import copy_workflow, run_snakemake
 VIEWS = ["A4C", "A2C", "PLAX"]
 BINARY = ["wma", "lge", "t1_abnormal", "t2_abnormal", "ecv_abnormal"]
 CONTINUOUS = ["t1", "t2", "ecv"]
-MY_RULES = ["evaluate", "delong", "table2", "figure1", "supp_figure1", "bland_altman",
-            "replication", "qc_flow", "training_curves", "report_assets", "report_inputs"]
+MY_RULES = ["evaluate", "delong", "operating_points", "table2", "figure1", "supp_figure1",
+             "bland_altman", "replication", "qc_flow", "training_curves", "report_assets",
+             "report_inputs"]
 # Planted signal: strong for wall motion, weak for scar, none for T2 (as the paper found).
 EFFECT = {"wma": 2.0, "lge": 0.8, "t1_abnormal": 0.3, "t2_abnormal": 0.0, "ecv_abnormal": 0.3}
 CONT = {"t1": (1020.0, 72.0), "t2": (48.7, 6.1), "ecv": (28.4, 5.7)}
@@ -66,6 +67,26 @@ def write_predictions(results: Path, seed: int = 1) -> None:
             out = results / "predictions" / source / f"{task}.csv"
             out.parent.mkdir(parents=True, exist_ok=True)
             frame.to_csv(out, index=False)
+            if source == "fused":  # the fuse rule's in-sample val file and pattern table
+                frame[frame["split"] == "val"].to_csv(out.with_suffix(".val.csv"), index=False)
+                write_fusion_patterns(out.with_suffix(".views.csv"), task, frame)
+
+
+# The fused T2 row has 6 test studies scored by the mean of their views (a fallback that Table 2
+# must label); every other fused row is the fitted regression.
+N_MEAN_T2 = 6
+
+
+def write_fusion_patterns(path: Path, task: str, frame: pd.DataFrame) -> None:
+    n_test = int(((frame["split"] == "test") & frame["y_pred"].notna()).sum())
+    fit = "logistic regression" if task in BINARY else "linear regression"
+    rows = [(task, "A4C+A2C+PLAX", 20, n_test, fit)]
+    if task == "t2_abnormal":
+        rows = [(task, "A4C+A2C+PLAX", 20, n_test - N_MEAN_T2, fit),
+                (task, "PLAX", 3, N_MEAN_T2,
+                 "mean of available views (too few val studies to fit)")]
+    pd.DataFrame(rows, columns=["task", "views", "n_val", "n_test", "method"]).to_csv(
+        path, index=False)
 
 
 def write_table1(results: Path) -> None:
@@ -181,6 +202,12 @@ def test_table2_exact_row_structure(report_run):
     assert t2.ci_low < 0.5 < t2.ci_high or abs(t2.auroc - 0.5) < 0.2
     md = (report_run / "results" / "table2.md").read_text()
     assert md.count("| **") == 3 and "Logistic regression using three views" in md
+    # The fused T2 row fell back to a mean of views for some studies: marked and footnoted.
+    fused = table[table["source"] == "fused"].set_index("task")
+    assert fused.loc["t2_abnormal", "video"].endswith("\u2020")
+    assert f"{N_MEAN_T2} of" in fused.loc["t2_abnormal", "note"]
+    assert fused.loc["wma", "video"] == "Logistic regression using three views"
+    assert f"\u2020 T2 value (ms): {N_MEAN_T2} of" in md
     assert "<table>" in (report_run / "results" / "table2.html").read_text()
 
 
@@ -195,9 +222,27 @@ def test_metrics_and_delong_tables(report_run):
     assert len(continuous) == 4 * 3
     for stat in ("mae", "r2", "bias", "loa_low", "loa_high"):
         assert (continuous[f"{stat}_ci_low"] <= continuous[stat] + 1e-9).all()
+    fused = binary[binary["source"] == "fused"].set_index("task")
+    assert fused.loc["t2_abnormal", "n_mean_of_views"] == N_MEAN_T2
+    assert "mean of available views" in fused.loc["t2_abnormal", "fusion_method"]
+    assert (fused.drop(index="t2_abnormal")["n_mean_of_views"] == 0).all()
+    assert binary.loc[binary["source"] != "fused", "fusion_method"].isna().all()
     delong = pd.read_csv(res / "delong.csv")
     assert len(delong) == 4 * 5 and set(delong["reference"]) == {"baseline"}
     assert delong["p_value"].between(0, 1).all()
+    # unit patient: the clustered comparison over the same 500 resamples as the CIs
+    assert set(delong["method"]) == {"cluster bootstrap (patients)"}
+    assert (delong["n_resamples"] == 500).all()
+    assert (delong["diff_ci_low"] <= delong["diff"]).all()
+    ops = pd.read_csv(res / "operating_points.csv")
+    assert len(ops) == 5 * 5 and ops["threshold"].notna().all()
+    for m in ("sensitivity", "specificity", "ppv", "npv"):
+        assert ops[m].between(0, 1).all()
+        assert (ops[f"{m}_ci_low"] <= ops[m] + 1e-9).all()
+        assert (ops[m] <= ops[f"{m}_ci_high"] + 1e-9).all()
+    assert (ops[["tp", "fp", "tn", "fn"]].sum(axis=1) == ops["n"]).all()
+    wma = ops[(ops["source"] == "fused") & (ops["task"] == "wma")].iloc[0]
+    assert wma["sensitivity"] + wma["specificity"] > 1.3  # planted WMA effect
 
 
 @pytest.mark.workflow
@@ -256,6 +301,7 @@ REPORT_FILES = {
     "results/training_curves.png", "results/figure1.png", "results/supp_figure1.png",
     "results/bland_altman.png", "results/table2.html", "results/report/metrics_binary.html",
     "results/report/metrics_continuous.html", "results/report/delong.html",
+    "results/report/operating_points.html",
     "results/replication.png", "results/report/replication.html",
     "results/report/config_used.html", "results/report/software_versions.html",
 }

@@ -65,6 +65,7 @@ def all_targets():
         "results/qc/flow.png",
         "results/views/view_classifier_metrics.csv",
         "results/metrics/delong.csv",
+        "results/metrics/operating_points.csv",
         "results/audit/phi_audit.csv",
         *report_targets(),
     ]

@@ -1,13 +1,20 @@
-# evaluate stage rules (see docs/ARCHITECTURE.md): bootstrap metrics and DeLong tests on the
-# held-out test split of every prediction table.
+# evaluate stage rules (see docs/ARCHITECTURE.md and docs/results.md): bootstrap metrics, the
+# model-vs-baseline comparison and operating points on the held-out test split of every
+# prediction table.
 
 
-from echocmr.report.smk import delong_inputs, evaluate_inputs  # noqa: E402
+from echocmr.report.smk import (  # noqa: E402
+    delong_inputs,
+    evaluate_inputs,
+    fusion_pattern_inputs,
+    operating_point_inputs,
+)
 
 
 rule evaluate:
     input:
         **evaluate_inputs(),
+        **fusion_pattern_inputs(),
     output:
         binary="results/metrics/binary.csv",
         continuous="results/metrics/continuous.csv",
@@ -35,5 +42,26 @@ rule delong:
         "results/logs/evaluate/delong.log",
     conda:
         "../../envs/stats.yaml"
+    params:
+        n_bootstrap=config["evaluate"]["n_bootstrap"],
+        unit=config["evaluate"]["unit"],
+        seed=config["seed"],
     script:
         "../scripts/delong.py"
+
+
+rule operating_points:
+    input:
+        **operating_point_inputs(),
+    output:
+        "results/metrics/operating_points.csv",
+    log:
+        "results/logs/evaluate/operating_points.log",
+    conda:
+        "../../envs/stats.yaml"
+    params:
+        n_bootstrap=config["evaluate"]["n_bootstrap"],
+        unit=config["evaluate"]["unit"],
+        seed=config["seed"],
+    script:
+        "../scripts/operating_points.py"

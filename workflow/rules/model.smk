@@ -1,7 +1,7 @@
 # model stage rules (see docs/ARCHITECTURE.md and docs/model.md): train a video CNN per view
 # (multitask) or per (view, task) (per_task, as the paper), predict val/test, fuse the views,
 # and fit the echo LVEF + age + sex baseline. Path helpers: echocmr.model.smk.
-from echocmr.model.smk import ModelPaths  # noqa: E402
+from echocmr.model.smk import ModelPaths, network_params  # noqa: E402
 
 MODEL = ModelPaths(config, SHARDS)
 
@@ -30,7 +30,7 @@ rule train:
         mem_mb=16000,
         runtime=24 * 60,
     params:
-        model=config["model"],
+        model=network_params(config),
         seed=config["seed"],
     script:
         "../scripts/model_train.py"
@@ -53,7 +53,7 @@ rule predict:
         mem_mb=8000,
         runtime=60,
     params:
-        model=config["model"],
+        model=network_params(config),
         model_name=MODEL.model_name,
         tasks=MODEL.tasks,
     script:
@@ -68,6 +68,7 @@ rule fuse:
     output:
         fused="results/predictions/fused/{task}.csv",
         patterns="results/predictions/fused/{task}.views.csv",
+        val="results/predictions/fused/{task}.val.csv",
     log:
         "results/logs/model/fuse/{task}.log",
     conda:
@@ -75,6 +76,7 @@ rule fuse:
     params:
         views=VIEWS,
         min_fit=config["model"]["fuse_min_val"],
+        penalty=config["model"]["fusion_penalty"],
     script:
         "../scripts/model_fuse.py"
 

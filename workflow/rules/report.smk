@@ -167,6 +167,7 @@ rule report_assets:
         metrics_binary="results/metrics/binary.csv",
         metrics_continuous="results/metrics/continuous.csv",
         delong="results/metrics/delong.csv",
+        operating_points="results/metrics/operating_points.csv",
     output:
         config="results/config_used.yaml",
         versions="results/software_versions.txt",
@@ -203,6 +204,11 @@ rule report_assets:
         delong=report(
             "results/report/delong.html",
             caption="../report/delong.rst",
+            category=REPORT_CAT["results"],
+        ),
+        operating_points=report(
+            "results/report/operating_points.html",
+            caption="../report/operating_points.rst",
             category=REPORT_CAT["results"],
         ),
         replication=report(

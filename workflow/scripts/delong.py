@@ -1,4 +1,6 @@
-"""DeLong tests: each video model (per view and fused) against the clinical baseline."""
+"""Model-vs-baseline AUROC comparison for each video model (per view and fused): DeLong's test
+(evaluate.unit study) or a cluster bootstrap of the difference (unit patient). The file keeps
+its historical name, results/metrics/delong.csv; its `method` column names the test."""
 
 from echocmr.logutil import script_logging
 
@@ -13,6 +15,8 @@ with script_logging(snakemake) as log:
             baselines[task] = path
         else:
             models[(source, task)] = path
-    table = delong_table(models, baselines)
+    table = delong_table(models, baselines, unit=snakemake.params.unit,
+                         n_boot=snakemake.params.n_bootstrap, seed=snakemake.params.seed)
     table.to_csv(snakemake.output[0], index=False, float_format="%.6g")
-    log.info("%d DeLong comparisons", len(table))
+    log.info("%d comparisons with the baseline (%s)", len(table),
+             ", ".join(sorted(set(table["method"].dropna()))))

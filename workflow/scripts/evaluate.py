@@ -5,14 +5,22 @@ from echocmr.logutil import script_logging
 with script_logging(snakemake) as log:
     from echocmr.stats.evaluate import evaluate_tables
 
-    tables = {tuple(k.split("__")): snakemake.input[k] for k in snakemake.input.keys()}
+    keys = list(snakemake.input.keys())
+    tables = {tuple(k.split("__")): snakemake.input[k] for k in keys
+              if not k.startswith("fusion__")}
+    fusion = {k.split("__", 1)[1]: snakemake.input[k] for k in keys if k.startswith("fusion__")}
     binary, continuous = evaluate_tables(
         tables,
         binary_tasks=set(snakemake.params.binary_tasks),
         n_boot=snakemake.params.n_bootstrap,
         unit=snakemake.params.unit,
         seed=snakemake.params.seed,
+        fusion=fusion,
     )
     binary.to_csv(snakemake.output.binary, index=False, float_format="%.6f")
     continuous.to_csv(snakemake.output.continuous, index=False, float_format="%.6f")
     log.info("%d binary and %d continuous metric rows", len(binary), len(continuous))
+    for row in binary.itertuples():
+        if row.source == "fused" and row.n_mean_of_views and row.n_mean_of_views > 0:
+            log.warning("fused %s: %d of %d test studies scored by the mean of their views "
+                        "(%s)", row.task, row.n_mean_of_views, row.n, row.fusion_method)

@@ -11,6 +11,8 @@ with script_logging(snakemake):
         labels_csv=snakemake.input.labels,
         split_csv=snakemake.input.split,
         min_fit=snakemake.params.min_fit,
+        penalty=snakemake.params.penalty,
         out_csv=snakemake.output.fused,
         out_patterns=snakemake.output.patterns,
+        out_val=snakemake.output.val,
     )

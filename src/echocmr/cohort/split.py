@@ -5,8 +5,8 @@
 lets one patient's echos sit in train and test, which inflates test metrics). Patients are
 stratified on patient-level global WMA (1 if any of their studies has wma_global = 1, 0 if all
 labelled ones are 0, a third stratum when none is labelled), so every split sees both classes.
-`random`: the paper's plain random split at the STUDY level, for exact replication; patients can
-then cross splits.
+`random`: a plain random split at the STUDY level (one reading of the paper, which does not say
+which level it split at); patients can then cross splits.
 
 Only studies with at least one non-missing label are split. Both modes write the study-level
 assignment (study_split.csv), which is what downstream stages read; split.csv holds the

@@ -2,19 +2,26 @@
 
 As in the paper, a logistic regression (binary tasks; a linear regression for continuous ones)
 over the three view predictions is fitted on the validation split and scored on test. Binary
-inputs enter as logits. Missing views are handled per pattern: a test study that has, say, only
+inputs enter as logits. `penalty` (`model.fusion_penalty`): `none` fits an unpenalised logistic
+regression (the study's "logistic regression"; scikit-learn `C=inf`) and falls back, with a
+logged warning and a labelled method, to L2 (C=1) when that fit does not converge or the
+validation studies are perfectly separated (no finite maximum-likelihood fit); `l2` always fits
+L2 (C=1). Missing views are handled per pattern: a test study that has, say, only
 A4C and PLAX is scored by a model fitted on the validation studies that have both, using those
 two inputs only. When fewer than `min_fit` validation studies (or a single class) support a
 pattern, the study gets the plain mean of its available view predictions instead. Every
-pattern, its support and the method used are written out and counted.
+pattern, its support and the method used are written out and counted. The fitted models also
+score the validation studies (in-sample) so that an operating threshold can be chosen on them.
 """
 
 from __future__ import annotations
 
 import logging
+import warnings
 
 import numpy as np
 import pandas as pd
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
 from echocmr.model.tables import read_split, with_split
@@ -22,6 +29,9 @@ from echocmr.model.tasks import VIEWS, global_column, is_binary
 
 log = logging.getLogger(__name__)
 PATTERN_COLUMNS = ["task", "views", "n_val", "n_test", "method"]
+PENALTIES = ("none", "l2")
+MEAN_METHOD = "mean of available views (too few val studies to fit)"
+EXCLUDED_METHOD = "excluded: no view prediction"
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -51,10 +61,39 @@ def _pattern(row: pd.Series) -> tuple[str, ...]:
     return tuple(v for v in VIEWS if not pd.isna(row[v]))
 
 
-def _fit(binary: bool, x: np.ndarray, y: np.ndarray):
+def separated(decision: np.ndarray, y: np.ndarray) -> bool:
+    """True when a linear score puts every positive at or above every negative: complete or
+    quasi-complete separation, where the unpenalised logistic fit has no finite solution."""
+    y = np.asarray(y).astype(bool)
+    return bool(y.any() and (~y).any() and decision[y].min() >= decision[~y].max())
+
+
+def _fit_logistic(x: np.ndarray, y: np.ndarray, penalty: str):
+    """(model, method label). Unpenalised with a logged L2 fallback, or L2 throughout."""
+    l2 = LogisticRegression(C=1.0, max_iter=1000)
+    if penalty == "l2":
+        return l2.fit(x, y), "logistic regression (L2, C=1)"
+    if penalty != "none":
+        raise ValueError(f"model.fusion_penalty={penalty!r}: use one of {', '.join(PENALTIES)}")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        model = LogisticRegression(C=np.inf, max_iter=1000, tol=1e-8).fit(x, y)
+    reason = None
+    if any(issubclass(w.category, ConvergenceWarning) for w in caught):
+        reason = "did not converge"
+    elif separated(model.decision_function(x), y):
+        reason = "perfect separation"
+    if reason is None:
+        return model, "logistic regression"
+    log.warning("unpenalised fusion fit on %d validation studies: %s; falling back to L2 (C=1)",
+                len(y), reason)
+    return l2.fit(x, y), f"logistic regression (L2 fallback: {reason})"
+
+
+def _fit(binary: bool, x: np.ndarray, y: np.ndarray, penalty: str = "l2"):
     if binary:
-        return LogisticRegression(C=1.0, max_iter=1000).fit(x, y.astype(int))
-    return LinearRegression().fit(x, y)
+        return _fit_logistic(x, y.astype(int), penalty)
+    return LinearRegression().fit(x, y), "linear regression"
 
 
 def _predict(model, binary: bool, x: np.ndarray) -> np.ndarray:
@@ -62,8 +101,28 @@ def _predict(model, binary: bool, x: np.ndarray) -> np.ndarray:
 
 
 def fuse_task(task: str, view_preds: dict[str, pd.DataFrame], labels: pd.DataFrame,
-              split: pd.DataFrame, min_fit: int = 10) -> tuple[pd.DataFrame, pd.DataFrame]:
+              split: pd.DataFrame, min_fit: int = 10,
+              penalty: str = "l2") -> tuple[pd.DataFrame, pd.DataFrame]:
     """(fused test predictions, pattern counts) for one task."""
+    fused, _, counts = fuse_task_splits(task, view_preds, labels, split, min_fit, penalty)
+    return fused, counts
+
+
+def _frame(group: pd.DataFrame, split: str, gcol: str, binary: bool, pred) -> pd.DataFrame:
+    return pd.DataFrame({"study_key": group["study_key"], "patient_key": group["patient_key"],
+                         "split": split,
+                         "y_true": group[gcol].astype(int) if binary else group[gcol],
+                         "y_pred": pred})
+
+
+def fuse_task_splits(task: str, view_preds: dict[str, pd.DataFrame], labels: pd.DataFrame,
+                     split: pd.DataFrame, min_fit: int = 10, penalty: str = "l2"
+                     ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(fused test predictions, fused val predictions, pattern counts) for one task.
+
+    The val predictions are in-sample (the fusion models were fitted on those studies); they
+    serve only to choose an operating threshold, never to report performance.
+    """
     binary = is_binary(task)
     gcol = global_column(task)
     wide = wide_predictions(view_preds).drop(columns=["split"])
@@ -71,44 +130,67 @@ def fuse_task(task: str, view_preds: dict[str, pd.DataFrame], labels: pd.DataFra
     truth = with_split(truth, split)
     truth = truth[truth["split"].isin(["val", "test"])]
     data = truth.merge(wide.drop(columns=["patient_key"]), on="study_key", how="left")
-    data["pattern"] = data.apply(_pattern, axis=1)
+    data["pattern"] = data.apply(_pattern, axis=1) if len(data) else []
     feats = data[list(VIEWS)].to_numpy(np.float64)
     data[list(VIEWS)] = _logit(feats) if binary else feats
     val, test = data[data["split"] == "val"], data[data["split"] == "test"]
+    test_patterns = set(test["pattern"])
 
-    rows, counts = [], []
-    for pattern, group in sorted(test.groupby("pattern"), key=lambda kv: kv[0]):
+    rows = {"val": [], "test": []}
+    counts = []
+    for pattern in sorted(test_patterns | set(val["pattern"])):
+        groups = {"val": val[val["pattern"] == pattern], "test": test[test["pattern"] == pattern]}
         cols = list(pattern)
         name = "+".join(cols) if cols else "none"
         if not cols:
-            counts.append(dict(task=task, views=name, n_val=0, n_test=len(group),
-                               method="excluded: no view prediction"))
+            if pattern in test_patterns:
+                counts.append(dict(task=task, views=name, n_val=0, n_test=len(groups["test"]),
+                                   method=EXCLUDED_METHOD))
             continue
         support = val.dropna(subset=cols)
         y = support[gcol].to_numpy()
         enough = len(support) >= min_fit and (not binary or len(np.unique(y)) == 2)
         if enough:
-            pred = _predict(_fit(binary, support[cols].to_numpy(), y), binary,
-                            group[cols].to_numpy())
-            method = "logistic regression" if binary else "linear regression"
+            model, method = _fit(binary, support[cols].to_numpy(), y, penalty)
+
+            def score(x, model=model):
+                return _predict(model, binary, x)
         else:
-            x = group[cols].to_numpy()
-            pred = (1 / (1 + np.exp(-x))).mean(1) if binary else x.mean(1)
-            method = "mean of available views (too few val studies to fit)"
-        counts.append(dict(task=task, views=name, n_val=len(support), n_test=len(group),
-                           method=method))
-        rows.append(pd.DataFrame({"study_key": group["study_key"],
-                                  "patient_key": group["patient_key"], "split": "test",
-                                  "y_true": group[gcol].astype(int) if binary else group[gcol],
-                                  "y_pred": pred}))
-    fused = (pd.concat(rows) if rows else
-             pd.DataFrame(columns=["study_key", "patient_key", "split", "y_true", "y_pred"]))
-    fused = fused.sort_values("study_key").reset_index(drop=True)
-    log.info("%s: fused %d test studies over %d view patterns", task, len(fused), len(counts))
-    return fused, pd.DataFrame(counts, columns=PATTERN_COLUMNS)
+            method = MEAN_METHOD
+
+            def score(x):
+                return (1 / (1 + np.exp(-x))).mean(1) if binary else x.mean(1)
+        for split_name, group in groups.items():
+            if len(group):
+                rows[split_name].append(_frame(group, split_name, gcol, binary,
+                                               score(group[cols].to_numpy())))
+        if pattern in test_patterns:
+            counts.append(dict(task=task, views=name, n_val=len(support),
+                               n_test=len(groups["test"]), method=method))
+    out = {}
+    for split_name, parts in rows.items():
+        frame = (pd.concat(parts) if parts else
+                 pd.DataFrame(columns=["study_key", "patient_key", "split", "y_true", "y_pred"]))
+        out[split_name] = frame.sort_values("study_key").reset_index(drop=True)
+    log.info("%s: fused %d test studies over %d view patterns (%d val studies scored in-sample)",
+             task, len(out["test"]), len(counts), len(out["val"]))
+    return out["test"], out["val"], pd.DataFrame(counts, columns=PATTERN_COLUMNS)
 
 
-def fuse_files(task: str, view_csvs: dict[str, str], labels_csv, split_csv, min_fit: int = 10):
-    """File-level wrapper: read the per-view study predictions and the cohort tables."""
+def fusion_summary(patterns: pd.DataFrame) -> dict:
+    """How the fused test studies of one task were scored, for the metrics and Table 2:
+    `fusion_method` ("method: n studies; ..." over the fitted and fallback methods) and
+    `n_mean_of_views` (test studies given the mean of their views instead of a fitted model)."""
+    used = patterns[(patterns["method"] != EXCLUDED_METHOD) & (patterns["n_test"] > 0)]
+    by_method = used.groupby("method", sort=True)["n_test"].sum()
+    return {"fusion_method": "; ".join(f"{m}: {int(n)}" for m, n in by_method.items()),
+            "n_mean_of_views": int(by_method.get(MEAN_METHOD, 0))}
+
+
+def fuse_files(task: str, view_csvs: dict[str, str], labels_csv, split_csv, min_fit: int = 10,
+               penalty: str = "l2"):
+    """File-level wrapper: read the per-view study predictions and the cohort tables;
+    returns (fused test, fused val in-sample, pattern counts)."""
     view_preds = {v: pd.read_csv(p) for v, p in view_csvs.items()}
-    return fuse_task(task, view_preds, pd.read_csv(labels_csv), read_split(split_csv), min_fit)
+    return fuse_task_splits(task, view_preds, pd.read_csv(labels_csv), read_split(split_csv),
+                            min_fit, penalty)

@@ -7,6 +7,15 @@ import os
 
 from echocmr.model.tasks import BINARY_TASKS, TASKS, VIEWS
 
+# `model` keys read only by the fuse rule: kept out of the train/predict params so that changing
+# how views are fused does not retrain (or re-predict with) any network.
+FUSION_KEYS = ("fuse_min_val", "fusion_penalty")
+
+
+def network_params(config: dict) -> dict:
+    """The `model` keys the train and predict rules read (all but the fusion keys)."""
+    return {k: v for k, v in config["model"].items() if k not in FUSION_KEYS}
+
 
 class ModelPaths:
     """Which files the model rules read and write, for the configured `model.mode`."""

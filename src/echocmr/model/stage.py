@@ -60,11 +60,15 @@ def run_predict(view: str, model_name: str, best_pt, index_csvs, views_csv, labe
 
 
 def run_fuse(task: str, view_csvs: dict, labels_csv, split_csv, min_fit: int, out_csv,
-             out_patterns) -> None:
+             out_patterns, out_val=None, penalty: str = "l2") -> None:
     from echocmr.model.fuse import fuse_files
 
-    fused, patterns = fuse_files(task, view_csvs, labels_csv, split_csv, min_fit)
-    for df, path in ((fused, out_csv), (patterns, out_patterns)):
+    fused, fused_val, patterns = fuse_files(task, view_csvs, labels_csv, split_csv, min_fit,
+                                            penalty)
+    outputs = [(fused, out_csv), (patterns, out_patterns)]
+    if out_val is not None:
+        outputs.append((fused_val, out_val))
+    for df, path in outputs:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         df.to_csv(path, index=False)
     for row in patterns.itertuples():

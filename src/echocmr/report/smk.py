@@ -25,6 +25,7 @@ REPORT_TABLES = {
     "metrics_binary": "results",
     "metrics_continuous": "results",
     "delong": "results",
+    "operating_points": "results",
     "replication": "replication",
     "config_used": "run",
     "software_versions": "run",
@@ -44,8 +45,26 @@ def evaluate_inputs() -> dict[str, str]:
     return predictions(pairs + [("baseline", t) for t in BINARY_TASKS])
 
 
+def fusion_pattern_inputs() -> dict[str, str]:
+    """The fuse rule's view-pattern tables `fusion__{task}`: how each fused study was scored."""
+    return {f"fusion__{t}": f"results/predictions/fused/{t}.views.csv" for t in TASKS}
+
+
 def delong_inputs() -> dict[str, str]:
     return predictions([(s, t) for s in VIEWS + ["fused", "baseline"] for t in BINARY_TASKS])
+
+
+def operating_point_inputs() -> dict[str, str]:
+    """`{split}__{source}__{task}` -> prediction table holding that split. View and baseline
+    tables hold val and test; the fused val predictions (in-sample) are a file of their own."""
+    out = {}
+    for source in VIEWS + ["fused", "baseline"]:
+        for task in BINARY_TASKS:
+            test = f"results/predictions/{source}/{task}.csv"
+            out[f"test__{source}__{task}"] = test
+            out[f"val__{source}__{task}"] = (
+                f"results/predictions/fused/{task}.val.csv" if source == "fused" else test)
+    return out
 
 
 def figure1_inputs() -> dict[str, str]:

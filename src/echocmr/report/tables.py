@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 
+import numpy as np
 import pandas as pd
 
 from echocmr.report.style import fmt_ci
@@ -25,14 +26,38 @@ TABLE2_LAYOUT = [
     ("Relaxometry parameters", "ecv_abnormal", dict.fromkeys(SOURCES, "ECV fraction (%)")),
 ]
 TABLE2_COLUMNS = ["section", "parameter", "video", "task", "source", "n", "n_pos", "auroc",
-                  "ci_low", "ci_high", "auroc_95ci"]
+                  "ci_low", "ci_high", "auroc_95ci", "fusion_method", "note"]
+MEAN_LABEL = "Mean of available views (regression not fitted)"
+FALLBACK_MARK = "\u2020"  # dagger: the fused row is not (only) the fitted regression
+
+
+def _fusion_note(m, n: int) -> tuple[str, str, str]:
+    """(video label suffix or replacement, fusion_method, footnote) for a fused metrics row."""
+    method = "" if m is None or pd.isna(m.get("fusion_method", np.nan)) else str(
+        m["fusion_method"])
+    n_mean = m.get("n_mean_of_views", np.nan) if m is not None else np.nan
+    n_mean = 0 if pd.isna(n_mean) else int(n_mean)
+    fallback_fit = "fallback" in method
+    if n_mean == 0 and not fallback_fit:
+        return "", method, ""
+    parts = []
+    if n_mean:
+        parts.append(f"{n_mean} of {n} test studies scored by the mean of their available "
+                     "views (too few validation studies with their view pattern to fit the "
+                     "regression)")
+    if fallback_fit:
+        parts.append("the unpenalised regression fell back to L2 for some view patterns")
+    label = "replace" if n and n_mean >= n else "mark"
+    return label, method, "; ".join(parts)
 
 
 def table2(binary: pd.DataFrame) -> pd.DataFrame:
     """20 rows (5 parameters x 3 views + three-view fusion) from `results/metrics/binary.csv`.
 
     A (source, task) with no metrics row still gets its row, with empty numbers, so the table
-    keeps the paper's structure whatever the data hold.
+    keeps the paper's structure whatever the data hold. A fused row whose test studies were not
+    all scored by the fitted regression (`n_mean_of_views` > 0, or an L2 fallback) carries a
+    dagger and a `note`; when every study got the mean of its views the row is labelled so.
     """
     metrics = binary.set_index(["source", "task"])
     rows = []
@@ -43,13 +68,22 @@ def table2(binary: pd.DataFrame) -> pd.DataFrame:
             def get(k, m=m):
                 return float(m[k]) if m is not None else float("nan")
 
+            n = int(m["n"]) if m is not None else 0
+            video, method, note = VIDEO_LABELS[source], "", ""
+            if source == "fused":
+                how, method, note = _fusion_note(m, n)
+                if how == "replace":
+                    video = f"{MEAN_LABEL} {FALLBACK_MARK}"
+                elif how == "mark":
+                    video = f"{video} {FALLBACK_MARK}"
             rows.append({
                 "section": section, "parameter": parameters[source],
-                "video": VIDEO_LABELS[source], "task": task, "source": source,
-                "n": int(m["n"]) if m is not None else 0,
+                "video": video, "task": task, "source": source,
+                "n": n,
                 "n_pos": int(m["n_pos"]) if m is not None else 0,
                 "auroc": get("auroc"), "ci_low": get("ci_low"), "ci_high": get("ci_high"),
                 "auroc_95ci": fmt_ci(get("auroc"), get("ci_low"), get("ci_high")),
+                "fusion_method": method, "note": note,
             })
     return pd.DataFrame(rows, columns=TABLE2_COLUMNS)
 
@@ -72,6 +106,12 @@ TITLE = ("Table 2: Diagnostic accuracy of deep learning for predicting wall moti
          "(held-out test set; AUROC with 95% bootstrap CI)")
 
 
+def footnotes(table: pd.DataFrame) -> list[str]:
+    """One line per fused row that is not (only) the fitted regression."""
+    notes = table[table["note"].fillna("") != ""] if "note" in table else table.iloc[:0]
+    return [f"{FALLBACK_MARK} {r.parameter}: {r.note}." for r in notes.itertuples()]
+
+
 def table2_markdown(table: pd.DataFrame) -> str:
     lines = [f"**{TITLE}**", "", "| CMR parameter | Video | AUROC (95% CI) |", "|---|---|---|"]
     for kind, parameter, video, value in _display_rows(table):
@@ -79,6 +119,9 @@ def table2_markdown(table: pd.DataFrame) -> str:
             lines.append(f"| **{parameter}** | | |")
         else:
             lines.append(f"| {parameter} | {video} | {value} |")
+    notes = footnotes(table)
+    if notes:
+        lines += ["", *notes]
     return "\n".join(lines) + "\n"
 
 
@@ -90,6 +133,10 @@ def table2_html(table: pd.DataFrame) -> str:
         else:
             body.append(f"<tr><td>{html.escape(parameter)}</td><td>{html.escape(video)}</td>"
                         f"<td>{html.escape(value)}</td></tr>")
+    notes = footnotes(table)
+    if notes:
+        body.append('<tr class="notes"><td colspan="3">'
+                    + "<br>".join(html.escape(n) for n in notes) + "</td></tr>")
     return HTML_PAGE.format(title=html.escape(TITLE), header="<tr><th>CMR parameter</th>"
                             "<th>Video</th><th>AUROC (95% CI)</th></tr>", body="\n".join(body))
 
@@ -109,6 +156,42 @@ caption {{ caption-side: top; font-weight: bold; text-align: left; padding-botto
 {body}
 </tbody></table></body></html>
 """
+
+
+SOURCE_LABELS = {**VIDEO_LABELS, "baseline": "Clinical baseline (echo LVEF, age, sex)"}
+TASK_LABELS = {task: section if task in ("wma", "lge") else parameters["fused"]
+               for section, task, parameters in TABLE2_LAYOUT}
+TASK_LABELS.update({"t1_abnormal": "Native T1 >= threshold", "t2_abnormal": "T2 >= threshold",
+                    "ecv_abnormal": "ECV >= threshold"})
+
+
+def _pct_ci(estimate: float, low: float, high: float) -> str:
+    if not np.isfinite(estimate):
+        return "n/a"
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return f"{100 * estimate:.1f}%"
+    return f"{100 * estimate:.1f}% ({100 * low:.1f}\u2013{100 * high:.1f})"
+
+
+def operating_points_display(frame: pd.DataFrame) -> pd.DataFrame:
+    """operating_points.csv as clinicians read it: percentages with 95% CIs, counts."""
+    rows = []
+    for r in frame.to_dict("records"):
+        rows.append({
+            "Finding": TASK_LABELS.get(r["task"], r["task"]),
+            "Model": SOURCE_LABELS.get(r["source"], r["source"]),
+            "Threshold (validation Youden)": ("n/a" if pd.isna(r["threshold"])
+                                              else f"{r['threshold']:.3g}"),
+            "Test studies (positive)": f"{r['n']} ({r['n_pos']})",
+            "TP / FP / TN / FN": ("n/a" if pd.isna(r["tp"]) else
+                                  f"{int(r['tp'])} / {int(r['fp'])} / {int(r['tn'])} / "
+                                  f"{int(r['fn'])}"),
+            **{label: _pct_ci(float(r[m]), float(r[f"{m}_ci_low"]), float(r[f"{m}_ci_high"]))
+               for m, label in (("sensitivity", "Sensitivity (95% CI)"),
+                                ("specificity", "Specificity (95% CI)"),
+                                ("ppv", "PPV (95% CI)"), ("npv", "NPV (95% CI)"))},
+        })
+    return pd.DataFrame(rows)
 
 
 def frame_html(frame: pd.DataFrame, title: str) -> str:

@@ -3,6 +3,10 @@
 Reads `results/predictions/<source>/<task>.csv` (study_key, patient_key, split, y_true, y_pred)
 and writes one metrics row per (source, task): AUROC for binary tasks; MAE, R2 and Bland-Altman
 bias / limits of agreement for continuous tasks; each with a 95% percentile bootstrap interval.
+Fused rows also say how their test studies were scored (`fusion_method`, `n_mean_of_views`, from
+the fuse rule's pattern table). The model-vs-baseline comparison (`comparison_table`, written to
+`results/metrics/delong.csv`) follows `evaluate.unit`: DeLong by study, or a cluster bootstrap of
+the AUROC difference over the same patient resamples as the model's CI (`compare.py`).
 """
 
 from __future__ import annotations
@@ -15,20 +19,25 @@ import numpy as np
 import pandas as pd
 
 from echocmr.stats import bootstrap, resample
-from echocmr.stats.delong import delong_test
+from echocmr.stats.compare import compare
 
 log = logging.getLogger(__name__)
 
 PRED_COLUMNS = ["study_key", "patient_key", "split", "y_true", "y_pred"]
+FUSION_COLUMNS = ["fusion_method", "n_mean_of_views"]  # fused rows only; empty for the others
 BINARY_COLUMNS = ["source", "task", "unit", "n", "n_pos", "n_neg", "n_patients", "auroc",
-                  "ci_low", "ci_high", "n_resamples", "n_skipped"]
+                  "ci_low", "ci_high", "n_resamples", "n_skipped", *FUSION_COLUMNS]
 CONTINUOUS_STATS = bootstrap.CONTINUOUS_STATS
 CONTINUOUS_COLUMNS = (["source", "task", "unit", "n", "n_patients"]
                       + [f"{s}{suffix}" for s in CONTINUOUS_STATS
                          for suffix in ("", "_ci_low", "_ci_high")]
-                      + ["n_resamples", "n_skipped"])
-DELONG_COLUMNS = ["task", "model", "reference", "label_from", "n", "n_pos", "n_neg",
-                  "auroc_model", "auroc_reference", "diff", "se", "z", "p_value"]
+                      + ["n_resamples", "n_skipped", *FUSION_COLUMNS])
+# results/metrics/delong.csv (name kept for its consumers): one model-vs-baseline test per row.
+# `method`: "DeLong" (unit study) or "cluster bootstrap (patients)" (unit patient); diff_ci_*:
+# percentile interval of the bootstrap differences (empty for DeLong).
+DELONG_COLUMNS = ["task", "model", "reference", "label_from", "method", "unit", "n", "n_patients",
+                  "n_pos", "n_neg", "auroc_model", "auroc_reference", "diff", "diff_ci_low",
+                  "diff_ci_high", "se", "z", "p_value", "n_resamples", "n_skipped"]
 
 
 def seed_for(seed: int, *names: str) -> int:
@@ -94,46 +103,80 @@ def continuous_row(frame: pd.DataFrame, source: str, task: str, n_boot: int, uni
 
 
 def evaluate_tables(tables: dict[tuple[str, str], str], binary_tasks, n_boot: int, unit: str,
-                    seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Metrics for every (source, task) -> path; returns (binary, continuous) frames."""
+                    seed: int, fusion: dict[str, str] | None = None
+                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Metrics for every (source, task) -> path; returns (binary, continuous) frames.
+
+    `fusion` maps a task to the fuse rule's pattern table (`fused/{task}.views.csv`); fused rows
+    of those tasks get `fusion_method` and `n_mean_of_views`.
+    """
+    from echocmr.model.fuse import fusion_summary
+
     binary, continuous = [], []
     for (source, task), path in tables.items():
         frame = read_predictions(path)
         if task in binary_tasks:
-            binary.append(binary_row(frame, source, task, n_boot, unit, seed))
+            row = binary_row(frame, source, task, n_boot, unit, seed)
         else:
-            continuous.append(continuous_row(frame, source, task, n_boot, unit, seed))
-    return (pd.DataFrame(binary, columns=BINARY_COLUMNS),
-            pd.DataFrame(continuous, columns=CONTINUOUS_COLUMNS))
+            row = continuous_row(frame, source, task, n_boot, unit, seed)
+        if source == "fused" and fusion and task in fusion:
+            row.update(fusion_summary(pd.read_csv(fusion[task])))
+        (binary if task in binary_tasks else continuous).append(row)
+    out = []
+    for rows, columns in ((binary, BINARY_COLUMNS), (continuous, CONTINUOUS_COLUMNS)):
+        frame = pd.DataFrame(rows, columns=columns)
+        frame["n_mean_of_views"] = frame["n_mean_of_views"].astype("Int64")
+        out.append(frame)
+    return out[0], out[1]
 
 
-def paired_delong(model: pd.DataFrame, reference: pd.DataFrame, task: str, model_name: str,
-                  reference_name: str) -> dict:
-    """DeLong test on the studies both tables scored, against the model table's labels.
+def paired_comparison(model: pd.DataFrame, reference: pd.DataFrame, task: str,
+                      model_name: str, reference_name: str, unit: str = "study",
+                      n_boot: int = 0, seed: int = 0) -> dict:
+    """Model vs reference AUROC on the studies both tables scored, against the model's labels.
 
     A view model's label is view-specific (e.g. WMA in the A4C segments) while the baseline
     predicts the global label; both scores are judged against the model's own label so the
-    comparison answers "does this model beat the baseline at its own task".
+    comparison answers "does this model beat the baseline at its own task". With unit patient
+    the resamples are drawn exactly as for the model's CI (same rows, order and seed), so when
+    the baseline scored every study of the model (it scores every labelled study) the test uses
+    the very resamples behind the model's interval.
     """
     both = model.merge(reference[["study_key", "y_pred"]], on="study_key",
                        suffixes=("", "_ref"))
     y = both["y_true"].to_numpy().astype(int)
     row = {"task": task, "model": model_name, "reference": reference_name,
-           "label_from": model_name, "n": len(both), "n_pos": int(y.sum()),
+           "label_from": model_name, "unit": unit, "n": len(both),
+           "n_patients": int(both["patient_key"].nunique()), "n_pos": int(y.sum()),
            "n_neg": int((1 - y).sum())}
     if row["n_pos"] == 0 or row["n_neg"] == 0:
         return {**row, **{c: np.nan for c in DELONG_COLUMNS if c not in row}}
-    res = delong_test(y, both["y_pred"], both["y_pred_ref"])
-    return {**row, "auroc_model": res.auc1, "auroc_reference": res.auc2, "diff": res.diff,
-            "se": res.se, "z": res.z, "p_value": res.p_value}
+    draws = None
+    if unit == "patient":
+        draws = resample.draw_for(both["study_key"], both["patient_key"], unit, n_boot,
+                                  seed_for(seed, model_name, task))
+    res = compare(y, both["y_pred"].to_numpy(float), both["y_pred_ref"].to_numpy(float), unit,
+                  draws)
+    return {**row, "method": res.method, "auroc_model": res.auc1, "auroc_reference": res.auc2,
+            "diff": res.diff, "diff_ci_low": res.ci_low, "diff_ci_high": res.ci_high,
+            "se": res.se, "z": res.z, "p_value": res.p_value, "n_resamples": res.n_resamples,
+            "n_skipped": res.n_skipped}
 
 
-def delong_table(models: dict[tuple[str, str], str], baselines: dict[str, str]) -> pd.DataFrame:
-    """Each (model source, task) against the baseline of the same task, on the test split."""
+paired_delong = paired_comparison  # former name
+
+
+def delong_table(models: dict[tuple[str, str], str], baselines: dict[str, str],
+                 unit: str = "study", n_boot: int = 0, seed: int = 0) -> pd.DataFrame:
+    """Each (model source, task) against the baseline of the same task, on the test split,
+    by the test `unit` asks for (see `paired_comparison`)."""
     rows = []
     for (source, task), path in models.items():
         if task not in baselines:
             continue
-        rows.append(paired_delong(read_predictions(path), read_predictions(baselines[task]),
-                                  task, source, "baseline"))
+        rows.append(paired_comparison(read_predictions(path), read_predictions(baselines[task]),
+                                      task, source, "baseline", unit, n_boot, seed))
     return pd.DataFrame(rows, columns=DELONG_COLUMNS)
+
+
+comparison_table = delong_table
