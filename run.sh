@@ -6,6 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 bash setup.sh
+# `--configfile site.yaml results/x.csv` would read the target as a config file: say how to call it.
+PYTHONPATH=src .venv/bin/python -m echocmr.runargs --check-configfile "$@" || exit 2
 report=()
 if PYTHONPATH=src .venv/bin/python -m echocmr.runargs "$@"; then
     report=(--report results/report.html --report-after-run)

@@ -40,3 +40,23 @@ def test_a_full_default_run_ends_with_the_report(argv):
 ])
 def test_no_report_for_dry_runs_targets_and_other_modes(argv):
     assert not wants_report(argv)
+
+
+def test_a_target_typed_after_configfile_gets_the_call_that_works(tmp_path, monkeypatch):
+    from echocmr.runargs import configfile_problem
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "site.yaml").write_text("input: {mode: site}\n")
+    message = configfile_problem(["--configfile", "site.yaml", "results/ingest/manifest.csv"])
+    assert "snakemake results/ingest/manifest.csv --configfile site.yaml" in message
+    assert "--configfile=site.yaml" in message
+    # a rule name after --configfile is a target as well
+    assert "snakemake readiness --configfile site.yaml" in configfile_problem(
+        ["--configfile", "site.yaml", "readiness"])
+    # the forms that work are left alone
+    for argv in (["results/ingest/manifest.csv", "--configfile", "site.yaml"],
+                 ["--configfile=site.yaml", "results/ingest/manifest.csv"],
+                 ["--configfile", "site.yaml", "--", "results/ingest/manifest.csv"],
+                 ["--cores", "2"]):
+        assert configfile_problem(argv) is None, argv
+    assert "no such file" in configfile_problem(["--configfile", "sight.yaml"])

@@ -18,9 +18,9 @@ def _require_site_inputs(config: dict) -> None:
             f"input.mode is 'site' but {keys} is not set: point it at your export "
             "(see config/README.md), or use input.mode: synthetic for the demo."
         )
-    for key in ("dicom_dir", "cmr_reports", "clinical", "echo_reports"):
-        path = config["input"][key]
-        if not os.path.exists(path):
+    for key in ("dicom_dir", "cmr_reports", "clinical", "echo_reports", "view_labels"):
+        path = config["input"].get(key)
+        if path and not os.path.exists(path):
             raise ConfigError(f"input.{key}={path} does not exist: fix the path in your config.")
 
 
@@ -40,7 +40,10 @@ def _require_secret(config: dict) -> None:
 
 
 def check_config(config: dict) -> None:
-    """Fail fast, before any job runs, on values that are valid JSON but wrong for the study."""
+    """Fail fast, before any job runs, on values that are valid JSON but wrong for the study.
+
+    Only what every target needs is checked here, at parse time; stage settings (views) are
+    checked when a job of that stage enters the DAG, so ingest-only targets run without them."""
     if config["input"]["mode"] == "site":
         _require_site_inputs(config)
     _require_secret(config)

@@ -7,12 +7,18 @@ are named or the run is narrowed (`--until`, `--omit-from`, `--allowed-rules`,
 `--report`, `--dag`, `--list-*`, `--summary`, `--touch`, `--unlock`, ...). The arguments are
 parsed by Snakemake's own parser, so an option's value is never mistaken for a target; arguments
 Snakemake cannot parse give "no" and Snakemake itself reports the error.
+
+`python -m echocmr.runargs --check-configfile ARGS` catches the commonest call error first:
+Snakemake's `--configfile` takes one *or more* files, so in `--configfile site.yaml
+results/ingest/manifest.csv` the target is read as a second config file and Snakemake stops with
+a bare `FileNotFoundError` traceback. It prints the call that works and exits 2.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import os
 import sys
 
 REPORT = "results/report.html"
@@ -29,16 +35,53 @@ NOT_A_FULL_RUN = (
 )
 
 
-def wants_report(argv: list[str]) -> bool:
+CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def _parse(argv: list[str]):
+    """Snakemake's own parse of `argv` and its defaults, or None where Snakemake would refuse."""
     from snakemake.cli import get_argument_parser
 
     parser = get_argument_parser()
     try:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            args = parser.parse_args(argv)
+            return parser.parse_args(argv), parser.parse_args([])
     except SystemExit:  # --help, --version or a bad argument: Snakemake answers it
+        return None
+
+
+def configfile_problem(argv: list[str]) -> str | None:
+    """A message saying how to call Snakemake when a word after `--configfile` is not a config
+    file (a target typed after it, or a path that does not exist); None when all are fine."""
+    parsed = _parse(argv)
+    if parsed is None or not parsed[0].configfile:
+        return None
+    files = [str(f) for f in parsed[0].configfile]
+    # A target: not named like a config file, and either absent (a file to build, a rule name)
+    # or a workflow output already built.
+    targets = [f for f in files if not f.lower().endswith(CONFIG_SUFFIXES)
+               and (not os.path.isfile(f) or f.replace(os.sep, "/").startswith("results/"))]
+    configs = [f for f in files if f not in targets]
+    missing = [f for f in configs if not os.path.isfile(f)]
+    if missing:
+        return (f"--configfile {missing[0]}: no such file. Fix the path (relative paths are "
+                "relative to the folder snakemake runs in).")
+    if not targets:
+        return None
+    return (
+        f"Snakemake reads every word after --configfile as a config file, so "
+        f"{', '.join(targets)} would be loaded as config, not built. Put the targets first:\n"
+        f"    snakemake {' '.join(targets)} --configfile {' '.join(configs) or 'site.yaml'}\n"
+        f"or write --configfile={configs[0] if configs else 'site.yaml'} (with '=') anywhere, "
+        f"or end the config files with -- before the targets."
+    )
+
+
+def wants_report(argv: list[str]) -> bool:
+    parsed = _parse(argv)
+    if parsed is None:
         return False
-    defaults = parser.parse_args([])
+    args, defaults = parsed
     if args.targets:
         return False
     return all(getattr(args, name, None) == getattr(defaults, name, None)
@@ -46,4 +89,9 @@ def wants_report(argv: list[str]) -> bool:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--check-configfile"]:
+        problem = configfile_problem(sys.argv[2:])
+        if problem:
+            print(f"echocmr: {problem}", file=sys.stderr)
+        sys.exit(2 if problem else 0)
     sys.exit(0 if wants_report(sys.argv[1:]) else 1)

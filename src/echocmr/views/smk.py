@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 
+from echocmr.views.config import check_views_config
+
 LABELS = "results/deid/tables/view_labels.csv"
 MODEL = "results/views/model/view_classifier.pt"
 SPLIT = "results/views/model/split.csv"
@@ -37,7 +39,15 @@ class ViewsPaths:
     def weights_layout(self) -> str:
         return "echocmr" if self.backend == "train" else self.views["weights_layout"]
 
+    def fit_inputs(self) -> dict:
+        """Inputs of `views_fit`. The views settings are checked here, when a views job is
+        actually in the DAG, not at parse time: ingest-only targets (`results/ingest/
+        manifest.csv`, `results/deid/shard-0.csv`) need no view settings."""
+        check_views_config(self.config)
+        return {**self.stores(), "labels": LABELS}
+
     def classify_inputs(self, shard) -> dict:
+        check_views_config(self.config)
         shard_dir = os.path.join("results", "crop", f"shard-{shard}")
         inputs = {"index": os.path.join(shard_dir, "index.csv"),
                   "frames": os.path.join(shard_dir, "frames.npy")}
