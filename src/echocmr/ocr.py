@@ -98,8 +98,13 @@ def _recognise(image: np.ndarray, psm: int) -> list[Word]:
     level = tesserocr.RIL.WORD
     words = []
     iterator = api.GetIterator()
+    if iterator is None:  # nothing recognised at all
+        return words
     for r in tesserocr.iterate_level(iterator, level):
-        text = (r.GetUTF8Text(level) or "").strip()
+        try:
+            text = (r.GetUTF8Text(level) or "").strip()
+        except RuntimeError:  # an empty word
+            continue
         box = r.BoundingBox(level)
         if text and box:
             words.append(Word(text, float(r.Confidence(level)), tuple(int(v) for v in box)))

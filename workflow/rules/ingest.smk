@@ -43,7 +43,7 @@ rule deidentify:
         mem_mb=2000,
         runtime=120,
     params:
-        **rule_params(config, "date_shift_max_days", "jpeg_quality"),
+        **rule_params(config, "date_shift_max_days", "jpeg_quality", "jpeg_blanking"),
     script:
         "../scripts/deidentify.py"
 

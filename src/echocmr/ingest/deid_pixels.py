@@ -1,8 +1,11 @@
 """Clean Pixel Data and the de-identified DICOM writer (frame by frame, bounded memory).
 
-Everything outside the ultrasound tissue region(s) is set to zero: burned-in names, dates, the
-ECG trace, colour bars and logos. Regions come from SequenceOfUltrasoundRegions; without them a
-fan mask is derived from the pixels (a first pass over the frames).
+Everything outside the kept area is set to zero: burned-in names, dates, the ECG trace, colour
+bars, logos, and text found inside the scan sector. The kept area (`keep_area`) never trusts one
+source: header regions x the scan sector found from the pixels - text lines confirmed by OCR,
+checked again after cleaning. A first pass over (a sample of) the frames gathers what it needs.
+A cine whose cleaned pixels still read as text is refused (`burned_in_text_unresolved`), so
+BurnedInAnnotation=NO is only ever written on checked pixels.
 
 Encodings: the transfer-syntax family is kept where that is cheap, so the crop stage can decode
 fast: JPEG Baseline in -> JPEG Baseline out (Pillow, quality `jpeg_quality`, 4:2:2), RLE -> RLE,
@@ -15,6 +18,7 @@ to disk (PixelData element written by hand after the header), never held whole i
 from __future__ import annotations
 
 import io
+import logging
 import os
 import struct
 from collections.abc import Iterator
@@ -29,9 +33,14 @@ from pydicom.encaps import generate_frames
 from pydicom.pixels.encoders import RLELosslessEncoder
 from pydicom.uid import ExplicitVRLittleEndian, JPEGBaseline8Bit, RLELossless
 
+from echocmr.ingest import reasons as R
 from echocmr.ingest import regions as reg
 from echocmr.ingest.deid_header import deidentify_header, file_meta_for
 from echocmr.ingest.inventory import n_frames_of
+from echocmr.ingest.jpeg_blank import blank_jpeg_frame
+from echocmr.ingest.keep_area import KeepArea, header_mask, keep_area
+
+log = logging.getLogger(__name__)
 
 PIXEL_DATA_TAG = b"\xe0\x7f\x10\x00"
 ITEM_TAG = b"\xfe\xff\x00\xe0"
@@ -122,13 +131,42 @@ def _decode_frames(ds: Dataset, path: Path, plan: PixelPlan) -> Iterator[np.ndar
         yield arr
 
 
-def keep_mask(ds: Dataset, path: Path, plan: PixelPlan) -> tuple[np.ndarray, str]:
-    """Pixels to keep and where the mask came from ('header' or 'pixels')."""
-    rows, cols = int(ds.Rows), int(ds.Columns)
-    regions = reg.tissue_regions(ds)
-    if regions:
-        return reg.regions_mask(regions, rows, cols), "header"
-    return reg.fan_mask_from_pixels(iter_source_frames(ds, path, plan)), "pixels"
+# Frames read by the first pass: text is static and the sector moves, so a spread sample of
+# the cine shows both while decoding a fraction of a long cine.
+SCAN_FRAMES = 32
+
+
+def sample_indices(n_frames: int, k: int = SCAN_FRAMES) -> set[int]:
+    return set(np.linspace(0, n_frames - 1, min(k, n_frames)).round().astype(int).tolist())
+
+
+def sample_frames(ds: Dataset, path: Path, plan: PixelPlan, k: int = SCAN_FRAMES):
+    """Up to k decoded frames spread over the cine (JPEG: only those fragments are decoded)."""
+    wanted = sample_indices(n_frames_of(ds), k)
+    if plan.reader == "pillow_jpeg":
+        try:
+            for i, fragment in enumerate(generate_frames(ds.PixelData,
+                                                         number_of_frames=n_frames_of(ds))):
+                if i in wanted:
+                    with Image.open(io.BytesIO(fragment)) as img:
+                        yield np.asarray(img if img.mode in ("L", "RGB") else img.convert("RGB"))
+        except Exception as exc:  # noqa: BLE001 - corrupt codestream
+            raise PixelError("undecodable_encoding", type(exc).__name__) from None
+        return
+    for i, frame in enumerate(iter_source_frames(ds, path, plan)):
+        if i in wanted:
+            yield frame
+
+
+def keep_mask(ds: Dataset, path: Path, plan: PixelPlan) -> KeepArea:
+    """Pixels to keep (see keep_area): one pass over a sample of the frames."""
+    acc = reg.FanMaskAccumulator()
+    for frame in sample_frames(ds, path, plan):
+        acc.add(frame)
+    if acc.n == 0:
+        raise PixelError("undecodable_encoding", "no frame decoded")
+    fan = acc.mask(static_fallback=True)
+    return keep_area(header_mask(ds), fan, acc.lo, acc.hi, acc.from_motion)
 
 
 def encode_frame(frame: np.ndarray, plan: PixelPlan, quality: int) -> bytes:
@@ -150,9 +188,40 @@ def encode_frame(frame: np.ndarray, plan: PixelPlan, quality: int) -> bytes:
     return np.ascontiguousarray(frame, dtype=np.dtype(dtype)).tobytes()
 
 
+def lossless_jpeg_frames(ds: Dataset, mask: np.ndarray, quality: int) -> Iterator[bytes]:
+    """JPEG Baseline frames blanked in the DCT domain (`jpeg_blank`): kept blocks stay
+    bit-identical and nothing is re-encoded. A frame the DCT path cannot take (progressive,
+    12-bit, RGB-coded) is decoded, cleaned and re-encoded instead, and the log says so."""
+    keep = {2: mask.astype(np.uint8), 3: mask.astype(np.uint8)[..., None]}
+    fallback = 0
+    for fragment in generate_frames(ds.PixelData, number_of_frames=n_frames_of(ds)):
+        try:
+            yield blank_jpeg_frame(fragment, mask)[0]
+            continue
+        except ValueError:
+            fallback += 1
+        with Image.open(io.BytesIO(fragment)) as img:
+            frame = np.asarray(img if img.mode in ("L", "RGB") else img.convert("RGB"))
+        buf = io.BytesIO()
+        Image.fromarray(frame * keep[frame.ndim]).save(buf, "JPEG", quality=quality,
+                                                        subsampling=1, optimize=False)
+        yield buf.getvalue()
+    if fallback:
+        log.info("%d JPEG frame(s) could not be blanked losslessly: re-encoded", fallback)
+
+
 def cleaned_frames(ds: Dataset, path: Path, plan: PixelPlan, mask: np.ndarray,
-                   quality: int) -> Iterator[bytes]:
-    """Decode, blank outside the mask, encode: one frame at a time."""
+                   quality: int, lossless_jpeg: bool = True) -> Iterator[bytes]:
+    """Blank outside the mask, one frame at a time: in the DCT domain for JPEG Baseline
+    (`lossless_jpeg`), otherwise decode, multiply by the mask and encode."""
+    if plan.reader == "pillow_jpeg" and lossless_jpeg:
+        try:
+            yield from lossless_jpeg_frames(ds, mask, quality)
+        except PixelError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - corrupt codestream
+            raise PixelError("undecodable_encoding", type(exc).__name__) from None
+        return
     keep = {2: mask.astype(np.uint8), 3: mask.astype(np.uint8)[..., None]}
     for frame in iter_source_frames(ds, path, plan):
         if frame.shape[:2] != mask.shape:
@@ -163,7 +232,8 @@ def cleaned_frames(ds: Dataset, path: Path, plan: PixelPlan, mask: np.ndarray,
 
 
 def pixel_description(out: Dataset, src: Dataset, plan: PixelPlan, n_frames: int) -> None:
-    """Image pixel attributes of the written data; BurnedInAnnotation=NO as pixels are clean."""
+    """Image pixel attributes of the written data; BurnedInAnnotation=NO: callers write only
+    cines whose cleaned pixels were checked (keep_area.verified)."""
     out.SamplesPerPixel = plan.samples
     out.PhotometricInterpretation = plan.photometric
     if plan.samples == 3:
@@ -249,10 +319,13 @@ class DeidResult:
     mask_source: str
     out_syntax: str
     n_frames: int
+    text_boxes: int = 0
+    text_share: float = 0.0
 
 
 def deidentify_file(src_path: str | Path, dest: str | Path, secret: str,
-                    max_shift_days: int = 365, jpeg_quality: int = 95) -> DeidResult:
+                    max_shift_days: int = 365, jpeg_quality: int = 95,
+                    lossless_jpeg: bool = True) -> DeidResult:
     """De-identify one DICOM file (header + pixels) into `dest`; raises PixelError on failure."""
     src_path, dest = Path(src_path), Path(dest)
     ds = pydicom.dcmread(src_path, defer_size="64 KB")
@@ -260,14 +333,20 @@ def deidentify_file(src_path: str | Path, dest: str | Path, secret: str,
         raise PixelError("missing_identifiers", "no PatientID to key the patient")
     plan = plan_pixels(ds)
     n = n_frames_of(ds)
-    mask, source = keep_mask(ds, src_path, plan)
-    if not mask.any():
-        raise PixelError("no_tissue_region")
+    area = keep_mask(ds, src_path, plan)
+    if not area.mask.any():
+        raise PixelError(R.NO_TISSUE_REGION)
+    if not area.verified:
+        raise PixelError(R.BURNED_IN_TEXT_UNRESOLVED,
+                         f"{len(area.text_boxes)} text lines, {area.text_share:.1%} of tissue")
+    mask = area.mask
     header = deidentify_header(ds, secret, max_shift_days)
     pixel_description(header, ds, plan, n)
     header.file_meta = file_meta_for(header, plan.out_syntax)
     encapsulated = plan.out_syntax != ExplicitVRLittleEndian
     frame_bytes = int(ds.Rows) * int(ds.Columns) * plan.samples * (plan.bits_allocated // 8)
-    stream_write(dest, header, cleaned_frames(ds, src_path, plan, mask, jpeg_quality), n,
+    frames = cleaned_frames(ds, src_path, plan, mask, jpeg_quality, lossless_jpeg)
+    stream_write(dest, header, frames, n,
                  encapsulated, frame_bytes, b"OW" if plan.bits_allocated > 8 else b"OB")
-    return DeidResult(source, str(plan.out_syntax), n)
+    return DeidResult(area.source, str(plan.out_syntax), n, len(area.text_boxes),
+                      area.text_share)

@@ -21,7 +21,9 @@ from echocmr.ingest.inventory import QC_COLUMNS, included_files
 
 log = logging.getLogger(__name__)
 
-SHARD_COLUMNS = ["video_key", "status", "reason"]
+# mask_source: header+pixels | header | pixels; text_lines: burned-in text lines blanked inside
+# the tissue area; text_share: share of the tissue area they took (docs/ingest.md)
+SHARD_COLUMNS = ["video_key", "status", "reason", "mask_source", "text_lines", "text_share"]
 QC_STEP, QC_UNIT = "de-identified", "videos"
 
 
@@ -30,21 +32,29 @@ class DeidSettings:
     secret: str
     max_shift_days: int = 365
     jpeg_quality: int = 95
+    lossless_jpeg: bool = True
 
 
-def deidentify_one(path: Path, row: dict, out_dir: Path, s: DeidSettings) -> str:
-    """De-identify one file; returns '' on success or an exclusion reason."""
+def deidentify_one(path: Path, row: dict, out_dir: Path, s: DeidSettings) -> dict:
+    """De-identify one file; returns its shard-table row (reason '' on success)."""
     dest = out_dir / row["patient_key"] / row["study_key"] / f"{row['video_key']}.dcm"
+    out = dict(video_key=row["video_key"], status=R.INCLUDED, reason="", mask_source="",
+               text_lines="", text_share="")
     try:
-        result = deidentify_file(path, dest, s.secret, s.max_shift_days, s.jpeg_quality)
+        result = deidentify_file(path, dest, s.secret, s.max_shift_days, s.jpeg_quality,
+                                 s.lossless_jpeg)
     except PixelError as exc:
-        return exc.reason if exc.reason in R.DESCRIPTIONS else R.DEID_FAILED
+        reason = exc.reason if exc.reason in R.DESCRIPTIONS else R.DEID_FAILED
+        return out | dict(status=R.EXCLUDED, reason=reason)
     except Exception as exc:  # noqa: BLE001 - one bad file must not stop the shard
         # The exception text may quote header values: log its type only.
         log.warning("%s: %s while de-identifying", row["video_key"], type(exc).__name__)
-        return R.DEID_FAILED
-    log.debug("%s: mask from %s, %d frames", row["video_key"], result.mask_source, result.n_frames)
-    return ""
+        return out | dict(status=R.EXCLUDED, reason=R.DEID_FAILED)
+    log.debug("%s: mask from %s, %d frames, %d text lines blanked (%.2f%% of tissue)",
+              row["video_key"], result.mask_source, result.n_frames, result.text_boxes,
+              100 * result.text_share)
+    return out | dict(mask_source=result.mask_source, text_lines=result.text_boxes,
+                      text_share=round(result.text_share, 5))
 
 
 def deidentify_shard(dicom_dir: str | Path, manifest: pd.DataFrame, shard: int,
@@ -57,9 +67,7 @@ def deidentify_shard(dicom_dir: str | Path, manifest: pd.DataFrame, shard: int,
     rows = []
     todo = list(included_files(dicom_dir, manifest, s.secret, shard))
     for path, row in tqdm(todo, desc=f"deidentify shard {shard}", mininterval=5):
-        reason = deidentify_one(path, row, out_dir, s)
-        rows.append(dict(video_key=row["video_key"], status=R.EXCLUDED if reason else R.INCLUDED,
-                         reason=reason))
+        rows.append(deidentify_one(path, row, out_dir, s))
     table = pd.DataFrame(rows, columns=SHARD_COLUMNS)
     expected = int(((manifest["status"] == R.INCLUDED)
                     & (pd.to_numeric(manifest["shard"], errors="coerce") == shard)).sum())

@@ -26,6 +26,8 @@ FRAME_COUNT_MISMATCH = "frame_count_mismatch"  # [ultrasound cines] NumberOfFram
 
 # deidentify (step de-identified in results/qc/deidentify/shard-N.csv)
 NO_TISSUE_REGION = "no_tissue_region"  # no header region and no scan sector found in the pixels
+# text still read after cleaning, or too much of the tissue would go
+BURNED_IN_TEXT_UNRESOLVED = "burned_in_text_unresolved"
 DEID_FAILED = "deid_failed"  # unexpected error while writing (details in the log, no identifiers)
 
 READABLE_REASONS = (EMPTY_FILE, NOT_DICOM, UNREADABLE_TRUNCATED, MISSING_IDENTIFIERS,
@@ -33,7 +35,8 @@ READABLE_REASONS = (EMPTY_FILE, NOT_DICOM, UNREADABLE_TRUNCATED, MISSING_IDENTIF
 CINE_REASONS = (NO_PIXEL_DATA, NOT_ULTRASOUND, SINGLE_FRAME, TOO_FEW_FRAMES, SPECTRAL_DOPPLER,
                 COLOUR_DOPPLER, UNDECODABLE_ENCODING, FRAME_COUNT_MISMATCH)
 INVENTORY_REASONS = READABLE_REASONS + CINE_REASONS
-DEID_REASONS = (NO_TISSUE_REGION, UNDECODABLE_ENCODING, FRAME_COUNT_MISMATCH, DEID_FAILED)
+DEID_REASONS = (NO_TISSUE_REGION, BURNED_IN_TEXT_UNRESOLVED, UNDECODABLE_ENCODING,
+                FRAME_COUNT_MISMATCH, DEID_FAILED)
 
 DESCRIPTIONS = {
     EMPTY_FILE: "file has zero bytes",
@@ -50,5 +53,7 @@ DESCRIPTIONS = {
     UNDECODABLE_ENCODING: "transfer syntax without an installed decoder, or decoding failed",
     FRAME_COUNT_MISMATCH: "NumberOfFrames disagrees with the pixel data",
     NO_TISSUE_REGION: "no tissue region in the header and no scan sector found in the pixels",
+    BURNED_IN_TEXT_UNRESOLVED: "text still read by OCR in the cleaned tissue area, or blanking "
+                               "the text found would remove too much tissue",
     DEID_FAILED: "unexpected error while de-identifying (see the shard log)",
 }

@@ -103,7 +103,7 @@ def bounding_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
     return int(xs.min()), int(ys.min()), int(xs.max()), int(ys.max())
 
 
-def _luminance(frame: np.ndarray) -> np.ndarray:
+def luminance(frame: np.ndarray) -> np.ndarray:
     """Brightness used for the fan mask: grey as is; for RGB, the brightest channel."""
     frame = np.asarray(frame)
     if frame.ndim == 3:
@@ -127,29 +127,37 @@ class FanMaskAccumulator:
         self.black_level = black_level
         self.motion_level = motion_level
         self.n = 0
+        self.from_motion = False  # set by mask(): the sector was found from moving pixels
         self._bright: np.ndarray | None = None
-        self._lo: np.ndarray | None = None
-        self._hi: np.ndarray | None = None
+        self.lo: np.ndarray | None = None  # per-pixel min / max luminance over the frames
+        self.hi: np.ndarray | None = None
 
     def add(self, frame: np.ndarray) -> None:
-        lum = _luminance(frame)
+        lum = luminance(frame)
         if self._bright is None:
             self._bright = np.zeros(lum.shape, np.uint32)
-            self._lo, self._hi = lum.copy(), lum.copy()
+            self.lo, self.hi = lum.copy(), lum.copy()
         self._bright += lum > self.black_level
-        np.minimum(self._lo, lum, out=self._lo)
-        np.maximum(self._hi, lum, out=self._hi)
+        np.minimum(self.lo, lum, out=self.lo)
+        np.maximum(self.hi, lum, out=self.hi)
         self.n += 1
 
-    def mask(self) -> np.ndarray:
-        """Boolean (H, W) sector mask; all False when nothing sector-like was found."""
+    def mask(self, static_fallback: bool = False) -> np.ndarray:
+        """Boolean (H, W) sector mask; all False when nothing sector-like was found.
+
+        `static_fallback`: when nothing moves (a frozen loop), fall back to brightness alone,
+        as for a single frame (de-identification wants a sector even then)."""
         if self._bright is None:
             raise ValueError("fan mask needs at least one frame")
         bright = self._bright >= max(1, self.n // 10)
-        moving = (self._hi.astype(np.int16) - self._lo) > self.motion_level
+        moving = (self.hi.astype(np.int16) - self.lo) > self.motion_level
         # A single frame has no motion; then brightness alone is all we have.
         candidate = (bright & moving) if self.n > 1 else bright
-        return _clean_fan(candidate, moving_known=self.n > 1)
+        fan = _clean_fan(candidate, moving_known=self.n > 1)
+        self.from_motion = self.n > 1 and bool(fan.any())
+        if static_fallback and self.n > 1 and not fan.any():
+            fan = _clean_fan(bright, moving_known=False)
+        return fan
 
 
 def _clean_fan(candidate: np.ndarray, moving_known: bool) -> np.ndarray:

@@ -24,4 +24,5 @@ def inventory_settings(ingest: dict, secret: str) -> InventorySettings:
 def deid_settings(ingest: dict, secret: str) -> DeidSettings:
     return DeidSettings(secret=secret,
                         max_shift_days=int(ingest.get("date_shift_max_days", 365)),
-                        jpeg_quality=int(ingest.get("jpeg_quality", 95)))
+                        jpeg_quality=int(ingest.get("jpeg_quality", 95)),
+                        lossless_jpeg=ingest.get("jpeg_blanking", "lossless") == "lossless")

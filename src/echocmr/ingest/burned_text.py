@@ -1,0 +1,210 @@
+"""Find burned-in text in a cine from its pixels: static, high-contrast, glyph-shaped strokes.
+
+Used twice: by de-identification, to find text left inside the kept area after the header and
+pixel masks (sonographer annotations, a banner inside a region that covers the whole screen), and
+by the pixel audit, to find residue in the de-identified output. Detection is cheap (a few
+morphological operations on two images per cine); OCR (`echocmr.ocr`) then confirms candidates.
+
+Over a cine, each pixel's minimum `lo` and maximum `hi` luminance are kept. Light text is bright
+in every frame, so it stays bright in `lo` while speckle, which moves, does not; dark text on a
+light bar stays dark in `hi`. A top-hat (black-hat) keeps strokes thinner than a glyph-sized
+kernel and drops wide structures (tissue, bars, the sector itself). Components of glyph size are
+then grouped into line boxes. A still image has no motion, so there everything static passes and
+OCR has to decide.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from echocmr.ingest.regions import luminance
+
+# A stroke must stand this many grey levels above (below) its surroundings, in every frame.
+CONTRAST = 50
+# Static text varies little from frame to frame (JPEG ringing from moving neighbours only).
+STATIC_TOLERANCE = 40
+
+
+@dataclass(frozen=True)
+class TextBox:
+    """A line of glyphs: inclusive pixel box, number of glyph components, light or dark text."""
+
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+    n_glyphs: int
+    light: bool
+    glyphs: tuple[tuple[int, int, int, int], ...] = ()  # inclusive box of each component
+
+    @property
+    def area(self) -> int:
+        return (self.x1 - self.x0 + 1) * (self.y1 - self.y0 + 1)
+
+    def slices(self) -> tuple[slice, slice]:
+        return slice(self.y0, self.y1 + 1), slice(self.x0, self.x1 + 1)
+
+
+class TemporalStats:
+    """Per-pixel min and max luminance over the frames of a cine (bounded memory)."""
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.lo: np.ndarray | None = None
+        self.hi: np.ndarray | None = None
+
+    def add(self, frame: np.ndarray) -> None:
+        lum = luminance(frame)
+        if self.lo is None:
+            self.lo, self.hi = lum.copy(), lum.copy()
+        else:
+            np.minimum(self.lo, lum, out=self.lo)
+            np.maximum(self.hi, lum, out=self.hi)
+        self.n += 1
+
+
+def glyph_limits(rows: int) -> tuple[int, int]:
+    """Smallest and largest glyph height (pixels) searched for in an image of `rows` rows."""
+    return 3, max(24, rows // 10)
+
+
+def stroke_kernel(rows: int) -> int:
+    """Side of the top-hat kernel: wider than a console font's strokes (1-3 px after JPEG),
+    narrower than myocardium, valves and bars, which then do not count as strokes."""
+    return max(5, (rows // 64) | 1)
+
+
+def stroke_mask(lo: np.ndarray, hi: np.ndarray, within: np.ndarray | None = None,
+                contrast: int = CONTRAST) -> tuple[np.ndarray, np.ndarray]:
+    """(light, dark) boolean masks of static strokes thinner than a glyph, inside `within`."""
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (stroke_kernel(lo.shape[0]),) * 2)
+    static = (hi.astype(np.int16) - lo) <= STATIC_TOLERANCE
+    light = (cv2.morphologyEx(lo, cv2.MORPH_TOPHAT, kernel) >= contrast) & static
+    dark = (cv2.morphologyEx(hi, cv2.MORPH_BLACKHAT, kernel) >= contrast) & static
+    if within is not None:
+        light &= within
+        dark &= within
+    return light, dark
+
+
+def _glyph_components(strokes: np.ndarray, min_h: int, max_h: int) -> np.ndarray:
+    """Mask of the connected components whose size and fill look like glyphs."""
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(strokes.astype(np.uint8), 8)
+    if n <= 1:
+        return np.zeros(strokes.shape, bool)
+    w, h = stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT]
+    area = stats[1:, cv2.CC_STAT_AREA]
+    fill = area / np.maximum(1, w * h)
+    # Glyphs: short, not much wider than a few characters, strokes (not solid blobs); a lone
+    # dot or hyphen is kept only as part of a line (grouping below needs a real glyph nearby).
+    ok = (h <= max_h) & (w <= 4 * max_h) & (area >= 2) & ((fill <= 0.8) | (area <= 6))
+    keep = np.zeros(n, bool)
+    keep[1:] = ok
+    return keep[labels]
+
+
+def _letter_like(widths: np.ndarray, heights: np.ndarray, bottoms: np.ndarray,
+                 min_h: int) -> bool:
+    """A line of text has two letters at least (or letters merged into one wide component)
+    standing on one baseline, and letters make up most of it; the bright edge of a wall or a
+    row of tissue fibres breaks into flat dashes of every size, which are not letters."""
+    tall = heights >= max(min_h + 1, 0.6 * heights.max())
+    letters = tall & (widths <= 1.5 * heights)
+    merged = tall & (widths > 1.5 * heights)
+    if not (int(letters.sum()) >= 2 or bool(merged.any() and heights.max() >= min_h + 2)):
+        return False
+    on_baseline = np.abs(bottoms[tall] - np.median(bottoms[tall])) <= max(1, heights.max() // 4)
+    # glyph area (not count) decides: dots, commas and hyphens are small
+    return bool(on_baseline.mean() >= 0.75 and (widths * heights)[tall].sum()
+                >= 0.6 * (widths * heights).sum())
+
+
+def _lines(glyphs: np.ndarray, min_h: int, max_h: int, light: bool) -> list[TextBox]:
+    """Group glyph components into line boxes; a line needs one glyph of at least min_h rows."""
+    h_img, w_img = glyphs.shape
+    gap = max(3, max_h // 3)  # characters and words of one line are closer than this
+    g8 = glyphs.astype(np.uint8)
+    # Horizontal only: glyphs of one line share rows; a wall or valve above or below does not
+    # join the line (it would make a box OCR cannot read and blanking would take tissue).
+    joined = cv2.dilate(g8, cv2.getStructuringElement(cv2.MORPH_RECT, (2 * gap + 1, 1)))
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(joined, 8)
+    _, gl_labels, gl_stats, _ = cv2.connectedComponentsWithStats(g8, 8)
+    # which glyph lies in which line (every glyph pixel is inside its dilated line)
+    pairs = np.unique(np.stack([labels[glyphs], gl_labels[glyphs]]), axis=1)
+    out = []
+    for i in range(1, n):
+        ids = pairs[1, pairs[0] == i]
+        if ids.size == 0 or gl_stats[ids, cv2.CC_STAT_HEIGHT].max() < min_h:
+            continue
+        left, top = gl_stats[ids, cv2.CC_STAT_LEFT], gl_stats[ids, cv2.CC_STAT_TOP]
+        right = left + gl_stats[ids, cv2.CC_STAT_WIDTH] - 1
+        bottom = top + gl_stats[ids, cv2.CC_STAT_HEIGHT] - 1
+        if bottom.max() - top.min() + 1 > max_h:  # taller than any line of text
+            continue
+        if not _letter_like(right - left + 1, bottom - top + 1, bottom, min_h):
+            continue
+        pad = 2  # anti-aliasing and JPEG ringing reach a pixel or two past the strokes
+        glyph_boxes = tuple(
+            (max(0, int(a) - pad), max(0, int(b) - pad), min(w_img - 1, int(c) + pad),
+             min(h_img - 1, int(d) + pad)) for a, b, c, d in zip(left, top, right, bottom,
+                                                                   strict=True))
+        out.append(TextBox(max(0, int(left.min()) - pad), max(0, int(top.min()) - pad),
+                           min(w_img - 1, int(right.max()) + pad),
+                           min(h_img - 1, int(bottom.max()) + pad), int(ids.size), light,
+                           glyph_boxes))
+    return out
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Line boxes plus the glyph-stroke masks they were found in (light and dark text)."""
+
+    boxes: list[TextBox]
+    light: np.ndarray
+    dark: np.ndarray
+
+    def strokes_of(self, boxes: list[TextBox], grow: int = 2) -> np.ndarray:
+        """The stroke pixels of the given lines, grown by `grow` pixels (anti-aliasing and
+        JPEG ringing around a stroke): what blanking removes."""
+        out = np.zeros(self.light.shape, bool)
+        for b in boxes:
+            out[b.slices()] |= (self.light if b.light else self.dark)[b.slices()]
+        if grow:
+            k = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * grow + 1, 2 * grow + 1))
+            out = cv2.dilate(out.astype(np.uint8), k).astype(bool)
+        return out
+
+    def ocr_image(self, box: TextBox) -> np.ndarray:
+        """The strokes of one line, black on white: OCR reads them even where the text lies
+        over bright tissue, which a grey crop would give it as clutter."""
+        strokes = (self.light if box.light else self.dark)[box.slices()]
+        return np.where(strokes, 0, 255).astype(np.uint8)
+
+
+def find_candidates(lo: np.ndarray, hi: np.ndarray, within: np.ndarray | None = None,
+                    contrast: int = CONTRAST) -> Candidates:
+    """Line boxes of static, high-contrast, glyph-shaped components inside `within`."""
+    min_h, max_h = glyph_limits(lo.shape[0])
+    light, dark = stroke_mask(lo, hi, within, contrast)
+    light, dark = _glyph_components(light, min_h, max_h), _glyph_components(dark, min_h, max_h)
+    boxes = _lines(light, min_h, max_h, True) + _lines(dark, min_h, max_h, False)
+    return Candidates(sorted(boxes, key=lambda b: (b.y0, b.x0)), light, dark)
+
+
+def text_candidates(lo: np.ndarray, hi: np.ndarray, within: np.ndarray | None = None,
+                    contrast: int = CONTRAST) -> list[TextBox]:
+    """Line boxes only (see find_candidates)."""
+    return find_candidates(lo, hi, within, contrast).boxes
+
+
+def boxes_mask(boxes: list[TextBox], shape: tuple[int, int]) -> np.ndarray:
+    """Boolean mask, True inside the glyph boxes of every line (the gaps between words of a
+    line are kept: they hold no stroke, and often tissue)."""
+    mask = np.zeros(shape, bool)
+    for b in boxes:
+        for x0, y0, x1, y1 in b.glyphs or ((b.x0, b.y0, b.x1, b.y1),):
+            mask[y0:y1 + 1, x0:x1 + 1] = True
+    return mask

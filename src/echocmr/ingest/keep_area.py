@@ -1,0 +1,137 @@
+"""Which pixels of a cine may be kept: header regions x scan sector from the pixels - text.
+
+The header's SequenceOfUltrasoundRegions is a hint, not the truth: some vendors declare one
+region covering the whole screen, banner included. So the kept area is
+
+1. the declared 2D tissue regions (or the whole image when there are none),
+2. intersected with the scan sector found from the pixels (the moving fan, or the rectangle of a
+   linear probe: `regions.fan_mask_from_pixels`), slightly dilated so no tissue edge is lost;
+   a cine without a moving sector (a frozen loop) keeps the header regions and relies on step 3
+   alone; one with neither is refused (`no_tissue_region`);
+3. minus every line of burned-in text still inside it (`burned_text` candidates confirmed by OCR).
+
+Then the result is checked: text is searched again inside the kept area and OCR must find none
+that reads as text. Only then is the cine `verified` (BurnedInAnnotation may be NO); otherwise it
+is refused with `burned_in_text_unresolved`, as it is when the text to blank would take more than
+`MAX_TEXT_SHARE` of the tissue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from echocmr import ocr
+from echocmr.ingest import burned_text as bt
+from echocmr.ingest import regions as reg
+
+# A pixel sector smaller than this share of the header area is not a scan sector (a cursor, a
+# flickering label): the cine is treated as having no moving sector.
+MIN_SECTOR_SHARE = 0.2
+# Blanking text must not take more than this share of the tissue; beyond it, refuse the cine.
+MAX_TEXT_SHARE = 0.10
+# OCR evidence that a candidate line is text (confirm: blank it). Tesseract's confidence is low
+# on tiny console fonts even when it reads them right, so characters count more than confidence.
+CONFIRM_MIN_CHARS, CONFIRM_MIN_CONF = 3, 40.0
+CONFIRM_TOTAL_CHARS, CONFIRM_TOTAL_CONF = 4, 0.0
+# ... and that text survived cleaning (the cine is then refused).
+RESIDUE_MIN_CHARS, RESIDUE_MIN_CONF = 4, 50.0
+
+
+@dataclass
+class KeepArea:
+    """The kept-pixel mask of one cine and how it was reached (logged, and in the shard table)."""
+
+    mask: np.ndarray
+    source: str  # header+pixels | header | pixels
+    base_pixels: int  # kept pixels before text removal
+    text_boxes: list[bt.TextBox] = field(default_factory=list)
+    verified: bool = False
+    ocr_calls: int = 0
+
+    @property
+    def text_share(self) -> float:
+        """Share of the tissue area blanked because text was found there."""
+        return 1.0 - float(self.mask.sum()) / self.base_pixels if self.base_pixels else 0.0
+
+
+def sector_area(header: np.ndarray | None, fan: np.ndarray) -> tuple[np.ndarray, str]:
+    """Step 1-2: the header regions intersected with the (dilated) pixel sector."""
+    rows, cols = fan.shape
+    if header is None:
+        return fan, "pixels"
+    if fan.sum() < MIN_SECTOR_SHARE * header.sum():
+        return header, "header"
+    r = max(2, min(rows, cols) // 50)
+    grown = cv2.dilate(fan.astype(np.uint8),
+                       cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
+    return header & grown.astype(bool), "header+pixels"
+
+
+def reads_as_text(words: Iterable[ocr.Word], min_chars: int, min_conf: float,
+                  total_chars: int | None = None, total_conf: float = 0.0) -> bool:
+    """OCR evidence: one word with enough characters at enough confidence, or (optionally)
+    enough characters in all at a lower mean confidence."""
+    words = [w for w in words if w.alnum]
+    if any(len(w.alnum) >= min_chars and w.confidence >= min_conf for w in words):
+        return True
+    if total_chars is None or not words:
+        return False
+    n = sum(len(w.alnum) for w in words)
+    mean = sum(w.confidence * len(w.alnum) for w in words) / n
+    return n >= total_chars and mean >= total_conf
+
+
+def _read(found: bt.Candidates) -> list[list[ocr.Word]]:
+    return ocr.read_crops([found.ocr_image(b) for b in found.boxes]) if found.boxes else []
+
+
+def remove_text(area: KeepArea, lo: np.ndarray, hi: np.ndarray, moving: bool) -> KeepArea:
+    """Step 3: blank text lines, then check that none is left.
+
+    In a moving sector, a static, high-contrast line of letter-shaped strokes is burned in:
+    every candidate is blanked (OCR cannot read the smallest console fonts over tissue, and
+    tissue moves). In a frozen cine everything is static, so a candidate is blanked only when
+    OCR reads it as text."""
+    found = bt.find_candidates(lo, hi, area.mask)
+    boxes = found.boxes
+    if moving:
+        area.text_boxes = list(boxes)
+    else:
+        words = _read(found)
+        area.ocr_calls += bool(boxes)
+        area.text_boxes = [b for b, w in zip(boxes, words, strict=True)
+                           if reads_as_text(w, CONFIRM_MIN_CHARS, CONFIRM_MIN_CONF,
+                                            CONFIRM_TOTAL_CHARS, CONFIRM_TOTAL_CONF)]
+    area.mask = area.mask & ~found.strokes_of(area.text_boxes)
+    if area.text_share > MAX_TEXT_SHARE:
+        return area
+    residue = bt.find_candidates(lo, hi, area.mask)
+    leftover = _read(residue)
+    area.ocr_calls += bool(residue.boxes)
+    area.verified = not any(reads_as_text(w, RESIDUE_MIN_CHARS, RESIDUE_MIN_CONF)
+                            for w in leftover)
+    return area
+
+
+def keep_area(header: np.ndarray | None, fan: np.ndarray, lo: np.ndarray,
+              hi: np.ndarray, moving: bool = True) -> KeepArea:
+    """The kept-pixel mask of one cine (`lo`/`hi`: per-pixel min/max luminance over its
+    frames; `moving`: the sector was found from motion); an empty mask means no tissue
+    region was found."""
+    mask, source = sector_area(header, fan)
+    area = KeepArea(mask=mask, source=source, base_pixels=int(mask.sum()))
+    if not mask.any():
+        return area
+    return remove_text(area, lo, hi, moving and source != "header")
+
+
+def header_mask(ds) -> np.ndarray | None:
+    """Declared 2D tissue regions as a mask, or None when the header declares none."""
+    regions = reg.tissue_regions(ds)
+    if not regions:
+        return None
+    return reg.regions_mask(regions, int(ds.Rows), int(ds.Columns))
