@@ -166,17 +166,6 @@ class Candidates:
     light: np.ndarray
     dark: np.ndarray
 
-    def strokes_of(self, boxes: list[TextBox], grow: int = 2) -> np.ndarray:
-        """The stroke pixels of the given lines, grown by `grow` pixels (anti-aliasing and
-        JPEG ringing around a stroke): what blanking removes."""
-        out = np.zeros(self.light.shape, bool)
-        for b in boxes:
-            out[b.slices()] |= (self.light if b.light else self.dark)[b.slices()]
-        if grow:
-            k = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * grow + 1, 2 * grow + 1))
-            out = cv2.dilate(out.astype(np.uint8), k).astype(bool)
-        return out
-
     def ocr_image(self, box: TextBox) -> np.ndarray:
         """The strokes of one line, black on white: OCR reads them even where the text lies
         over bright tissue, which a grey crop would give it as clutter."""
@@ -198,6 +187,14 @@ def text_candidates(lo: np.ndarray, hi: np.ndarray, within: np.ndarray | None = 
                     contrast: int = CONTRAST) -> list[TextBox]:
     """Line boxes only (see find_candidates)."""
     return find_candidates(lo, hi, within, contrast).boxes
+
+
+def line_boxes_mask(boxes: list[TextBox], shape: tuple[int, int]) -> np.ndarray:
+    """Boolean mask, True inside the box of every line."""
+    mask = np.zeros(shape, bool)
+    for b in boxes:
+        mask[b.slices()] = True
+    return mask
 
 
 def boxes_mask(boxes: list[TextBox], shape: tuple[int, int]) -> np.ndarray:

@@ -106,7 +106,9 @@ def remove_text(area: KeepArea, lo: np.ndarray, hi: np.ndarray, moving: bool) ->
         area.text_boxes = [b for b, w in zip(boxes, words, strict=True)
                            if reads_as_text(w, CONFIRM_MIN_CHARS, CONFIRM_MIN_CONF,
                                             CONFIRM_TOTAL_CHARS, CONFIRM_TOTAL_CONF)]
-    area.mask = area.mask & ~found.strokes_of(area.text_boxes)
+    # the whole line box: small console fonts draw some glyphs as solid blobs that no stroke
+    # filter sees, and a redaction box leaves no letter shape behind
+    area.mask = area.mask & ~bt.line_boxes_mask(area.text_boxes, area.mask.shape)
     if area.text_share > MAX_TEXT_SHARE:
         return area
     residue = bt.find_candidates(lo, hi, area.mask)

@@ -1,0 +1,187 @@
+"""Pixel de-identification that does not trust the header: burned-in text detection, the kept
+area (header regions x pixel sector - text), the honest BurnedInAnnotation flag, lossless JPEG.
+
+Cines are built here with OpenCV: moving speckle in a fan, static console text drawn where a
+test needs it, written as real DICOM through tests/ingest_fixtures helpers.
+"""
+
+from __future__ import annotations
+
+import io
+
+import cv2
+import numpy as np
+import pydicom
+import pytest
+from ingest_fixtures import make_dataset, write
+from PIL import Image
+from pydicom.encaps import encapsulate, generate_frames
+from pydicom.uid import JPEGBaseline8Bit
+
+from echocmr.ingest import burned_text as bt
+from echocmr.ingest import keep_area as ka
+from echocmr.ingest import reasons as R
+from echocmr.ingest.deid_pixels import PixelError, deidentify_file
+
+H, W = 192, 256
+FONT = cv2.FONT_HERSHEY_SIMPLEX
+SMALLEST = 0.31  # the synthetic export's smallest console font at 256x192 (7 px capitals)
+
+
+def fan_mask() -> np.ndarray:
+    m = np.zeros((H, W), np.uint8)
+    cv2.ellipse(m, (W // 2, 30), (150, 150), 90, -38, 38, 1, -1)
+    return m.astype(bool)
+
+
+def cine(n: int = 24, moving: bool = True, seed: int = 0) -> np.ndarray:
+    """(n, H, W) uint8: speckle inside a fan (new every frame when moving), black outside."""
+    rng = np.random.default_rng(seed)
+    fan = fan_mask()
+    first = rng.integers(20, 140, (H, W), dtype=np.uint8)
+    out = np.zeros((n, H, W), np.uint8)
+    for t in range(n):
+        speckle = rng.integers(20, 140, (H, W), dtype=np.uint8) if moving else first
+        out[t][fan] = cv2.GaussianBlur(speckle, (7, 7), 0)[fan]  # speckle grain ~ 3 px
+    return out
+
+
+def draw(frames: np.ndarray, text: str, org: tuple[int, int], scale: float = SMALLEST,
+         value: int = 225) -> np.ndarray:
+    """Burn static text into every frame; returns the mask of its pixels."""
+    m = np.zeros((H, W), np.uint8)
+    cv2.putText(m, text, org, FONT, scale, 255, 1, cv2.LINE_8)
+    frames[:, m > 0] = value
+    return m > 0
+
+
+def lo_hi(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return frames.min(axis=0), frames.max(axis=0)
+
+
+def test_static_text_over_moving_tissue_is_found_and_tissue_is_not():
+    frames = cine()
+    text = draw(frames, "HOLLOWAY 00123456", (70, 120))
+    lo, hi = lo_hi(frames)
+    boxes = bt.text_candidates(lo, hi, fan_mask())
+    assert len(boxes) == 1
+    covered = bt.line_boxes_mask(boxes, (H, W))
+    assert covered[text].all()
+    assert covered.sum() <= 1.2 * (86 * 12)  # the line's own box, not the tissue around it
+    assert bt.text_candidates(*lo_hi(cine(seed=1)), fan_mask()) == []  # speckle alone: none
+
+
+def test_dark_text_on_a_light_bar_is_found():
+    frames = cine()
+    frames[:, 2:16, 10:200] = 210
+    text = draw(frames, "QUINTERO, MARIA", (14, 12), value=20)
+    boxes = bt.text_candidates(*lo_hi(frames))
+    assert any(not b.light for b in boxes)
+    assert bt.line_boxes_mask(boxes, (H, W))[text].all()
+
+
+def test_whole_screen_region_keeps_no_banner_when_the_sector_moves():
+    frames = cine()
+    banner = draw(frames, "LINDQVIST, WILLIAM ID:00225153", (2, 9))
+    header = np.ones((H, W), bool)  # one region covering the whole screen (Philips-like)
+    lo, hi = lo_hi(frames)
+    area = ka.keep_area(header, fan_mask(), lo, hi, moving=True)
+    assert area.source == "header+pixels" and area.verified
+    assert not area.mask[banner].any()
+    assert area.mask[fan_mask()].mean() > 0.99  # the tissue is kept
+
+
+def test_text_typed_inside_the_moving_sector_is_blanked():
+    frames = cine()
+    typed = draw(frames, "HOLLOWAY", (100, 100))
+    lo, hi = lo_hi(frames)
+    area = ka.keep_area(fan_mask(), fan_mask(), lo, hi, moving=True)
+    assert area.verified and len(area.text_boxes) >= 1
+    assert not area.mask[typed].any()
+    assert area.text_share < 0.05
+
+
+def test_frozen_cine_blanks_only_what_ocr_reads_as_text():
+    frames = cine(moving=False)
+    typed = draw(frames, "HOLLOWAY", (90, 110), scale=0.45)
+    lo, hi = lo_hi(frames)
+    area = ka.keep_area(fan_mask(), fan_mask(), lo, hi, moving=False)
+    assert area.ocr_calls >= 1 and area.verified
+    assert not area.mask[typed].any()
+    assert area.mask[fan_mask()].sum() >= fan_mask().sum() - 1.2 * 68 * 15  # one line box
+
+
+def test_too_much_text_in_the_tissue_is_refused_not_blanked():
+    frames = cine(moving=False)
+    for row in range(60, 180, 12):
+        draw(frames, "MEASUREMENT 4.8 CM LVIDD", (40, row), scale=0.45)
+    lo, hi = lo_hi(frames)
+    area = ka.keep_area(fan_mask(), fan_mask(), lo, hi, moving=False)
+    assert area.text_share > ka.MAX_TEXT_SHARE and not area.verified
+
+
+def test_reads_as_text_rules():
+    from echocmr.ocr import Word
+    w = lambda t, c: Word(t, c, (0, 0, 1, 1))  # noqa: E731
+    assert ka.reads_as_text([w("HOLLOWAY", 80)], 3, 40)
+    assert not ka.reads_as_text([w("ee", 90)], 3, 40)
+    assert ka.reads_as_text([w("2O17", 0), w("7-3", 10)], 3, 40, 4, 0)
+    assert not ka.reads_as_text([w("~—", 90), w(".", 90)], 1, 0, 1, 0)
+
+
+# ----------------------------------------------------------------------------- whole files
+
+def _jpeg_cine(frames: np.ndarray, ds) -> None:
+    parts = []
+    for f in frames:
+        buf = io.BytesIO()
+        Image.fromarray(f).save(buf, "JPEG", quality=90)
+        parts.append(buf.getvalue())
+    ds.file_meta.TransferSyntaxUID = JPEGBaseline8Bit
+    ds.PixelData = encapsulate(parts)
+    ds["PixelData"].VR = "OB"
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.SamplesPerPixel = 1
+    ds.Rows, ds.Columns = H, W
+    ds.NumberOfFrames = len(frames)
+
+
+def _full_screen_file(tmp_path, frames: np.ndarray):
+    ds = make_dataset(n_frames=len(frames), encoding="native")
+    _jpeg_cine(frames, ds)
+    region = ds.SequenceOfUltrasoundRegions[0]
+    region.RegionLocationMinX0, region.RegionLocationMinY0 = 0, 0
+    region.RegionLocationMaxX1, region.RegionLocationMaxY1 = W - 1, H - 1
+    ds.SequenceOfUltrasoundRegions = [region]
+    path = tmp_path / "in.dcm"
+    write(ds, path)
+    return path
+
+
+def test_whole_screen_region_file_loses_its_banner_and_keeps_tissue_bit_identical(tmp_path):
+    frames = cine()
+    banner = draw(frames, "LINDQVIST, WILLIAM ID:00225153", (2, 9))
+    src = _full_screen_file(tmp_path, frames)
+    result = deidentify_file(src, tmp_path / "out.dcm", "secret")
+    assert result.mask_source == "header+pixels"
+    out = pydicom.dcmread(tmp_path / "out.dcm")
+    assert out.BurnedInAnnotation == "NO"
+    assert out.file_meta.TransferSyntaxUID == JPEGBaseline8Bit
+    clean = out.pixel_array
+    assert clean[:, banner].max() == 0
+    # lossless blanking: an 8x8 block well inside the fan decodes exactly as the source did
+    raw = pydicom.dcmread(src).pixel_array
+    assert np.array_equal(clean[:, 96:104, 120:128], raw[:, 96:104, 120:128])
+    n_src = len(list(generate_frames(pydicom.dcmread(src).PixelData, number_of_frames=24)))
+    assert n_src == out.NumberOfFrames == 24
+
+
+def test_unresolved_text_excludes_the_file_with_a_named_reason(tmp_path):
+    frames = cine(moving=False)
+    for row in range(60, 180, 12):
+        draw(frames, "MEASUREMENT 4.8 CM LVIDD", (40, row), scale=0.45)
+    src = _full_screen_file(tmp_path, frames)
+    with pytest.raises(PixelError) as err:
+        deidentify_file(src, tmp_path / "out.dcm", "secret")
+    assert err.value.reason == R.BURNED_IN_TEXT_UNRESOLVED
+    assert not (tmp_path / "out.dcm").exists()
