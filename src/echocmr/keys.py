@@ -38,6 +38,22 @@ def pseudonym(secret: str, kind: str, value: str, length: int = 12) -> str:
     return _PREFIX[kind] + keyed_digest(secret, str(value).strip(), kind)[:length]
 
 
+KEY_SEPARATOR = ";"
+
+
+def pseudonyms(secret: str, kind: str, values: list[str]) -> str:
+    """Keys of a multi-valued identifier (an AccessionNumber `PR\\US`), one per value in order,
+    joined by `;` ('' for none): a table row naming any one of the values shares one key."""
+    return KEY_SEPARATOR.join(pseudonym(secret, kind, v) for v in values)
+
+
+def split_keys(cell) -> list[str]:
+    """The keys of a `pseudonyms` cell (empty or missing -> [])."""
+    if cell is None or cell != cell:  # None or NaN
+        return []
+    return [k for k in str(cell).split(KEY_SEPARATOR) if k]
+
+
 def date_offset_days(secret: str, patient_id: str, max_days: int = 365) -> int:
     """One shift per patient, in [-max_days, -1]: applied to every date of that patient."""
     h = int(keyed_digest(secret, str(patient_id).strip(), "date-offset")[:12], 16)

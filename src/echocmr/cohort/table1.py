@@ -18,6 +18,7 @@ import html
 import numpy as np
 import pandas as pd
 
+from echocmr.cohort.accession import study_echo_lvef
 from echocmr.cohort.labels import cmr_labels
 from echocmr.cohort.pair import ANALYSIS_VIEWS
 
@@ -90,14 +91,6 @@ def median_iqr_row(key: str, label: str, values: pd.Series) -> dict:
                 N=len(values), unit="studies")
 
 
-def study_accessions(manifest: pd.DataFrame) -> pd.Series:
-    """study_key -> accession_key (most frequent among the study's included files)."""
-    files = manifest[(manifest["status"] == "included") & manifest["accession_key"].notna()]
-    files = files[files["accession_key"].astype(str).str.len() > 0]
-    counts = files.groupby(["study_key", "accession_key"]).size().rename("n").reset_index()
-    counts = counts.sort_values(["study_key", "n", "accession_key"], ascending=[True, False, True])
-    return counts.drop_duplicates("study_key").set_index("study_key")["accession_key"]
-
 
 def patient_cmr_values(pairs: pd.DataFrame, cmr: pd.DataFrame, thresholds: dict,
                        segments: dict | None, segment_missing: str) -> pd.DataFrame:
@@ -167,9 +160,7 @@ def build_table1(
                   show_n=True),
         studies_row("echo_studies", "Total Echocardiogram studies paired with CMR", studies),
     ]
-    accession = studies["study_key"].map(study_accessions(manifest))
-    lvef = echo_reports.drop_duplicates("accession_key").set_index("accession_key")
-    echo_lvef = accession.map(lvef["echo_lvef_pct"])
+    echo_lvef = studies["study_key"].map(study_echo_lvef(manifest, echo_reports))
     rows.append(mean_sd_row("echo_lvef", "Echocardiogram LVEF, mean (SD)", echo_lvef,
                             unit="studies", show_n=bool(echo_lvef.isna().any())))
     kept = views[(views["status"] == "kept")]

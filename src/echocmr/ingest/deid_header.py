@@ -28,6 +28,7 @@ from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, UID
 
 from echocmr import keys
 from echocmr.ingest.inventory import parse_da
+from echocmr.ingest.normalise import identifier, identifier_values
 
 MAX_AGE_YEARS = 90
 
@@ -182,7 +183,7 @@ def deidentify_header(src: Dataset, secret: str, max_shift_days: int = 365) -> D
     Pixel description attributes are left to the pixel stage; file meta is rebuilt by
     `file_meta_for` once the output transfer syntax is known.
     """
-    mrn = str(src.PatientID).strip()
+    mrn = identifier(src.PatientID)
     offset = keys.date_offset_days(secret, mrn, max_shift_days)
     out = HeaderCleaner(secret, offset).clean_item(src, top=True)
     out.PatientID = keys.pseudonym(secret, "patient", mrn)
@@ -190,9 +191,10 @@ def deidentify_header(src: Dataset, secret: str, max_shift_days: int = 365) -> D
     for kw in TYPE2_EMPTY:
         if kw in src and kw not in out:
             setattr(out, kw, "")
-    accession = str(src.get("AccessionNumber", "") or "").strip()
-    if accession:
-        out.AccessionNumber = keys.pseudonym(secret, "accession", accession)
+    accession = [keys.pseudonym(secret, "accession", v)
+                 for v in identifier_values(src.get("AccessionNumber"))]
+    if accession:  # one key per value, as the manifest's accession_key
+        out.AccessionNumber = accession if len(accession) > 1 else accession[0]
     _retain_patient_characteristics(src, out)
     _mark_deidentified(out)
     return out

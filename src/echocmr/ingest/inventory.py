@@ -27,6 +27,7 @@ from pydicom.uid import UID
 from echocmr import keys
 from echocmr.ingest import reasons as R
 from echocmr.ingest import regions as reg
+from echocmr.ingest.normalise import identifier, identifier_values, parse_date
 
 log = logging.getLogger(__name__)
 
@@ -90,15 +91,7 @@ def fps_of(ds) -> float | None:
     return None
 
 
-def parse_da(value) -> dt.date | None:
-    """DICOM DA 'YYYYMMDD' (or ISO 'YYYY-MM-DD') -> date; None if empty or malformed."""
-    text = str(value or "").strip().replace("-", "")
-    if len(text) != 8 or not text.isdigit():
-        return None
-    try:
-        return dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
-    except ValueError:
-        return None
+parse_da = parse_date  # the one date reader (echocmr.ingest.normalise); old name kept
 
 
 def shifted_study_date(ds, secret: str, max_days: int) -> str:
@@ -106,7 +99,7 @@ def shifted_study_date(ds, secret: str, max_days: int) -> str:
     for kw in ("StudyDate", "SeriesDate", "ContentDate", "AcquisitionDate"):
         day = parse_da(ds.get(kw))
         if day is not None:
-            offset = keys.date_offset_days(secret, str(ds.PatientID), max_days)
+            offset = keys.date_offset_days(secret, identifier(ds.get("PatientID")), max_days)
             return (day + dt.timedelta(days=offset)).isoformat()
     return ""
 
@@ -293,7 +286,7 @@ def _describe(ds, row: dict, s: InventorySettings) -> None:
     row["n_frames"] = n_frames_of(ds) if "PixelData" in ds else 0
     fps = fps_of(ds)
     row["fps"] = fps if fps is not None else ""
-    pid, study, sop = (str(ds.get(k, "") or "").strip()
+    pid, study, sop = (identifier(ds.get(k))
                        for k in ("PatientID", "StudyInstanceUID", "SOPInstanceUID"))
     if pid:
         row["patient_key"] = keys.pseudonym(s.secret, "patient", pid)
@@ -303,9 +296,9 @@ def _describe(ds, row: dict, s: InventorySettings) -> None:
         row["shard"] = keys.shard_of(row["study_key"], s.n_shards)
     if sop:
         row["video_key"] = keys.pseudonym(s.secret, "video", sop)
-    accession = str(ds.get("AccessionNumber", "") or "").strip()
-    if accession:
-        row["accession_key"] = keys.pseudonym(s.secret, "accession", accession)
+    # value by value: `PR\\US` -> two keys, so an echo report naming either one joins
+    row["accession_key"] = keys.pseudonyms(s.secret, "accession",
+                                           identifier_values(ds.get("AccessionNumber")))
 
 
 def _is_registered(uid) -> bool:

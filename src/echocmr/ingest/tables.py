@@ -19,7 +19,8 @@ import pandas as pd
 
 from echocmr import keys
 from echocmr.ingest.deid_header import MAX_AGE_YEARS, age_at
-from echocmr.ingest.inventory import parse_da
+from echocmr.ingest.normalise import identifier, identifier_values
+from echocmr.ingest.normalise import parse_date as parse_da
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,11 @@ def read_raw_table(path: str | Path, name: str) -> pd.DataFrame:
     extra = [c for c in df.columns if c not in RAW_COLUMNS[name] and c != "patient_name"]
     if extra:  # may hold identifiers: never copied, only counted
         log.info("%s: %d column(s) outside the contract dropped", name, len(extra))
-    return df.apply(lambda col: col.str.strip())
+    df = df.apply(lambda col: col.str.strip())
+    for col in ("mrn", "sop_instance_uid"):  # the same normalisation as the DICOM headers
+        if col in df.columns:
+            df[col] = df[col].map(identifier)
+    return df
 
 
 class Rejections:
@@ -147,10 +152,10 @@ def clinical_table(df: pd.DataFrame, k: Keyer, rej: Rejections,
 def echo_table(df: pd.DataFrame, k: Keyer, rej: Rejections) -> pd.DataFrame:
     out = []
     for _, row, mrn, day in _keyed_rows(df, "echo_reports", "study_date", rej):
-        accession = row["accession_number"]
+        accessions = identifier_values(row["accession_number"])
         out.append(dict(
             patient_key=k.patient(mrn),
-            accession_key=keys.pseudonym(k.secret, "accession", accession) if accession else "",
+            accession_key=keys.pseudonyms(k.secret, "accession", accessions),
             study_date=k.shift(mrn, day), echo_lvef_pct=row["echo_lvef_pct"]))
     return pd.DataFrame(out, columns=OUT_COLUMNS["echo_reports"])
 

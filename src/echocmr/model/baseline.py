@@ -17,6 +17,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from echocmr.cohort.accession import study_echo_lvef
 from echocmr.model.tables import read_split, with_split
 from echocmr.model.tasks import global_column, is_binary
 
@@ -25,12 +26,12 @@ FEATURES = ["echo_lvef_pct", "age_years", "sex_male"]
 
 
 def study_predictors(manifest: pd.DataFrame, echo: pd.DataFrame) -> pd.DataFrame:
-    """study_key -> echo LVEF, through the study's accession_key in the manifest."""
-    acc = (manifest.dropna(subset=["study_key", "accession_key"])
-           [["study_key", "accession_key"]].drop_duplicates("study_key"))
-    lvef = echo.dropna(subset=["accession_key"]).drop_duplicates("accession_key")
-    out = acc.merge(lvef[["accession_key", "echo_lvef_pct"]], on="accession_key", how="left")
-    return out[["study_key", "echo_lvef_pct"]]
+    """study_key -> echo LVEF, through the study's accession_key(s) in the manifest
+    (`echocmr.cohort.accession`: any value of a multi-valued accession joins)."""
+    studies = pd.DataFrame({"study_key": manifest["study_key"].dropna().unique()})
+    lvef = study_echo_lvef(manifest, echo)
+    studies["echo_lvef_pct"] = studies["study_key"].map(lvef)
+    return studies
 
 
 def design(labels: pd.DataFrame, split: pd.DataFrame, studies: pd.DataFrame,
