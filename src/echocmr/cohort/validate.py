@@ -6,7 +6,10 @@ int when it parses as a finite number, else it stays a string and fails `type`).
 checked with `jsonschema`; a failing row is excluded with a reason naming the column and the rule
 (never the value: a mistyped cell could hold an identifier), and the run goes on. `x-unique`
 (a list of key columns) excludes every row of a duplicated key, since which copy is right cannot
-be known. A missing column is a broken export, not a bad row: it stops the run, naming the column.
+be known; the reason says `duplicated` when the copies share a patient_key, and `identity
+conflict` when one key appears under two or more patient_keys (an accession typed for the wrong
+patient, two MRNs merged). A missing column is a broken export, not a bad row: it stops the
+run, naming the column.
 """
 
 from __future__ import annotations
@@ -138,13 +141,18 @@ def validate_table(raw: pd.DataFrame, schema: dict, table: str) -> ValidatedTabl
     for key in schema.get("x-unique", []):
         values = pd.Series([r.get(key) for r in rows])
         duplicated = values.duplicated(keep=False) & values.notna()
+        owners = pd.Series([r.get("patient_key") for r in rows])
+        n_patients = owners[duplicated].groupby(values[duplicated]).nunique()
         for i in duplicated[duplicated].index:
-            reasons[i] = "; ".join(filter(None, [reasons[i], f"{key}: duplicated"]))
+            n = int(n_patients.get(values[i], 1)) if key != "patient_key" else 1
+            problem = (f"identity conflict (one {key} under {n} patient_keys)" if n > 1
+                       else "duplicated")
+            reasons[i] = "; ".join(filter(None, [reasons[i], f"{key}: {problem}"]))
     bad = [i for i, reason in enumerate(reasons) if reason]
     excluded = pd.DataFrame(
         {
             "table": table,
-            "row": [i + 1 for i in bad],
+            "row": pd.Series([i + 1 for i in bad], dtype="int64"),
             "patient_key": [_safe_patient_key(rows[i].get("patient_key")) for i in bad],
             "reason": [reasons[i] for i in bad],
         },
@@ -169,4 +177,6 @@ def validate_files(tables: dict[str, tuple[str | Path, str | Path]]) -> tuple[di
         result = validate_table(read_raw_table(csv_path), load_schema(schema_path), name)
         valid[name] = result.valid
         excluded.append(result.excluded)
-    return valid, pd.concat(excluded, ignore_index=True)
+    excluded = pd.concat(excluded, ignore_index=True)
+    excluded["row"] = excluded["row"].astype("int64")  # an empty table's column would be float
+    return valid, excluded

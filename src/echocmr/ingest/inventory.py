@@ -352,10 +352,31 @@ def build_manifest(root: str | Path, s: InventorySettings, processes: int = 1) -
             if row["video_key"] in seen:
                 row["status"], row["reason"] = R.EXCLUDED, R.DUPLICATE_INSTANCE
             seen.add(row["video_key"])
+    mark_identity_conflicts(rows)
     manifest = pd.DataFrame(rows, columns=MANIFEST_COLUMNS)
     log.info("inventory: %d files, %d included", len(manifest),
              int((manifest["status"] == R.INCLUDED).sum()))
     return manifest
+
+
+def mark_identity_conflicts(rows: list[dict]) -> None:
+    """A StudyInstanceUID under two or more PatientIDs (a merge or a typing error at the site):
+    every file of the study that would otherwise be a cine is excluded as `identity_conflict`,
+    since which patient is right cannot be known. Every keyed file counts towards the
+    conflict, duplicates too; files excluded at an earlier readable check keep their reason."""
+    patients: dict[str, set[str]] = {}
+    for row in rows:
+        if row["study_key"] and row["patient_key"]:
+            patients.setdefault(row["study_key"], set()).add(row["patient_key"])
+    conflicting = {study for study, keys_ in patients.items() if len(keys_) > 1}
+    if not conflicting:
+        return
+    for row in rows:
+        if row["study_key"] in conflicting and (row["status"] == R.INCLUDED
+                                                or row["reason"] in R.CINE_REASONS):
+            row["status"], row["reason"] = R.EXCLUDED, R.IDENTITY_CONFLICT
+    log.warning("inventory: %d stud(ies) under more than one patient: excluded as %s",
+                len(conflicting), R.IDENTITY_CONFLICT)
 
 
 def qc_rows(manifest: pd.DataFrame, unit: str = "files") -> pd.DataFrame:

@@ -15,6 +15,7 @@ NOT_DICOM = "not_dicom"  # [readable] no DICM magic and not parseable as a DICOM
 UNREADABLE_TRUNCATED = "unreadable_truncated"  # [readable] parse error or data cut short
 MISSING_IDENTIFIERS = "missing_identifiers"  # [readable] no patient, study or instance UID
 DUPLICATE_INSTANCE = "duplicate_instance"  # [readable] SOPInstanceUID already seen in another file
+IDENTITY_CONFLICT = "identity_conflict"  # [readable] StudyInstanceUID under two PatientIDs
 NO_PIXEL_DATA = "no_pixel_data"  # [ultrasound cines] SR, measurements, presentation states
 NOT_ULTRASOUND = "not_ultrasound"  # [ultrasound cines] Modality/SOP class is not ultrasound
 SINGLE_FRAME = "single_frame"  # [ultrasound cines] a still image
@@ -31,7 +32,7 @@ BURNED_IN_TEXT_UNRESOLVED = "burned_in_text_unresolved"
 DEID_FAILED = "deid_failed"  # unexpected error while writing (details in the log, no identifiers)
 
 READABLE_REASONS = (EMPTY_FILE, NOT_DICOM, UNREADABLE_TRUNCATED, MISSING_IDENTIFIERS,
-                    DUPLICATE_INSTANCE)
+                    DUPLICATE_INSTANCE, IDENTITY_CONFLICT)
 CINE_REASONS = (NO_PIXEL_DATA, NOT_ULTRASOUND, SINGLE_FRAME, TOO_FEW_FRAMES, SPECTRAL_DOPPLER,
                 COLOUR_DOPPLER, UNDECODABLE_ENCODING, FRAME_COUNT_MISMATCH)
 INVENTORY_REASONS = READABLE_REASONS + CINE_REASONS
@@ -44,6 +45,8 @@ DESCRIPTIONS = {
     UNREADABLE_TRUNCATED: "DICOM parse error, data cut short (truncated), or cannot be opened",
     MISSING_IDENTIFIERS: "PatientID, StudyInstanceUID or SOPInstanceUID missing: cannot be keyed",
     DUPLICATE_INSTANCE: "same SOPInstanceUID as an earlier file (path order); the first is kept",
+    IDENTITY_CONFLICT: "the StudyInstanceUID occurs under two or more PatientIDs: which is right "
+                       "cannot be known, so every file of the study is excluded",
     NO_PIXEL_DATA: "no PixelData (structured report, measurements, presentation state)",
     NOT_ULTRASOUND: "Modality is not US and the SOP class is not an ultrasound class",
     SINGLE_FRAME: "one frame: a still image, not a cine",
