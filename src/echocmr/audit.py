@@ -94,6 +94,23 @@ def name_forms(name: str) -> list[str]:
     return forms
 
 
+# Kinds whose raw values the pixel audit spells its own way (`echocmr.audit_pixels`).
+RAW_KINDS = frozenset({"mrn", "accession_number", "institution", "device"})
+
+
+@dataclass
+class RawValues:
+    """Identifier values as found in the raw inputs, before normalisation, for catalogue views
+    that need their own spellings: the pixel audit matches what a console burns in
+    (`DOB:1927-03-14`, `15-Jan-2020`, `10:15:30`, initials of the institution)."""
+
+    names: set[str] = field(default_factory=set)
+    ids: dict[str, str] = field(default_factory=dict)  # value -> kind (RAW_KINDS)
+    birth_dates: set[dt.date] = field(default_factory=set)
+    dates: dict[str, set[dt.date]] = field(default_factory=lambda: defaultdict(set))
+    times: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # HHMMSS
+
+
 @dataclass
 class Catalogue:
     """Normalised identifiers: global ones, and dates scoped to a patient key."""
@@ -102,9 +119,12 @@ class Catalogue:
     max_shift_days: int = 365
     global_ids: dict[str, str] = field(default_factory=dict)
     dates: dict[str, dict[str, str]] = field(default_factory=lambda: defaultdict(dict))
+    raw: RawValues = field(default_factory=RawValues)
     _shifted: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
 
     def add(self, value, kind: str) -> None:
+        if kind in RAW_KINDS and str(value).strip():
+            self.raw.ids.setdefault(str(value).strip(), kind)
         norm = normalise(value)
         compact = norm.replace(" ", "")
         if len(compact) < MIN_TOKEN_CHARS or (compact.isdigit() and len(compact) < MIN_DIGITS):
@@ -112,6 +132,8 @@ class Catalogue:
         self.global_ids.setdefault(norm, kind)
 
     def add_name(self, value) -> None:
+        if str(value).strip():
+            self.raw.names.add(str(value).strip())
         for form in name_forms(value):
             self.add(form, "person_name")
 
@@ -120,6 +142,7 @@ class Catalogue:
         if day is None or not mrn:
             return
         pkey = keys.pseudonym(self.secret, "patient", mrn)
+        self.raw.dates[pkey].add(day)
         offset = keys.date_offset_days(self.secret, mrn, self.max_shift_days)
         shifted = day + dt.timedelta(days=offset)
         for form in date_forms(day):
@@ -127,9 +150,17 @@ class Catalogue:
         for form in date_forms(shifted):
             self._shifted[pkey].add(normalise(form))
 
+    def add_patient_time(self, mrn: str, value) -> None:
+        """A time of day (TM, or the time part of a DT) of the patient: kept for the pixel audit
+        only (times are dropped from the headers; as bare numbers they collide with values)."""
+        digits = re.sub(r"\D", "", str(value).split(".")[0])
+        if mrn and len(digits) >= 6:
+            self.raw.times[keys.pseudonym(self.secret, "patient", mrn)].add(digits[:6])
+
     def add_birth_date(self, value) -> None:
         day = parse_da(value)
         if day is not None:
+            self.raw.birth_dates.add(day)
             for form in date_forms(day):
                 self.add(form, "birth_date")
 
@@ -225,6 +256,10 @@ def catalogue_dicom(cat: Catalogue, path: Path) -> None:
                 cat.add(value, "uid")
             elif elem.VR in ("DA", "DT"):
                 cat.add_patient_date(mrn, value[:8])
+                if elem.VR == "DT":
+                    cat.add_patient_time(mrn, value[8:])
+            elif elem.VR == "TM":
+                cat.add_patient_time(mrn, value)
             elif kind:
                 cat.add(value, kind)
             elif elem.tag.is_private and "^" in value:

@@ -1,19 +1,9 @@
 # audit stage rules (see docs/ARCHITECTURE.md and docs/ingest.md): the PHI gate.
-# Its inputs are the raw export (where identifiers come from) plus the contract deliverables,
-# so it runs after everything else and scans the whole results/ tree.
+# Its inputs are the raw export (where identifiers come from) plus every deliverable of
+# `rule all` (every other job's output is upstream of one of them), so it runs after everything
+# else and scans the whole results/ tree: bytes (headers, text, names) and pixels (OCR).
 
-AUDITED_DELIVERABLES = [
-    "results/table1.csv",
-    "results/table2.csv",
-    "results/figure1.png",
-    "results/supp_figure1.png",
-    "results/bland_altman.png",
-    "results/replication.csv",
-    "results/metrics/delong.csv",
-    "results/views/view_classifier_metrics.csv",
-    "results/qc/flow.csv",
-    "results/qc/flow.png",
-]
+AUDITED_DELIVERABLES = [t for t in all_targets() if t != "results/audit/phi_audit.csv"]
 
 
 rule audit:
@@ -29,7 +19,11 @@ rule audit:
         "results/logs/audit/audit.log",
     conda:
         "../../envs/dicom.yaml"
+    # pixel audit: cines are read in this many processes (capped by --cores)
+    threads: 4
     params:
         **rule_params(config, "date_shift_max_days"),
+        ocr_sample=config["audit"]["ocr_sample"],
+        seed=config["seed"],
     script:
         "../scripts/audit.py"

@@ -1,22 +1,37 @@
-"""rule audit: fail the workflow if any raw identifier appears anywhere under results/."""
+"""rule audit: fail the workflow if any raw identifier appears anywhere under results/, in the
+bytes (headers, text, names) or in the pixels (burned-in text read by OCR)."""
 
 import sys
+import time
 from pathlib import Path
 
 from echocmr.audit import build_catalogue, failure_message, hits_frame, scan_tree
+from echocmr.audit_pixels import scan_pixels
 from echocmr.ingest.settings import secret_from
 from echocmr.logutil import script_logging
+from echocmr.ocr import require_tesseract
 
 with script_logging(snakemake) as log:
+    try:  # fail before the scan, saying what to install, when Tesseract is missing
+        log.info("OCR: %s", require_tesseract())
+    except RuntimeError as exc:
+        print(f"PHI audit cannot read pixels: {exc}", file=sys.__stderr__)
+        raise
     secret = secret_from(snakemake.params.secret, snakemake.params.synthetic)
     tables = {name: snakemake.input.get(name)
               for name in ("cmr_reports", "clinical", "echo_reports", "view_labels")}
+    start = time.perf_counter()
     catalogue = build_catalogue(snakemake.input.dicom, tables, secret,
                                 int(snakemake.params.ingest.get("date_shift_max_days", 365)))
     out = Path(snakemake.output[0])
     results = out.parents[1]  # results/audit/phi_audit.csv -> results/
-    hits = scan_tree(catalogue, results,
-                     skip=[out, *[Path(p) for p in snakemake.log]])
+    skip = [out, *[Path(p) for p in snakemake.log]]
+    hits = scan_tree(catalogue, results, skip=skip)
+    log.info("catalogue and byte scan: %.1f s", time.perf_counter() - start)
+    pixel_hits, _ = scan_pixels(catalogue, results, float(snakemake.params.ocr_sample),
+                                int(snakemake.params.seed), skip=skip,
+                                workers=snakemake.threads)
+    hits += pixel_hits
     out.parent.mkdir(parents=True, exist_ok=True)
     hits_frame(hits).to_csv(out, index=False)
     if hits:
@@ -24,4 +39,4 @@ with script_logging(snakemake) as log:
         log.error(message)
         print(message, file=sys.__stderr__)
         sys.exit(1)
-    log.info("PHI audit passed: no raw identifier under %s", results)
+    log.info("PHI audit passed: no raw identifier under %s (bytes and pixels)", results)
