@@ -35,7 +35,8 @@ def _setup(effects=None):
     study = c.studies.iloc[0].to_dict()
     video = c.videos.iloc[0].to_dict()
     video.update(kind="cine", view="A4C", encoding="mono2", n_frames=48, fps=40.0,
-                 heart_rate_bpm=60.0, phase0=0.0, damage="", width=W, height=H)
+                 heart_rate_bpm=60.0, phase0=0.0, damage="", width=W, height=H,
+                 layout="classic")  # the classic screen geometry (`_border_track`)
     return s, patient, study, video
 
 

@@ -15,6 +15,7 @@ rule simulate:
         cmrs=os.path.join(truth_dir(), "cmrs.csv"),
         videos=os.path.join(truth_dir(), "videos.csv"),
         identifiers=os.path.join(truth_dir(), "identifiers.json"),
+        burned_text=os.path.join(truth_dir(), "burned_text.csv"),
         table_defects=os.path.join(truth_dir(), "table_defects.csv"),
     log:
         "results/logs/simulate/simulate.log",

@@ -19,7 +19,7 @@ from scipy import stats
 
 from echocmr.segments import VIEW_SEGMENTS, segment_columns
 from echocmr.simulate import identity
-from echocmr.simulate.settings import ENCODINGS, SimSettings
+from echocmr.simulate.settings import ENCODINGS, LAYOUTS, SimSettings
 
 RACES = ["American Indian", "Asian", "Black", "Caucasian", "Other"]
 RACE_P = np.array([8, 125, 207, 973, 140]) / 1453
@@ -178,7 +178,7 @@ def build_patients(s: SimSettings) -> pd.DataFrame:
     birth = [d - dt.timedelta(days=int(round(a * 365.25)) + int(rng.integers(0, 365)))
              for d, a in zip(cmr_date, demo["age_years"], strict=True)]
     patients = pd.concat([demo, truth, complete], axis=1)
-    patients.insert(0, "mrn", identity.draw_mrns(rng, n))
+    patients.insert(0, "mrn", identity.draw_mrns(rng, n, zero_rng=_rng(s.seed, 1, 1)))
     patients.insert(1, "patient_name", identity.draw_names(rng, list(demo["sex"])))
     patients.insert(2, "birth_date", birth)
     patients["first_cmr_date"] = cmr_date
@@ -405,11 +405,22 @@ def _plant_damage(rng, s: SimSettings, videos: pd.DataFrame) -> pd.DataFrame:
     return videos
 
 
+def draw_layouts(rng: np.random.Generator, s: SimSettings, n: int) -> np.ndarray:
+    """Screen layout of every file, by the `simulate.layouts` shares.
+
+    Its own random stream, so adding layouts moved no other draw (patients, files, pixels).
+    """
+    names = [k for k in LAYOUTS if float(s["layouts"].get(k, 0)) > 0]
+    p = np.array([float(s["layouts"][k]) for k in names])
+    return rng.choice(np.array(names, dtype=object), size=n, p=p / p.sum()).astype(str)
+
+
 def build_cohort(s: SimSettings) -> Cohort:
     patients = build_patients(s)
     cmrs = build_cmrs(s, patients)
     studies = build_studies(s, patients, cmrs)
     videos = build_videos(s, patients, studies)
+    videos["layout"] = draw_layouts(_rng(s.seed, 7), s, len(videos))
     return Cohort(patients=patients, cmrs=cmrs, studies=studies, videos=videos)
 
 

@@ -4,7 +4,8 @@ Ultrasound Multi-frame Image Storage cines (JPEG Baseline YBR_FULL_422, uncompre
 MONOCHROME2 or RLE Lossless), Ultrasound Image Storage stills and Enhanced SR documents, with
 the identifiers real exports carry in the header (names, IDs, birth date, accession,
 institution, physicians, station, dates/times, UIDs, a vendor private group) and a
-SequenceOfUltrasoundRegions describing the sector, the ECG strip and any colour-flow box.
+SequenceOfUltrasoundRegions describing the sector, the ECG strip and any colour-flow box (or,
+for the `fullscreen_region` layout, one tissue region over the whole image).
 """
 
 from __future__ import annotations
@@ -132,16 +133,22 @@ def region(box, spatial: int, data_type: int, delta_x: float, delta_y: float,
 
 
 def ultrasound_regions(rendered, fps: float) -> Sequence:
-    """Tissue sector, optional colour-flow box and the ECG strip of a rendered video."""
+    """Tissue region, optional colour-flow box and the ECG strip of a rendered video.
+
+    The tissue region is the scan area's bounding box, except for the `fullscreen_region`
+    layout: one region over the whole image (banner and ECG inside it) and no ECG item.
+    """
     scr = rendered.screen
     cm_per_px = rendered.depth_cm / scr.radius
-    x0, y0 = scr.tissue_box[:2]
+    x0, y0 = scr.region_box[:2]
     ref = (round(scr.apex_x - x0), round(scr.apex_y - y0))
-    items = [region(scr.tissue_box, SPATIAL_2D, DATA_TISSUE, cm_per_px, cm_per_px, ref)]
+    items = [region(scr.region_box, SPATIAL_2D, DATA_TISSUE, cm_per_px, cm_per_px, ref)]
     if rendered.colour_box is not None:
         bx0, by0 = rendered.colour_box[:2]
         items.append(region(rendered.colour_box, SPATIAL_2D, DATA_COLOUR_FLOW, cm_per_px,
                             cm_per_px, (round(scr.apex_x - bx0), round(scr.apex_y - by0))))
+    if not scr.ecg_region:
+        return Sequence(items)
     ex0, ey0, ex1, ey1 = scr.ecg_box
     duration = len(rendered.frames) / fps if fps > 0 else 1.0
     # ECG: x in seconds (units 4), y unitless (0).

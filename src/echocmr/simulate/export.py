@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from echocmr.simulate import damage, dicomio, identity, render, truth
+from echocmr.simulate import damage, dicomio, identity, layouts, render, truth
 from echocmr.simulate.cohort import (
     Cohort,
     build_cohort,
@@ -36,6 +36,11 @@ TISSUE_NORMS = {"t1": ("t1_native_ms", 1020.7, 72.1), "t2": ("t2_ms", 48.7, 6.1)
 
 def _video_rng(seed: int, video_index: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([seed, 5, int(video_index)]))
+
+
+def _style_rng(seed: int, video_index: int) -> np.random.Generator:
+    """Layout style and in-sector annotations: a stream apart from the pixels' one."""
+    return np.random.default_rng(np.random.SeedSequence([seed, 9, int(video_index)]))
 
 
 def _add_seconds(hhmmss: str, seconds: int) -> str:
@@ -70,19 +75,45 @@ def header_for(video: dict, patient: dict, study: dict) -> dicomio.Header:
         study_id=str(1000 + int(study["study_index"])))
 
 
-def burned_text(h: dicomio.Header, patient: dict, fps: float, kind: str) -> dict:
-    """What the console burns into the image: identity on top, settings in the margin."""
+def identity_values(h: dicomio.Header) -> dict:
+    """The identifiers a console can burn in, before any display format."""
     inst_short = next(i[1] for i in identity.INSTITUTIONS if i[0] == h.institution)
-    family, given = (h.patient_name.split("^") + [""])[:2]
-    date = f"{h.study_date[:4]}-{h.study_date[4:6]}-{h.study_date[6:]}"
-    time = f"{h.content_time[:2]}:{h.content_time[2:4]}:{h.content_time[4:]}"
-    dob = f"{h.birth_date[:4]}-{h.birth_date[4:6]}-{h.birth_date[6:]}"
+    return {"institution": f"{inst_short} {h.station}", "patient_name": h.patient_name,
+            "mrn": h.patient_id, "study_date": h.study_date, "birth_date": h.birth_date,
+            "time": f"{h.content_time[:2]}:{h.content_time[2:4]}:{h.content_time[4:]}",
+            "accession": h.accession}
+
+
+def burned_text(h: dicomio.Header, patient: dict, fps: float, kind: str,
+                style: layouts.Style | None = None) -> dict:
+    """What the console burns into the image: identity lines as (text, identifier_type) in the
+    style's formats (classic: on top), settings for the margin."""
+    left, right = layouts.identity_lines(identity_values(h), style or layouts.Style())
     return {
-        "left": [f"{inst_short} {h.station}", f"{family}, {given}", f"ID:{h.patient_id}"],
-        "right": [date, time, f"DOB:{dob}"],
+        "left": left,
+        "right": right,
         "margin": ["CF" if kind == "doppler" else "2D", f"{fps:.0f}Hz" if fps else "FRZ",
                    "G54"],
     }
+
+
+def text_truth(rendered: render.Rendered) -> list[dict]:
+    """One record per drawn text item: kind, identifier type, inclusive box, where it lies."""
+    scr = rendered.screen
+    fan = render.sector_mask(scr)
+    rx0, ry0, rx1, ry1 = scr.region_box
+    out = []
+    for item in rendered.text_items:
+        x0, y0, x1, y1 = item.box(scr.width, scr.height)
+        if x1 < x0 or y1 < y0:
+            continue
+        inside_region = int(x0 <= rx1 and rx0 <= x1 and y0 <= ry1 and ry0 <= y1)
+        out.append({"kind": item.kind, "identifier_type": item.identifier_type,
+                    "x0": x0, "y0": y0, "x1": x1, "y1": y1, "inside_region": inside_region,
+                    "inside_sector": int(fan[y0:y1 + 1, x0:x1 + 1].any()),
+                    "font": next(k for k, v in layouts.FONTS.items() if v == item.font),
+                    "text": item.text})
+    return out
 
 
 def heart_spec(video: dict, patient: dict, s: SimSettings, rng: np.random.Generator):
@@ -110,12 +141,20 @@ def render_file(video: dict, patient: dict, study: dict, s: SimSettings) -> tupl
             h, float(study["echo_lvef_pct"]), identity.STAFF[int(study["reader"])])), info
     if kind == "damaged" and video["damage"] != "truncated":
         return damage.damaged_bytes(video["damage"], None, rng), info
+    layout = str(video.get("layout") or "classic")
+    srng = _style_rng(s.seed, video["video_index"])
+    style = layouts.draw_style(layout, srng)
     spec = heart_spec(video, patient, s, rng)
-    screen = render.screen_for(int(video["width"]), int(video["height"]))
     still = kind == "still"
     fps = float(video["fps"]) if not still else 0.0
     n_frames = 1 if still else int(video["n_frames"])
-    text = burned_text(h, patient, fps, kind)
+    text = burned_text(h, patient, fps, kind, style)
+    screen, items, bars = layouts.arrange(style, int(video["width"]), int(video["height"]),
+                                          text["left"], text["right"], text["margin"])
+    text.update(items=items, bars=bars)
+    if layout == "sector_annotations":
+        typed = layouts.annotation_texts(video["view"], identity_values(h), style, srng)
+        text["annotations"] = layouts.place_annotations(screen, style, typed, srng)
     text["depth_cm"] = float(rng.choice([14.0, 15.0, 16.0, 18.0]))
     rendered = render.render_video(
         spec, screen, n_frames, fps if fps else 1.0, float(video["heart_rate_bpm"]),
@@ -124,9 +163,13 @@ def render_file(video: dict, patient: dict, study: dict, s: SimSettings) -> tupl
                               video["encoding"], int(s["jpeg_quality"]), kind == "doppler",
                               still)
     data = dicomio.to_bytes(ds)
+    boxes = text_truth(rendered)
     info.update({"pose_angle_deg": round(spec.pose[0], 3), "pose_scale": round(spec.pose[1], 4),
-            "depth_cm": text["depth_cm"], "rows": screen.height, "columns": screen.width,
-            "burned_text": text["left"] + text["right"]})
+                 "depth_cm": text["depth_cm"], "rows": screen.height, "columns": screen.width,
+                 "layout": screen.layout, "text_boxes": boxes,
+                 **dict(zip(("scan_x0", "scan_y0", "scan_x1", "scan_y1"), screen.tissue_box,
+                            strict=True)),
+                 "burned_text": [b["text"] for b in boxes if b["kind"] == "identifier"]})
     if kind == "damaged":
         data = damage.damaged_bytes("truncated", data, rng)
     return data, info

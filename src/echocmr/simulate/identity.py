@@ -52,10 +52,27 @@ def make_uid(seed: int, *parts: object) -> str:
     return generate_uid(prefix=UID_ROOT, entropy_srcs=[str(seed), *map(str, parts)])
 
 
-def draw_mrns(rng: np.random.Generator, n: int) -> list[str]:
-    """Unique 8-digit medical record numbers."""
+# Share of patients whose (older, zero-padded) MRN starts with "00": a text reader that turns
+# MRNs into numbers loses the zeros, a pixel de-identifier must still find "00123456".
+ZERO_PADDED_MRN_SHARE = 0.15
+
+
+def draw_mrns(rng: np.random.Generator, n: int,
+              zero_rng: np.random.Generator | None = None) -> list[str]:
+    """Unique 8-digit medical record numbers; with `zero_rng`, a share start with "00".
+
+    `rng` is used exactly as before (so every later draw from it is unchanged); which MRNs are
+    zero-padded and their digits come from `zero_rng` alone. "00dddddd" never equals an MRN
+    drawn from 10,000,000-99,999,998, and the padded ones are drawn without replacement.
+    """
     values = rng.choice(np.arange(10_000_000, 99_999_999), size=n, replace=False)
-    return [str(int(v)) for v in values]
+    mrns = [str(int(v)) for v in values]
+    if zero_rng is not None and n:
+        padded = np.flatnonzero(zero_rng.random(n) < ZERO_PADDED_MRN_SHARE)
+        short = zero_rng.choice(np.arange(1, 1_000_000), size=len(padded), replace=False)
+        for i, k in zip(padded, short, strict=True):
+            mrns[int(i)] = f"00{int(k):06d}"
+    return mrns
 
 
 def draw_names(rng: np.random.Generator, sexes: list[str]) -> list[str]:

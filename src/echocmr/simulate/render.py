@@ -1,6 +1,6 @@
-"""Pixels that look like an echo export: sector fan with speckle, the heart of `anatomy`,
-burned-in text outside the sector, a colour ECG trace along the bottom, depth marks, and
-colour flow for Doppler cines.
+"""Pixels that look like an echo export: sector fan (or a linear probe's rectangle) with
+speckle, the heart of `anatomy`, burned-in text where the screen layout puts it (see `layouts`),
+a colour ECG trace, depth marks, and colour flow for Doppler cines.
 
 Only OpenCV drawing and whole-array numpy run per frame, so the demo export renders in about a
 minute on one core. Every random draw comes from the per-video generator passed in, so the same
@@ -27,7 +27,12 @@ CURSOR_COLOUR = (250, 230, 40)
 
 @dataclass(frozen=True)
 class Screen:
-    """Pixel layout of one image: text band, sector, ECG strip (all boxes inclusive)."""
+    """Pixel layout of one image: text band, scan area, ECG strip (all boxes inclusive).
+
+    `tissue_box` is the bounding box of the true scan area (the fan, or the rectangle of a
+    linear probe); what the DICOM header declares is `region_box` (the whole image for the
+    `fullscreen_region` layout).
+    """
 
     width: int
     height: int
@@ -37,34 +42,81 @@ class Screen:
     radius: float
     tissue_box: tuple[int, int, int, int]
     ecg_box: tuple[int, int, int, int]
+    layout: str = "classic"
+    linear: bool = False
 
     def to_px(self, pts: np.ndarray) -> np.ndarray:
         return np.asarray(pts) * self.radius + np.array([self.apex_x, self.apex_y])
 
+    @property
+    def region_box(self) -> tuple[int, int, int, int]:
+        """The tissue region the header declares."""
+        if self.layout == "fullscreen_region":
+            return (0, 0, self.width - 1, self.height - 1)
+        return self.tissue_box
 
-def screen_for(width: int, height: int) -> Screen:
-    """Place three text lines on top, the ECG strip at the bottom and the fan in between."""
-    line_h = max(7, round(height * 0.047))
-    band = 3 * line_h + 3
+    @property
+    def ecg_region(self) -> bool:
+        """Whether the header declares the ECG strip as a region of its own."""
+        return self.layout != "fullscreen_region"
+
+
+def base_line_h(height: int) -> int:
+    return max(7, round(height * 0.047))
+
+
+def screen_for(width: int, height: int, layout: str = "classic", pitch: int | None = None,
+               top_lines: int = 3, bottom_lines: int = 0, banner_below_ecg: bool = False,
+               side_width: int = 0, left_margin: int = 0) -> Screen:
+    """Place the text band(s), the ECG strip at the bottom and the scan area in between.
+
+    Defaults: the classic console (three text lines on top). `bottom_lines` reserve a banner
+    above the ECG (or below it with `banner_below_ecg`); `side_width` reserves a text column
+    at the right (the scan area then starts `left_margin` px from the left edge).
+    """
+    line_h = base_line_h(height)
+    pitch = pitch or line_h
+    band = top_lines * pitch + 3 if top_lines else 3
     ecg_h = max(10, round(height * 0.1))
-    ecg_y1 = height - 2
+    bottom = bottom_lines * pitch + 2 if bottom_lines else 0
+    ecg_y1 = height - 2 - (bottom if banner_below_ecg else 0)
     ecg_y0 = ecg_y1 - ecg_h + 1
+    floor = ecg_y0 - (0 if banner_below_ecg else bottom)
     apex_y = band + 1
     sin_a = np.sin(np.deg2rad(HALF_ANGLE_DEG))
-    radius = min(ecg_y0 - 4 - apex_y, (width * 0.72) / (2 * sin_a))
-    apex_x = (width - 1) / 2
+    if side_width:
+        fan_w = width - left_margin - 24 - side_width  # 24: depth marks and numbers
+        radius = min(floor - 4 - apex_y, fan_w / (2 * sin_a))
+        apex_x = float(np.floor(left_margin + radius * sin_a + 1))
+    else:
+        radius = min(floor - 4 - apex_y, (width * 0.72) / (2 * sin_a))
+        apex_x = (width - 1) / 2
     box = (int(np.floor(apex_x - radius * sin_a)), int(apex_y),
            int(np.ceil(apex_x + radius * sin_a)), int(np.ceil(apex_y + radius)))
-    ecg = (int(width * 0.08), ecg_y0, int(width * 0.92), ecg_y1)
-    return Screen(width, height, line_h, apex_x, float(apex_y), float(radius), box, ecg)
+    ecg_x1 = int(width * 0.92)
+    if side_width:  # the text column runs down beside the ECG strip
+        ecg_x1 = min(ecg_x1, width - side_width - 3)
+    ecg = (int(width * 0.08), ecg_y0, ecg_x1, ecg_y1)
+    return Screen(width, height, line_h, apex_x, float(apex_y), float(radius), box, ecg,
+                  layout, layout == "linear_probe")
 
 
 @functools.lru_cache(maxsize=8)
 def polar_grid(screen: Screen) -> tuple[np.ndarray, np.ndarray]:
-    """Radius (in sector radii) and angle (degrees) of every pixel (cached, read-only)."""
+    """Radius (in sector radii) and angle (degrees) of every pixel (cached, read-only).
+
+    A linear probe scans a rectangle: depth plays the radius and the lateral position the
+    angle (the rectangle is the fan's bounding box), so speckle, gain and masks need no
+    special case.
+    """
     yy, xx = np.mgrid[0:screen.height, 0:screen.width].astype(np.float32)
     dx, dy = (xx - screen.apex_x) / screen.radius, (yy - screen.apex_y) / screen.radius
-    r, ang = np.hypot(dx, dy), np.degrees(np.arctan2(dx, dy))
+    if screen.linear:
+        sin_a = np.sin(np.deg2rad(HALF_ANGLE_DEG))
+        r = np.where(dy >= 0, dy, 9.0).astype(np.float32)
+        ang = (dx / sin_a * HALF_ANGLE_DEG).astype(np.float32)
+    else:
+        r, ang = np.hypot(dx, dy), np.degrees(np.arctan2(dx, dy))
     r.flags.writeable = ang.flags.writeable = False
     return r, ang
 
@@ -274,11 +326,44 @@ class Overlay:
     soft_vals: np.ndarray  # (m, 3) float32 premultiplied colour
     soft_alpha: np.ndarray  # (m, 1) float32 coverage
     duration_s: float
+    items: list = field(default_factory=list)  # every TextItem drawn, depth numbers included
 
 
-def _text(img, text, org, scale, colour=TEXT_COLOUR):
+@dataclass
+class TextItem:
+    """One burned-in text string: what it is, where its baseline starts and how it is drawn.
+
+    `kind` is identifier | annotation | settings; `identifier_type` names the identifier
+    (patient_name, mrn, birth_date, study_date, study_time, institution, accession) or is "".
+    """
+
+    text: str
+    kind: str
+    identifier_type: str
+    org: tuple[int, int]
+    scale: float
+    font: int = FONT
+    colour: tuple[int, int, int] = TEXT_COLOUR
+
+    def box(self, width: int | None = None, height: int | None = None):
+        """Inclusive (x0, y0, x1, y1) of the glyphs: cv2.getTextSize incl. the baseline."""
+        (tw, th), base = cv2.getTextSize(self.text, self.font, self.scale, 1)
+        x, y = self.org
+        x0, y0, x1, y1 = x, y - th, x + tw - 1, y + base
+        if width is not None:
+            x0, x1 = max(0, x0), min(width - 1, x1)
+        if height is not None:
+            y0, y1 = max(0, y0), min(height - 1, y1)
+        return int(x0), int(y0), int(x1), int(y1)
+
+
+def _text(img, text, org, scale, colour=TEXT_COLOUR, font=FONT):
     # Plain 8-connected glyphs: ultrasound consoles burn in bitmap fonts, and it is 100x faster.
-    cv2.putText(img, text, org, FONT, scale, colour, 1, cv2.LINE_8)
+    cv2.putText(img, text, org, font, scale, colour, 1, cv2.LINE_8)
+
+
+def _draw(img, item: TextItem) -> None:
+    _text(img, item.text, item.org, item.scale, item.colour, item.font)
 
 
 def text_scale(screen: Screen) -> float:
@@ -294,22 +379,45 @@ def ecg_wave(phase: np.ndarray) -> np.ndarray:
     return wave
 
 
-def build_overlay(screen: Screen, lines_left: list[str], lines_right: list[str],
-                  margin_text: list[str], depth_cm: float, duration_s: float, hr_bpm: float,
-                  phase0: float, colour_bar: bool, rng: np.random.Generator) -> Overlay:
-    """Text band, settings in the left margin, depth marks, ECG trace and optional colour bar."""
+def classic_items(screen: Screen, lines_left, lines_right, margin_text) -> list[TextItem]:
+    """The original console: identity lines on top (left and right), settings in the margin.
+
+    Lines are strings or (text, identifier_type) pairs; margin lines are settings.
+    """
+    w, lh, scale = screen.width, screen.line_h, text_scale(screen)
+    y0 = screen.tissue_box[1]
+    items = []
+    for i, line in enumerate(lines_left):
+        text, kind = line if isinstance(line, tuple) else (line, "")
+        items.append(TextItem(text, "identifier", kind, (2, lh * (i + 1)), scale))
+    for i, line in enumerate(lines_right):
+        text, kind = line if isinstance(line, tuple) else (line, "")
+        (tw, _), _ = cv2.getTextSize(text, FONT, scale, 1)
+        items.append(TextItem(text, "identifier", kind, (w - 2 - tw, lh * (i + 1)), scale,
+                              colour=(200, 220, 255)))
+    for i, line in enumerate(margin_text):
+        items.append(TextItem(line, "settings", "", (2, y0 + lh * (i + 2)), scale * 0.9))
+    return items
+
+
+def build_overlay(screen: Screen, items: list[TextItem], depth_cm: float, duration_s: float,
+                  hr_bpm: float, phase0: float, colour_bar: bool, rng: np.random.Generator,
+                  bars: tuple = (), annotations: tuple = ()) -> Overlay:
+    """Text items, depth marks, ECG trace, optional colour bar; then in-sector annotations.
+
+    `bars` are ((x0, y0, x1, y1), colour) filled first (light banner backgrounds). Nothing but
+    `annotations` may reach into the bounding box of the scan area.
+    """
     h, w = screen.height, screen.width
     rgb = np.zeros((h, w, 3), np.uint8)
     scale = text_scale(screen)
     lh = screen.line_h
-    for i, line in enumerate(lines_left):
-        _text(rgb, line, (2, lh * (i + 1)), scale)
-    for i, line in enumerate(lines_right):
-        (tw, _), _ = cv2.getTextSize(line, FONT, scale, 1)
-        _text(rgb, line, (w - 2 - tw, lh * (i + 1)), scale, (200, 220, 255))
+    for (bx0, by0, bx1, by1), colour in bars:
+        rgb[by0:by1 + 1, bx0:bx1 + 1] = colour
+    drawn = list(items)
+    for item in items:
+        _draw(rgb, item)
     x0, y0, x1, y1 = screen.tissue_box
-    for i, line in enumerate(margin_text):
-        _text(rgb, line, (2, y0 + lh * (i + 2)), scale * 0.9)
     # Depth marks right of the fan: a dot per cm, a tick and number every 5 cm.
     px_per_cm = screen.radius / depth_cm
     xm = min(x1 + 3, w - 4)
@@ -320,10 +428,14 @@ def build_overlay(screen: Screen, lines_left: list[str], lines_right: list[str],
         big = cm % 5 == 0
         cv2.line(rgb, (xm, y), (xm + (3 if big else 1), y), TEXT_COLOUR, 1)
         if big and cm and xm + 6 < w - 6:
-            _text(rgb, str(cm), (xm + 5, y + lh // 3), scale * 0.8)
+            mark = TextItem(str(cm), "settings", "", (xm + 5, y + lh // 3), scale * 0.8)
+            _draw(rgb, mark)
+            drawn.append(mark)
     if colour_bar:
         bx0, bx1 = max(1, x0 - 10), max(3, x0 - 5)
         by0, by1 = y0 + lh * 5, y0 + lh * 5 + int(screen.radius * 0.35)
+        by1 = min(by1, screen.ecg_box[1] - 2)  # tiny images: keep it above the ECG strip
+        by0 = min(by0, by1 - 4)
         for y in range(by0, by1):
             t = (y - by0) / max(1, by1 - by0 - 1)
             rgb[y, bx0:bx1] = (int(255 * (1 - t) ** 0.7), int(120 * (1 - 2 * abs(t - 0.5))),
@@ -337,8 +449,15 @@ def build_overlay(screen: Screen, lines_left: list[str], lines_right: list[str],
     pts = np.round(np.stack([xs, ys], axis=1) * 16).astype(np.int32)
     cv2.polylines(rgb, [pts], False, ECG_COLOUR, 1, cv2.LINE_AA, shift=4)
     cover = rgb.max(axis=2)
-    # Nothing burned in may reach into the declared tissue region.
+    # Nothing burned in may reach into the scan area's bounding box...
     cover[y0:y1 + 1, x0:x1 + 1] = 0
+    # ...except what the sonographer typed into the sector (static over the cine).
+    for item in annotations:
+        _draw(rgb, item)
+        bx0, by0, bx1, by1 = item.box(w, h)
+        sub = rgb[by0:by1 + 1, bx0:bx1 + 1].max(axis=2)
+        cover[by0:by1 + 1, bx0:bx1 + 1] = np.maximum(cover[by0:by1 + 1, bx0:bx1 + 1], sub)
+        drawn.append(item)
     mask = cover > 0
     in_ecg = np.zeros_like(mask)
     in_ecg[ey0:ey1 + 1] = True
@@ -349,7 +468,7 @@ def build_overlay(screen: Screen, lines_left: list[str], lines_right: list[str],
     return Overlay(mask=mask, opaque_idx=np.flatnonzero(opaque),
                    opaque_vals=rgb[opaque].copy(), soft_idx=np.flatnonzero(soft),
                    soft_vals=np.clip(soft_vals / alpha, 0, 255) * alpha, soft_alpha=alpha,
-                   duration_s=duration_s)
+                   duration_s=duration_s, items=drawn)
 
 
 def apply_overlay(frame_rgb: np.ndarray, ov: Overlay, t_s: float, screen: Screen) -> None:
@@ -402,6 +521,7 @@ class Rendered:
     overlay_mask: np.ndarray  # (H, W) where text/ECG/marks were burned in
     colour_box: tuple[int, int, int, int] | None
     depth_cm: float
+    text_items: list = field(default_factory=list)  # TextItem, as drawn
 
 
 def render_video(spec: HeartSpec, screen: Screen, n_frames: int, fps: float, hr_bpm: float,
@@ -417,8 +537,11 @@ def render_video(spec: HeartSpec, screen: Screen, n_frames: int, fps: float, hr_
     painter = HeartPainter(spec, screen)
     depth_cm = float(text.get("depth_cm", 16.0))
     duration = n_frames / fps if fps > 0 else 1.0
-    ov = build_overlay(screen, text["left"], text["right"], text["margin"], depth_cm,
-                       duration, hr_bpm, phase0, doppler, rng)
+    items = text.get("items")
+    if items is None:
+        items = classic_items(screen, text["left"], text["right"], text["margin"])
+    ov = build_overlay(screen, items, depth_cm, duration, hr_bpm, phase0, doppler, rng,
+                       text.get("bars", ()), text.get("annotations", ()))
     box_mask, box = colour_box(screen) if doppler else (None, None)
     texture = None
     if doppler:
@@ -456,7 +579,7 @@ def render_video(spec: HeartSpec, screen: Screen, n_frames: int, fps: float, hr_
         if still_calipers:
             draw_calipers(rgb, painter, screen, phase)
         apply_overlay(rgb, ov, t, screen)
-    return Rendered(frames, screen, ov.mask, box, depth_cm)
+    return Rendered(frames, screen, ov.mask, box, depth_cm, ov.items)
 
 
 def draw_calipers(rgb, painter: HeartPainter, screen: Screen, phase: float) -> None:

@@ -14,6 +14,9 @@ MAIN_VIEWS = ("A4C", "A2C", "PLAX")
 DISTRACTOR_VIEWS = ("PSAX", "A5C", "SUBCOSTAL")
 ALL_VIEWS = MAIN_VIEWS + DISTRACTOR_VIEWS
 ENCODINGS = ("jpeg_ybr422", "rgb", "mono2", "rle")
+# Vendor screen layouts (docs/simulate.md "Screen layouts"); `classic` is the original one.
+LAYOUTS = ("classic", "fullscreen_region", "bottom_banner", "side_banner", "dark_on_light",
+           "sector_annotations", "linear_probe")
 
 DEFAULTS: dict[str, Any] = {
     "outdir": "synthetic",
@@ -47,6 +50,16 @@ DEFAULTS: dict[str, Any] = {
     "heartbeats": {"min": 1.5, "max": 3.0},
     "encodings": {"jpeg_ybr422": 0.72, "rgb": 0.06, "mono2": 0.12, "rle": 0.1},
     "jpeg_quality": 90,
+    # Share of rendered files per screen layout (normalised; 0 switches a layout off).
+    "layouts": {
+        "classic": 0.55,
+        "fullscreen_region": 0.08,
+        "bottom_banner": 0.08,
+        "side_banner": 0.08,
+        "dark_on_light": 0.08,
+        "sector_annotations": 0.09,
+        "linear_probe": 0.04,
+    },
     "view_label_fraction": 0.5,
     "pose_jitter": 1.0,
     "effects": {
@@ -70,7 +83,7 @@ def _merge(base: dict, over: dict, path: str = "simulate") -> dict:
     for key, value in (over or {}).items():
         if key not in base:
             raise SimSettingsError(f"unknown key {path}.{key}; allowed: {sorted(base)}")
-        if isinstance(base[key], dict) and key != "view_probability":
+        if isinstance(base[key], dict) and key not in ("view_probability", "layouts"):
             out[key] = _merge(base[key], value or {}, f"{path}.{key}")
         elif isinstance(base[key], dict):
             out[key] = {**base[key], **(value or {})}
@@ -140,3 +153,16 @@ def _validate(v: dict) -> None:
         raise SimSettingsError(
             f"simulate.encodings={v['encodings']}: keys must be among {list(ENCODINGS)} "
             "with a positive total weight")
+    layouts = v["layouts"]
+    bad = [k for k in layouts if k not in LAYOUTS]
+    if bad:
+        raise SimSettingsError(
+            f"simulate.layouts has {bad}; allowed keys: {list(LAYOUTS)}")
+    for k, share in layouts.items():
+        if not isinstance(share, int | float) or isinstance(share, bool) or share < 0:
+            raise SimSettingsError(
+                f"simulate.layouts.{k}={share!r}: a share must be a number >= 0")
+    if sum(layouts.values()) <= 0:
+        raise SimSettingsError(
+            f"simulate.layouts={layouts}: at least one layout needs a positive share "
+            "(e.g. classic: 1)")

@@ -12,7 +12,7 @@ import pandas as pd
 
 from echocmr import keys
 from echocmr.segments import VIEW_SEGMENTS
-from echocmr.simulate import identity
+from echocmr.simulate import identity, layouts
 from echocmr.simulate.cohort import Cohort, view_wma
 from echocmr.simulate.dicomio import TRANSFER_SYNTAX
 
@@ -47,9 +47,9 @@ def studies_truth(cohort: Cohort, secret: str) -> pd.DataFrame:
 
 
 def videos_truth(cohort: Cohort, facts: pd.DataFrame, secret: str) -> pd.DataFrame:
-    v = cohort.videos.merge(facts.drop(columns=["burned_text", "content_time"],
-                                       errors="ignore"),
-                            on="video_index", how="left")
+    v = cohort.videos.drop(columns=["layout"], errors="ignore").merge(
+        facts.drop(columns=["burned_text", "content_time", "text_boxes"], errors="ignore"),
+        on="video_index", how="left")
     pat = cohort.patients.set_index("patient_index")
     out = pd.DataFrame({
         "relative_path": v["rel_path"],
@@ -66,10 +66,14 @@ def videos_truth(cohort: Cohort, facts: pd.DataFrame, secret: str) -> pd.DataFra
                                                strict=True)],
         "n_frames": v["n_frames"], "fps": v["fps"], "heart_rate_bpm": v["heart_rate_bpm"],
         "phase0": v["phase0"], "labelled": v["labelled"].astype(int),
+        # The screen layout drawn ("" for files without pixels: SR, empty, not DICOM).
+        "layout": v["layout"].fillna("") if "layout" in v else "",
     })
-    for col in ("rows", "columns", "depth_cm", "pose_angle_deg", "pose_scale", "file_bytes"):
+    scan = ("scan_x0", "scan_y0", "scan_x1", "scan_y1")
+    for col in ("rows", "columns", "depth_cm", "pose_angle_deg", "pose_scale", "file_bytes",
+                *scan):
         out[col] = v[col] if col in v else None
-    for col in ("rows", "columns", "file_bytes"):
+    for col in ("rows", "columns", "file_bytes", *scan):
         out[col] = pd.to_numeric(out[col]).astype("Int64")
     # Planted per-view labels of the patient (the ground truth the models should recover).
     for view in ("A4C", "A2C", "PLAX"):
@@ -80,6 +84,34 @@ def videos_truth(cohort: Cohort, facts: pd.DataFrame, secret: str) -> pd.DataFra
     out["lge_view"] = [view_lge(pat.loc[i], vw) if vw in VIEW_SEGMENTS else ""
                        for i, vw in zip(v["patient_index"], v["view"], strict=True)]
     return out
+
+
+BURNED_TEXT_COLUMNS = ["video_key", "layout", "kind", "identifier_type", "x0", "y0", "x1",
+                       "y1", "inside_region", "inside_sector", "font"]
+
+
+def burned_text_truth(cohort: Cohort, facts: pd.DataFrame, secret: str) -> pd.DataFrame:
+    """One row per text item drawn into a file's pixels: what it is and its inclusive box.
+
+    Never the text itself (identifier values stay in identifiers.json only).
+    """
+    uid = cohort.videos.set_index("video_index")["sop_instance_uid"]
+    rows = []
+    if "text_boxes" in facts:
+        for f in facts.itertuples(index=False):
+            boxes = f.text_boxes if isinstance(f.text_boxes, list) else []
+            key = keys.pseudonym(secret, "video", uid[f.video_index]) if boxes else ""
+            for b in boxes:
+                rows.append({"video_key": key, "layout": f.layout,
+                             **{c: b[c] for c in BURNED_TEXT_COLUMNS[2:]}})
+    return pd.DataFrame(rows, columns=BURNED_TEXT_COLUMNS)
+
+
+def _date_forms(yyyymmdd: list[str], prefix: str) -> dict[str, list[str]]:
+    """The burned-in display forms of dates (see layouts.DATE_FORMATS)."""
+    names = {"MM/DD/YYYY": "mdy", "DD.MM.YYYY": "dmy", "DD-Mon-YYYY": "dmon"}
+    return {f"{prefix}_{short}": sorted({layouts.format_date(d, fmt) for d in yyyymmdd})
+            for fmt, short in names.items()}
 
 
 def identifiers(cohort: Cohort, facts: pd.DataFrame) -> dict[str, list[str]]:
@@ -93,6 +125,14 @@ def identifiers(cohort: Cohort, facts: pd.DataFrame) -> dict[str, list[str]]:
     return {
         "patient_names": names,
         "patient_names_burned": burned_names,
+        # Burned-in name forms of the layouts (LAST^FIRST, First Last) and the family name
+        # alone (typed into the sector).
+        "patient_names_caret": sorted({layouts.format_name(n, "LAST^FIRST") for n in names}),
+        "patient_names_first_last": sorted({layouts.format_name(n, "First Last")
+                                            for n in names}),
+        "patient_family_names": sorted({n.split("^")[0] for n in names}),
+        **_date_forms(births, "birth_dates"),
+        **_date_forms(dates, "dates"),
         "mrns": sorted(p["mrn"]),
         "birth_dates": births,
         "birth_dates_iso": sorted(f"{b[:4]}-{b[4:6]}-{b[6:]}" for b in births),
@@ -130,6 +170,7 @@ def write_truth(cohort: Cohort, facts: pd.DataFrame, truth_dir: Path, secret: st
     cmrs.insert(1, "patient_key", [keys.pseudonym(secret, "patient", m) for m in cmrs["mrn"]])
     cmrs.to_csv(truth_dir / "cmrs.csv", index=False)
     videos_truth(cohort, facts, secret).to_csv(truth_dir / "videos.csv", index=False)
+    burned_text_truth(cohort, facts, secret).to_csv(truth_dir / "burned_text.csv", index=False)
     with open(truth_dir / "identifiers.json", "w") as fh:
         json.dump(identifiers(cohort, facts), fh, indent=1, sort_keys=True)
         fh.write("\n")
