@@ -1,11 +1,14 @@
 # echocmr: raw echo DICOM -> de-identified, cropped videos -> paired CMR labels -> video CNNs ->
 # bootstrapped tables and figures of Sahashi et al. See README.md and docs/ARCHITECTURE.md.
+import os
+
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+# The embedded default, found beside this Snakefile (also under `snakemake --directory`).
+configfile: os.path.join(workflow.basedir, "config", "config.yaml")
 
 
 validate(config, "workflow/schemas/config.schema.yaml")

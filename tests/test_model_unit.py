@@ -237,7 +237,7 @@ def test_fusion_falls_back_to_mean_when_a_pattern_has_too_few_val_studies():
 
 
 def test_baseline_uses_lvef_age_sex_on_the_same_split(toy):
-    df, imputed = baseline_files(toy["labels"], toy["split"], toy["manifest"],
+    df, imputed, _ = baseline_files(toy["labels"], toy["split"], toy["manifest"],
                                  toy["echo_reports"], toy["clinical"])
     assert imputed == {"echo_lvef_pct": 0, "age_years": 0, "sex_male": 0}
     out = baseline_task("wma", df)

@@ -1,8 +1,11 @@
 # cohort stage rules (see docs/ARCHITECTURE.md and docs/cohort.md): validate the de-identified
 # tables, pair echo studies with the nearest CMR, derive labels, split, Table 1.
 from echocmr.cohort.config import check_cohort_config  # noqa: E402
+from echocmr.model.smk import label_config, split_config  # noqa: E402
 
 check_cohort_config(config)
+# Table schemas live beside the Snakefile, not in the working directory (`--directory`).
+SCHEMAS = os.path.join(workflow.basedir, "workflow", "schemas")
 
 
 rule validate_tables:
@@ -10,9 +13,9 @@ rule validate_tables:
         cmr_reports="results/deid/tables/cmr_reports.csv",
         clinical="results/deid/tables/clinical.csv",
         echo_reports="results/deid/tables/echo_reports.csv",
-        cmr_reports_schema="workflow/schemas/cmr_reports.schema.yaml",
-        clinical_schema="workflow/schemas/clinical.schema.yaml",
-        echo_reports_schema="workflow/schemas/echo_reports.schema.yaml",
+        cmr_reports_schema=os.path.join(SCHEMAS, "cmr_reports.schema.yaml"),
+        clinical_schema=os.path.join(SCHEMAS, "clinical.schema.yaml"),
+        echo_reports_schema=os.path.join(SCHEMAS, "echo_reports.schema.yaml"),
     output:
         cmr_reports="results/cohort/valid/cmr_reports.csv",
         clinical="results/cohort/valid/clinical.csv",
@@ -55,7 +58,7 @@ rule labels:
     conda:
         "../../envs/stats.yaml"
     params:
-        cohort=config["cohort"],
+        cohort=label_config(config, BUNDLE),
     script:
         "../scripts/labels.py"
 
@@ -73,7 +76,7 @@ rule split:
     conda:
         "../../envs/stats.yaml"
     params:
-        split=config["cohort"]["split"],
+        split=split_config(config),
         seed=config["seed"],
     script:
         "../scripts/split.py"
@@ -102,6 +105,6 @@ rule table1:
     conda:
         "../../envs/stats.yaml"
     params:
-        cohort=config["cohort"],
+        cohort=label_config(config, BUNDLE),
     script:
         "../scripts/table1.py"

@@ -4,8 +4,11 @@ import sys
 sys.path.insert(0, os.path.join(workflow.basedir, "src"))
 
 from echocmr.config_checks import check_config  # noqa: E402
+from echocmr.model.smk import bundle_card  # noqa: E402
 
 check_config(config)
+# model.mode external: the model card of model.bundle (None when this run trains its models).
+BUNDLE = bundle_card(config)
 
 SHARDS = list(range(config["ingest"]["shards"]))
 VIEWS = ["A4C", "A2C", "PLAX"]
@@ -67,5 +70,8 @@ def all_targets():
         "results/metrics/delong.csv",
         "results/metrics/operating_points.csv",
         "results/audit/phi_audit.csv",
+        "results/metrics/calibration.csv",
+        "results/calibration.png",
+        *([] if BUNDLE else ["results/model/bundle/model_card.json"]),
         *report_targets(),
     ]

@@ -1,9 +1,11 @@
 # evaluate stage rules (see docs/ARCHITECTURE.md and docs/results.md): bootstrap metrics, the
 # model-vs-baseline comparison and operating points on the held-out test split of every
-# prediction table.
+# prediction table; calibration (intercept, slope, reliability plot) for external use.
 
 
+from echocmr.model.smk import bundle_thresholds  # noqa: E402
 from echocmr.report.smk import (  # noqa: E402
+    calibration_inputs,
     delong_inputs,
     evaluate_inputs,
     fusion_pattern_inputs,
@@ -63,5 +65,29 @@ rule operating_points:
         n_bootstrap=config["evaluate"]["n_bootstrap"],
         unit=config["evaluate"]["unit"],
         seed=config["seed"],
+        thresholds=bundle_thresholds(BUNDLE),
     script:
         "../scripts/operating_points.py"
+
+
+rule calibration:
+    input:
+        **calibration_inputs(),
+    output:
+        csv="results/metrics/calibration.csv",
+        png=report(
+            "results/calibration.png",
+            caption="../report/calibration.rst",
+            category="5. Results",
+        ),
+        pdf="results/calibration.pdf",
+    log:
+        "results/logs/evaluate/calibration.log",
+    conda:
+        "../../envs/plot.yaml"
+    params:
+        n_bootstrap=config["evaluate"]["n_bootstrap"],
+        unit=config["evaluate"]["unit"],
+        seed=config["seed"],
+    script:
+        "../scripts/calibration.py"

@@ -1,9 +1,17 @@
 # model stage rules (see docs/ARCHITECTURE.md and docs/model.md): train a video CNN per view
 # (multitask) or per (view, task) (per_task, as the paper), predict val/test, fuse the views,
-# and fit the echo LVEF + age + sex baseline. Path helpers: echocmr.model.smk.
-from echocmr.model.smk import ModelPaths, network_params  # noqa: E402
+# and fit the echo LVEF + age + sex baseline; write the model bundle (docs/external.md). In
+# external mode (model.mode: external) nothing is trained: predict, fuse and baseline apply the
+# bundle's weights and coefficients. Path helpers: echocmr.model.smk.
+from echocmr.model.bundle import config_hash  # noqa: E402
+from echocmr.model.smk import (  # noqa: E402
+    ModelPaths,
+    label_config,
+    network_params,
+    predict_params,
+)
 
-MODEL = ModelPaths(config, SHARDS)
+MODEL = ModelPaths(config, SHARDS, BUNDLE)
 
 
 wildcard_constraints:
@@ -53,7 +61,7 @@ rule predict:
         mem_mb=8000,
         runtime=60,
     params:
-        model=network_params(config),
+        model=predict_params(config, BUNDLE),
         model_name=MODEL.model_name,
         tasks=MODEL.tasks,
     script:
@@ -65,10 +73,12 @@ rule fuse:
         views=MODEL.view_predictions(),
         labels="results/cohort/labels.csv",
         split="results/cohort/study_split.csv",
+        card=MODEL.card_input(),
     output:
         fused="results/predictions/fused/{task}.csv",
         patterns="results/predictions/fused/{task}.views.csv",
         val="results/predictions/fused/{task}.val.csv",
+        models="results/predictions/fused/{task}.models.json",
     log:
         "results/logs/model/fuse/{task}.log",
     conda:
@@ -77,6 +87,7 @@ rule fuse:
         views=VIEWS,
         min_fit=config["model"]["fuse_min_val"],
         penalty=config["model"]["fusion_penalty"],
+        bundle=config["model"]["bundle"] if BUNDLE else None,
     script:
         "../scripts/model_fuse.py"
 
@@ -88,13 +99,44 @@ rule baseline:
         manifest="results/ingest/manifest.csv",
         echo_reports="results/cohort/valid/echo_reports.csv",
         clinical="results/cohort/valid/clinical.csv",
+        card=MODEL.card_input(),
     output:
-        expand("results/predictions/baseline/{task}.csv", task=BINARY_TASKS),
+        predictions=expand("results/predictions/baseline/{task}.csv", task=BINARY_TASKS),
+        models="results/predictions/baseline/models.json",
     log:
         "results/logs/model/baseline.log",
     conda:
         "../../envs/stats.yaml"
     params:
         tasks=BINARY_TASKS,
+        bundle=config["model"]["bundle"] if BUNDLE else None,
     script:
         "../scripts/model_baseline.py"
+
+
+rule bundle:
+    """The model bundle another site evaluates without training (docs/external.md)."""
+    input:
+        **MODEL.trained(),
+        **{f"curve__{k}": v for k, v in MODEL.curves().items()},
+        **{f"fusion__{t}": f"results/predictions/fused/{t}.models.json" for t in TASKS},
+        baseline="results/predictions/baseline/models.json",
+        labels="results/cohort/labels.csv",
+        split="results/cohort/study_split.csv",
+        binary="results/metrics/binary.csv",
+        continuous="results/metrics/continuous.csv",
+        operating_points="results/metrics/operating_points.csv",
+    output:
+        card="results/model/bundle/model_card.json",
+    log:
+        "results/logs/model/bundle.log",
+    conda:
+        "../../envs/torch.yaml"
+    params:
+        training_mode=config["model"]["mode"],
+        test_clips=config["model"]["test_clips"],
+        label_definitions=label_config(config, None),
+        crop=config["ingest"]["crop"],
+        config_sha256=config_hash(config),
+    script:
+        "../scripts/model_bundle.py"

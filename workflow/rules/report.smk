@@ -9,7 +9,6 @@ from echocmr.report.smk import (  # noqa: E402
     REPORT_CAT,
     bland_altman_inputs,
     figure1_inputs,
-    model_metrics,
     report_targets,
     supp_figure1_inputs,
 )
@@ -142,7 +141,7 @@ rule qc_flow:
 
 rule training_curves:
     input:
-        model_metrics(config),
+        MODEL.training_metrics(),
     output:
         report(
             "results/training_curves.png",

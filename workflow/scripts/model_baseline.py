@@ -1,4 +1,5 @@
-"""Rule baseline: echo LVEF + age + sex logistic regression per binary task (same splits)."""
+"""Rule baseline: echo LVEF + age + sex logistic regression per binary task (same splits), or
+the model bundle's, applied as given (external mode)."""
 
 from echocmr.logutil import script_logging
 
@@ -11,5 +12,7 @@ with script_logging(snakemake):
         manifest_csv=snakemake.input.manifest,
         echo_csv=snakemake.input.echo_reports,
         clinical_csv=snakemake.input.clinical,
-        out_csvs=dict(zip(snakemake.params.tasks, snakemake.output, strict=True)),
+        out_csvs=dict(zip(snakemake.params.tasks, snakemake.output.predictions, strict=True)),
+        out_models=snakemake.output.models,
+        bundle=snakemake.params.bundle,
     )

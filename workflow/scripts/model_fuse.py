@@ -1,4 +1,5 @@
-"""Rule fuse: global prediction per study from the three view predictions (fit val, score test)."""
+"""Rule fuse: global prediction per study from the three view predictions (fit val, score
+test), or the model bundle's fusion models applied as given (external mode)."""
 
 from echocmr.logutil import script_logging
 
@@ -15,4 +16,6 @@ with script_logging(snakemake):
         out_csv=snakemake.output.fused,
         out_patterns=snakemake.output.patterns,
         out_val=snakemake.output.val,
+        out_models=snakemake.output.models,
+        bundle=snakemake.params.bundle,
     )

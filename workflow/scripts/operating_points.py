@@ -14,6 +14,8 @@ with script_logging(snakemake) as log:
         n_boot=snakemake.params.n_bootstrap,
         unit=snakemake.params.unit,
         seed=snakemake.params.seed,
+        thresholds=snakemake.params.thresholds,
     )
     table.to_csv(snakemake.output[0], index=False, float_format="%.6g")
-    log.info("%d operating points (threshold: Youden J on validation)", len(table))
+    log.info("%d operating points (threshold: %s)", len(table),
+             "Youden J on validation" if snakemake.params.thresholds is None else "the bundle's")

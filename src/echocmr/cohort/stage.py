@@ -86,12 +86,17 @@ def run_split(labels, pair_qc, cohort_config: dict, seed: int, split_out, study_
               qc_out) -> None:
     labels_df = pd.read_csv(labels, dtype={"study_key": str, "patient_key": str})
     options = cohort_config.get("split", {})
-    study_split = split_mod.split_studies(
-        labels_df,
-        fractions=options.get("fractions", [0.8, 0.1, 0.1]),
-        seed=seed,
-        method=options.get("method", "patient_stratified"),
-    )
+    if options.get("method") == "external":  # external validation: every study is a test study
+        usable = labels_df[split_mod.has_any_label(labels_df)].sort_values("study_key")
+        study_split = usable[["study_key", "patient_key"]].assign(split="test")
+        study_split = study_split.reset_index(drop=True)
+    else:
+        study_split = split_mod.split_studies(
+            labels_df,
+            fractions=options.get("fractions", [0.8, 0.1, 0.1]),
+            seed=seed,
+            method=options.get("method", "patient_stratified"),
+        )
     write_csv(split_mod.patient_split(study_split), split_out)
     write_csv(study_split, study_split_out)
     qc = pd.concat([pd.read_csv(pair_qc, keep_default_na=False),

@@ -16,6 +16,7 @@ score the validation studies (in-sample) so that an operating threshold can be c
 
 from __future__ import annotations
 
+import itertools
 import logging
 import warnings
 
@@ -32,6 +33,7 @@ PATTERN_COLUMNS = ["task", "views", "n_val", "n_test", "method"]
 PENALTIES = ("none", "l2")
 MEAN_METHOD = "mean of available views (too few val studies to fit)"
 EXCLUDED_METHOD = "excluded: no view prediction"
+BUNDLE_MEAN_METHOD = "mean of available views (no bundle model for this pattern)"
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -123,6 +125,12 @@ def fuse_task_splits(task: str, view_preds: dict[str, pd.DataFrame], labels: pd.
     The val predictions are in-sample (the fusion models were fitted on those studies); they
     serve only to choose an operating threshold, never to report performance.
     """
+    return fuse_task_fit(task, view_preds, labels, split, min_fit, penalty)[:3]
+
+
+def _fusion_data(task: str, view_preds: dict[str, pd.DataFrame], labels: pd.DataFrame,
+                 split: pd.DataFrame) -> pd.DataFrame:
+    """Labelled val/test studies with one input column per view (logits for binary tasks)."""
     binary = is_binary(task)
     gcol = global_column(task)
     wide = wide_predictions(view_preds).drop(columns=["split"])
@@ -133,11 +141,32 @@ def fuse_task_splits(task: str, view_preds: dict[str, pd.DataFrame], labels: pd.
     data["pattern"] = data.apply(_pattern, axis=1) if len(data) else []
     feats = data[list(VIEWS)].to_numpy(np.float64)
     data[list(VIEWS)] = _logit(feats) if binary else feats
+    return data
+
+
+def _coefficients(model, cols: list[str], method: str, n_val: int) -> dict:
+    """A fitted pattern model as plain numbers (for the model bundle)."""
+    if model is None:
+        return {"views": cols, "kind": "mean", "method": method, "n_val": n_val}
+    kind = "logistic" if isinstance(model, LogisticRegression) else "linear"
+    coef = np.ravel(model.coef_).astype(float).tolist()
+    intercept = float(np.ravel([model.intercept_])[0])
+    return {"views": cols, "kind": kind, "method": method, "n_val": n_val,
+            "coef": dict(zip(cols, coef, strict=True)), "intercept": intercept}
+
+
+def fuse_task_fit(task: str, view_preds: dict[str, pd.DataFrame], labels: pd.DataFrame,
+                  split: pd.DataFrame, min_fit: int = 10, penalty: str = "l2"
+                  ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[dict]]:
+    """`fuse_task_splits` plus the fitted model of every view pattern (`_coefficients`)."""
+    binary = is_binary(task)
+    gcol = global_column(task)
+    data = _fusion_data(task, view_preds, labels, split)
     val, test = data[data["split"] == "val"], data[data["split"] == "test"]
     test_patterns = set(test["pattern"])
 
     rows = {"val": [], "test": []}
-    counts = []
+    counts, fitted = [], []
     for pattern in sorted(test_patterns | set(val["pattern"])):
         groups = {"val": val[val["pattern"] == pattern], "test": test[test["pattern"] == pattern]}
         cols = list(pattern)
@@ -156,7 +185,7 @@ def fuse_task_splits(task: str, view_preds: dict[str, pd.DataFrame], labels: pd.
             def score(x, model=model):
                 return _predict(model, binary, x)
         else:
-            method = MEAN_METHOD
+            model, method = None, MEAN_METHOD
 
             def score(x):
                 return (1 / (1 + np.exp(-x))).mean(1) if binary else x.mean(1)
@@ -164,6 +193,7 @@ def fuse_task_splits(task: str, view_preds: dict[str, pd.DataFrame], labels: pd.
             if len(group):
                 rows[split_name].append(_frame(group, split_name, gcol, binary,
                                                score(group[cols].to_numpy())))
+        fitted.append(_coefficients(model, cols, method, len(support)))
         if pattern in test_patterns:
             counts.append(dict(task=task, views=name, n_val=len(support),
                                n_test=len(groups["test"]), method=method))
@@ -174,7 +204,70 @@ def fuse_task_splits(task: str, view_preds: dict[str, pd.DataFrame], labels: pd.
         out[split_name] = frame.sort_values("study_key").reset_index(drop=True)
     log.info("%s: fused %d test studies over %d view patterns (%d val studies scored in-sample)",
              task, len(out["test"]), len(counts), len(out["val"]))
-    return out["test"], out["val"], pd.DataFrame(counts, columns=PATTERN_COLUMNS)
+    return out["test"], out["val"], pd.DataFrame(counts, columns=PATTERN_COLUMNS), fitted
+
+
+def _empty_predictions() -> pd.DataFrame:
+    return pd.DataFrame(columns=["study_key", "patient_key", "split", "y_true", "y_pred"])
+
+
+def fitted_models(task: str, view_preds: dict[str, pd.DataFrame], labels: pd.DataFrame,
+                  split: pd.DataFrame, min_fit: int = 10, penalty: str = "l2") -> list[dict]:
+    """Every view pattern's fusion model fitted on the validation studies (also patterns no
+    test study has), as `_coefficients` records: what a model bundle carries to other sites."""
+    data = _fusion_data(task, view_preds, labels, split)
+    val = data[data["split"] == "val"]
+    records = []
+    for r in range(1, len(VIEWS) + 1):
+        for cols in itertools.combinations(VIEWS, r):
+            cols = list(cols)
+            support = val.dropna(subset=cols)
+            y = support[global_column(task)].to_numpy()
+            binary = is_binary(task)
+            if len(support) >= min_fit and (not binary or len(np.unique(y)) == 2):
+                model, method = _fit(binary, support[cols].to_numpy(), y, penalty)
+            else:
+                model, method = None, MEAN_METHOD
+            records.append(_coefficients(model, cols, method, len(support)))
+    return records
+
+
+def apply_fusion(task: str, view_preds: dict[str, pd.DataFrame], labels: pd.DataFrame,
+                 split: pd.DataFrame, models: list[dict]
+                 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """External use: score every test study with the bundle's fitted model for its view
+    pattern (`fitted_models` records); no refitting. A pattern the bundle has no fitted model
+    for gets the mean of its views. Returns (fused test, empty val, pattern counts)."""
+    binary = is_binary(task)
+    gcol = global_column(task)
+    data = _fusion_data(task, view_preds, labels, split)
+    test = data[data["split"] == "test"]
+    by_views = {tuple(m["views"]): m for m in models}
+    parts, counts = [], []
+    for pattern in sorted(set(test["pattern"])):
+        group = test[test["pattern"] == pattern]
+        cols = list(pattern)
+        name = "+".join(cols) if cols else "none"
+        if not cols:
+            counts.append(dict(task=task, views=name, n_val=0, n_test=len(group),
+                               method=EXCLUDED_METHOD))
+            continue
+        model = by_views.get(tuple(cols))
+        x = group[cols].to_numpy()
+        if model is None or model["kind"] == "mean":
+            method = MEAN_METHOD if model is not None else BUNDLE_MEAN_METHOD
+            pred = (1 / (1 + np.exp(-x))).mean(1) if binary else x.mean(1)
+        else:
+            z = x @ np.array([model["coef"][c] for c in cols]) + model["intercept"]
+            pred = 1 / (1 + np.exp(-z)) if binary else z
+            method = f"bundle: {model['method']}"
+        parts.append(_frame(group, "test", gcol, binary, pred))
+        counts.append(dict(task=task, views=name, n_val=int(model["n_val"]) if model else 0,
+                           n_test=len(group), method=method))
+    fused = (pd.concat(parts) if parts else _empty_predictions())
+    fused = fused.sort_values("study_key").reset_index(drop=True)
+    log.info("%s: %d test studies scored with the bundle's fusion models", task, len(fused))
+    return fused, _empty_predictions(), pd.DataFrame(counts, columns=PATTERN_COLUMNS)
 
 
 def fusion_summary(patterns: pd.DataFrame) -> dict:
@@ -184,13 +277,18 @@ def fusion_summary(patterns: pd.DataFrame) -> dict:
     used = patterns[(patterns["method"] != EXCLUDED_METHOD) & (patterns["n_test"] > 0)]
     by_method = used.groupby("method", sort=True)["n_test"].sum()
     return {"fusion_method": "; ".join(f"{m}: {int(n)}" for m, n in by_method.items()),
-            "n_mean_of_views": int(by_method.get(MEAN_METHOD, 0))}
+            "n_mean_of_views": int(by_method.get(MEAN_METHOD, 0)
+                                   + by_method.get(BUNDLE_MEAN_METHOD, 0))}
 
 
 def fuse_files(task: str, view_csvs: dict[str, str], labels_csv, split_csv, min_fit: int = 10,
-               penalty: str = "l2"):
+               penalty: str = "l2", models: list[dict] | None = None):
     """File-level wrapper: read the per-view study predictions and the cohort tables;
-    returns (fused test, fused val in-sample, pattern counts)."""
+    returns (fused test, fused val in-sample, pattern counts, fitted models of every pattern).
+    With `models` (a bundle's), apply those instead of fitting (external validation)."""
     view_preds = {v: pd.read_csv(p) for v, p in view_csvs.items()}
-    return fuse_task_splits(task, view_preds, pd.read_csv(labels_csv), read_split(split_csv),
-                            min_fit, penalty)
+    labels, split = pd.read_csv(labels_csv), read_split(split_csv)
+    if models is not None:
+        return (*apply_fusion(task, view_preds, labels, split, models), models)
+    fused, val, patterns, _ = fuse_task_fit(task, view_preds, labels, split, min_fit, penalty)
+    return fused, val, patterns, fitted_models(task, view_preds, labels, split, min_fit, penalty)

@@ -14,15 +14,75 @@ FUSION_KEYS = ("fuse_min_val", "fusion_penalty")
 
 def network_params(config: dict) -> dict:
     """The `model` keys the train and predict rules read (all but the fusion keys)."""
-    return {k: v for k, v in config["model"].items() if k not in FUSION_KEYS}
+    return {k: v for k, v in config["model"].items() if k not in FUSION_KEYS + ("bundle",)}
+
+
+def is_external(config: dict) -> bool:
+    return config["model"]["mode"] == "external"
+
+
+def bundle_card(config: dict) -> dict | None:
+    """The model card of `model.bundle` in external mode (read once, at parse time), else None.
+    Raises ConfigError, naming the key, when the bundle is not set or not a bundle."""
+    from echocmr.config_checks import ConfigError
+
+    if not is_external(config):
+        return None
+    path = config["model"].get("bundle")
+    if not path:
+        raise ConfigError("model.mode is 'external' but model.bundle is not set: point it at "
+                          "an exported model bundle (docs/external.md)")
+    from echocmr.model.bundle import BundleError, load_card
+
+    try:
+        return load_card(path)
+    except BundleError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def predict_params(config: dict, card: dict | None) -> dict:
+    """Predict rule params: the network keys, or in external mode the run-time keys of the
+    config with the bundle's training mode and test-clip choice (the input spec is the
+    bundle's, read from its weight files)."""
+    params = network_params(config)
+    if card is not None:
+        params = {k: params[k] for k in ("batch_size", "device", "num_workers", "threads")}
+        params.update(mode=card["training_mode"], test_clips=card["input"]["test_clips"])
+    return params
+
+
+def label_config(config: dict, card: dict | None) -> dict:
+    """The `cohort` settings the labels and Table 1 rules read; in external mode the label
+    definitions (segments per view, thresholds, missing-segment rule) are the bundle's."""
+    cohort = {k: v for k, v in config["cohort"].items() if k != "split"}
+    if card is not None:
+        cohort.update(card["label_definitions"])
+    return cohort
+
+
+def split_config(config: dict) -> dict:
+    """The split rule's settings: no split in external mode (every study is a test study)."""
+    return {"method": "external"} if is_external(config) else config["cohort"]["split"]
+
+
+def bundle_thresholds(card: dict | None) -> dict | None:
+    """Operating thresholds carried by the bundle (external mode), else None (Youden on val)."""
+    return None if card is None else card.get("thresholds", {})
 
 
 class ModelPaths:
-    """Which files the model rules read and write, for the configured `model.mode`."""
+    """Which files the model rules read and write, for the configured `model.mode` (in
+    external mode: the bundle's training mode, and weights read from the bundle)."""
 
-    def __init__(self, config: dict, shards: list[int]):
-        self.mode = config["model"]["mode"]
+    def __init__(self, config: dict, shards: list[int], card: dict | None = None):
+        self.card = card
+        self.bundle = config["model"].get("bundle")
+        self.mode = card["training_mode"] if card else config["model"]["mode"]
         self.shards = shards
+
+    @property
+    def external(self) -> bool:
+        return self.card is not None
 
     @property
     def per_task(self) -> bool:
@@ -56,7 +116,35 @@ class ModelPaths:
         return [wildcards.task] if self.per_task else list(TASKS)
 
     def best(self, wildcards) -> str:
-        return f"results/model/{wildcards.view}/{self.model_name(wildcards)}/best.pt"
+        name = self.model_name(wildcards)
+        if self.external:
+            from echocmr.model.bundle import model_entry
+
+            return os.path.join(self.bundle, model_entry(self.card, wildcards.view, name)["file"])
+        return f"results/model/{wildcards.view}/{name}/best.pt"
+
+    def card_input(self) -> list[str]:
+        """The bundle's model card as an input (external mode), so a new bundle reruns."""
+        return [os.path.join(self.bundle, "model_card.json")] if self.external else []
+
+    def names(self) -> list[str]:
+        return list(TASKS) if self.per_task else ["multitask"]
+
+    def trained(self) -> dict:
+        """{view__model: best.pt} of every trained model (the bundle rule's weights)."""
+        return {f"{v}__{n}": f"results/model/{v}/{n}/best.pt" for v in VIEWS
+                for n in self.names()}
+
+    def curves(self) -> dict:
+        return {f"{v}__{n}": f"results/model/{v}/{n}/metrics.csv" for v in VIEWS
+                for n in self.names()}
+
+    def training_metrics(self) -> list[str]:
+        """Training curves for the report: this run's, or the bundle's (external mode)."""
+        if self.external:
+            return [os.path.join(self.bundle, "curves", v, f"{n}.csv") for v in VIEWS
+                    for n in self.names()]
+        return list(self.curves().values())
 
     @staticmethod
     def view_predictions(task: str = "{task}") -> list[str]:

@@ -60,28 +60,53 @@ def run_predict(view: str, model_name: str, best_pt, index_csvs, views_csv, labe
 
 
 def run_fuse(task: str, view_csvs: dict, labels_csv, split_csv, min_fit: int, out_csv,
-             out_patterns, out_val=None, penalty: str = "l2") -> None:
+             out_patterns, out_val=None, penalty: str = "l2", out_models=None,
+             bundle: str | None = None) -> None:
+    """Fit the fusion on val and score test, or (with `bundle`) apply the bundle's models."""
+    import json
+
     from echocmr.model.fuse import fuse_files
 
-    fused, fused_val, patterns = fuse_files(task, view_csvs, labels_csv, split_csv, min_fit,
-                                            penalty)
+    models = None
+    if bundle:
+        from echocmr.model.bundle import load_card
+
+        models = load_card(bundle)["fusion"][task]
+    fused, fused_val, patterns, fitted = fuse_files(task, view_csvs, labels_csv, split_csv,
+                                                    min_fit, penalty, models)
     outputs = [(fused, out_csv), (patterns, out_patterns)]
     if out_val is not None:
         outputs.append((fused_val, out_val))
     for df, path in outputs:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         df.to_csv(path, index=False)
+    if out_models is not None:
+        Path(out_models).write_text(json.dumps(fitted, indent=1) + "\n")
     for row in patterns.itertuples():
         log.info("%s views=%s: %d test studies (%d val to fit): %s", task, row.views,
                  row.n_test, row.n_val, row.method)
 
 
 def run_baseline(labels_csv, split_csv, manifest_csv, echo_csv, clinical_csv,
-                 out_csvs: dict) -> None:
-    from echocmr.model.baseline import baseline_files, baseline_task
+                 out_csvs: dict, out_models=None, bundle: str | None = None) -> None:
+    """Fit the LVEF/age/sex baseline on train, or (with `bundle`) apply the bundle's."""
+    import json
 
-    df, imputed = baseline_files(labels_csv, split_csv, manifest_csv, echo_csv, clinical_csv)
-    log.info("imputed (training median/mode) values per predictor: %s", imputed)
+    from echocmr.model.baseline import baseline_files, baseline_task, fit_baseline
+
+    card = None
+    if bundle:
+        from echocmr.model.bundle import load_card
+
+        card = load_card(bundle)["baseline"]
+    df, imputed, fills = baseline_files(labels_csv, split_csv, manifest_csv, echo_csv,
+                                        clinical_csv, card["fill"] if card else None)
+    log.info("imputed (%s median/mode) values per predictor: %s",
+             "bundle training" if card else "training", imputed)
+    models = card["models"] if card else {t: fit_baseline(t, df) for t in out_csvs}
     for task, path in out_csvs.items():
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        baseline_task(task, df).to_csv(path, index=False)
+        baseline_task(task, df, models[task]).to_csv(path, index=False)
+    if out_models is not None:
+        Path(out_models).write_text(json.dumps({"features": list(fills), "fill": fills,
+                                                "models": models}, indent=1) + "\n")

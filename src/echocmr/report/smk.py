@@ -54,6 +54,11 @@ def delong_inputs() -> dict[str, str]:
     return predictions([(s, t) for s in VIEWS + ["fused", "baseline"] for t in BINARY_TASKS])
 
 
+def calibration_inputs() -> dict[str, str]:
+    """Test predictions of every view, the fused model and the baseline, binary tasks."""
+    return predictions([(s, t) for s in VIEWS + ["fused", "baseline"] for t in BINARY_TASKS])
+
+
 def operating_point_inputs() -> dict[str, str]:
     """`{split}__{source}__{task}` -> prediction table holding that split. View and baseline
     tables hold val and test; the fused val predictions (in-sample) are a file of their own."""
@@ -82,13 +87,6 @@ def supp_figure1_inputs() -> dict[str, str]:
 def bland_altman_inputs() -> dict[str, str]:
     return {"continuous": "results/metrics/continuous.csv",
             **predictions([("fused", t) for t in CONTINUOUS_TASKS])}
-
-
-def model_metrics(config: dict) -> list[str]:
-    """Training curves of every model: one per (view, task), or one multi-task model per view."""
-    per_task = config.get("model", {}).get("mode", "per_task") == "per_task"
-    names = TASKS if per_task else ["multitask"]
-    return [f"results/model/{v}/{n}/metrics.csv" for v in VIEWS for n in names]
 
 
 def report_targets() -> list[str]:

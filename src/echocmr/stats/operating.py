@@ -29,6 +29,8 @@ COLUMNS = (["source", "task", "unit", "threshold_rule", "threshold", "n_val", "y
            + [f"{m}{suffix}" for m in MEASURES for suffix in ("", "_ci_low", "_ci_high")]
            + ["n_resamples", "n_skipped"])
 RULE = "Youden J on validation; positive if score >= threshold"
+BUNDLE_RULE = ("bundle threshold (Youden J on the training site's validation); positive if "
+               "score >= threshold")
 
 
 def youden_threshold(y_val, s_val) -> tuple[float, float]:
@@ -76,14 +78,20 @@ def operating_replicates(y_true, y_score, threshold: float, draws: Draws,
 
 
 def operating_row(val: pd.DataFrame, test: pd.DataFrame, source: str, task: str, n_boot: int,
-                  unit: str, seed: int, level: float = CI_LEVEL) -> dict:
-    """One row of operating_points.csv from a (val, test) pair of prediction frames."""
+                  unit: str, seed: int, level: float = CI_LEVEL,
+                  fixed: float | None = None) -> dict:
+    """One row of operating_points.csv from a (val, test) pair of prediction frames; `fixed`:
+    a threshold given from elsewhere (a model bundle's, for external validation)."""
     from echocmr.stats.evaluate import seed_for
 
     y = test["y_true"].to_numpy().astype(int)
     s = test["y_pred"].to_numpy(dtype=float)
-    threshold, j = youden_threshold(val["y_true"].to_numpy(), val["y_pred"].to_numpy(float))
-    row = {"source": source, "task": task, "unit": unit, "threshold_rule": RULE,
+    if fixed is None:
+        threshold, j = youden_threshold(val["y_true"].to_numpy(), val["y_pred"].to_numpy(float))
+    else:
+        threshold, j = float(fixed), float("nan")
+    row = {"source": source, "task": task, "unit": unit,
+           "threshold_rule": RULE if fixed is None else BUNDLE_RULE,
            "threshold": threshold, "n_val": len(val), "youden_j_val": j, "n": len(test),
            "n_pos": int(y.sum()), "n_neg": int((1 - y).sum()),
            "n_patients": int(test["patient_key"].nunique()), "n_resamples": n_boot}
@@ -108,11 +116,19 @@ def operating_row(val: pd.DataFrame, test: pd.DataFrame, source: str, task: str,
 
 
 def operating_points_table(pairs: dict[tuple[str, str], tuple[str, str]], n_boot: int,
-                           unit: str, seed: int) -> pd.DataFrame:
-    """(source, task) -> (val predictions path, test predictions path): one row each."""
+                           unit: str, seed: int, thresholds: dict | None = None
+                           ) -> pd.DataFrame:
+    """(source, task) -> (val predictions path, test predictions path): one row each.
+    `thresholds` ({source: {task: threshold}}, a bundle's): use those instead of validation
+    (a source/task the bundle has no threshold for gets none: NaN row)."""
     from echocmr.stats.evaluate import read_predictions
 
+    def fixed(source, task):
+        if thresholds is None:
+            return None
+        return thresholds.get(source, {}).get(task, float("nan"))
+
     rows = [operating_row(read_predictions(val, split="val"), read_predictions(test),
-                          source, task, n_boot, unit, seed)
+                          source, task, n_boot, unit, seed, fixed=fixed(source, task))
             for (source, task), (val, test) in pairs.items()]
     return pd.DataFrame(rows, columns=COLUMNS)

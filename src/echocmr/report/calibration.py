@@ -1,0 +1,40 @@
+"""Reliability plot: one panel per binary task, the fused model's binned predicted probability
+against the observed rate, with its calibration intercept and slope (95% CI) in the panel."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from echocmr.report import style
+from echocmr.stats.calibration import reliability_bins
+from echocmr.stats.evaluate import read_predictions
+
+LABELS = {"wma": "Wall motion", "lge": "Scar (LGE)", "t1_abnormal": "Native T1",
+          "t2_abnormal": "T2", "ecv_abnormal": "ECV"}
+
+
+def reliability_figure(fused: dict[str, str], table: pd.DataFrame, png: str, pdf: str) -> None:
+    import matplotlib.pyplot as plt
+
+    style.apply()
+    tasks = list(fused)
+    fig, axes = plt.subplots(1, len(tasks), figsize=(3.0 * len(tasks), 3.2), squeeze=False)
+    rows = table[table["source"] == "fused"].set_index("task")
+    for ax, task in zip(axes[0], tasks, strict=True):
+        bins = reliability_bins(read_predictions(fused[task]))
+        ax.plot([0, 1], [0, 1], color="0.6", lw=0.8, ls="--")
+        if len(bins):
+            ax.plot(bins["mean_predicted"], bins["observed_rate"], "o-", ms=3)
+        ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="Predicted probability", title=LABELS[task])
+        if task in rows.index and not math.isnan(rows.loc[task, "slope"]):
+            r = rows.loc[task]
+            ax.text(0.03, 0.97, "intercept " + style.fmt_ci(r["intercept"], r["intercept_ci_low"],
+                                                             r["intercept_ci_high"], 2)
+                    + "\nslope " + style.fmt_ci(r["slope"], r["slope_ci_low"],
+                                                 r["slope_ci_high"], 2),
+                    transform=ax.transAxes, va="top", fontsize=7)
+    axes[0][0].set_ylabel("Observed rate")
+    fig.tight_layout()
+    style.save(fig, png, pdf)
