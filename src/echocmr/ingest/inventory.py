@@ -225,6 +225,7 @@ def _decode_reason(ds, path: Path, s: InventorySettings) -> str | None:
     rows, cols = int(ds.Rows), int(ds.Columns)
     regions = reg.tissue_regions(ds)
     mask = reg.regions_mask(regions, rows, cols) if regions else None
+    frames = []
     for index in sorted({0, n - 1}):
         try:
             frame = decode_frame(ds, path, index)
@@ -236,9 +237,25 @@ def _decode_reason(ds, path: Path, s: InventorySettings) -> str | None:
             return R.UNDECODABLE_ENCODING
         if frame.shape[:2] != (rows, cols):
             return R.UNDECODABLE_ENCODING
-        if colour_share(frame, mask) > s.colour_fraction:
-            return R.COLOUR_DOPPLER
+        frames.append(frame)
+    flow = _flow_mask(mask, frames)
+    if flow is not None and not flow.any():  # nothing changes: no flow to colour
+        return None
+    if any(colour_share(f, flow) > s.colour_fraction for f in frames):
+        return R.COLOUR_DOPPLER
     return None
+
+
+def _flow_mask(mask: np.ndarray | None, frames: list[np.ndarray]) -> np.ndarray | None:
+    """Where colour flow can be: the declared regions intersected with the scan sector found
+    from the first and last frame. A region that covers the whole screen also holds coloured
+    banner text, the ECG trace and its moving cursor, which are not flow."""
+    if len(frames) < 2 or frames[0].ndim != 3:
+        return mask
+    sector = reg.fan_mask_from_pixels(frames)
+    if not sector.any():
+        return mask
+    return sector if mask is None else (mask & sector)
 
 
 def probe(path: Path, root: Path, s: InventorySettings) -> dict:

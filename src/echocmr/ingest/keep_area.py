@@ -28,15 +28,16 @@ from echocmr import ocr
 from echocmr.ingest import burned_text as bt
 from echocmr.ingest import regions as reg
 
-# A pixel sector smaller than this share of the header area is not a scan sector (a cursor, a
-# flickering label): the cine is treated as having no moving sector.
-MIN_SECTOR_SHARE = 0.2
-# Blanking text must not take more than this share of the tissue; beyond it, refuse the cine.
-MAX_TEXT_SHARE = 0.10
+# Blanking text must not take more than this share of the tissue area (the text's own boxes
+# included: sonographers' labels and measurements can cover a sixth of a small sector); beyond
+# it, refuse the cine rather than share a sector that is mostly holes.
+MAX_TEXT_SHARE = 0.25
 # OCR evidence that a candidate line is text (confirm: blank it). Tesseract's confidence is low
 # on tiny console fonts even when it reads them right, so characters count more than confidence.
 CONFIRM_MIN_CHARS, CONFIRM_MIN_CONF = 3, 40.0
 CONFIRM_TOTAL_CHARS, CONFIRM_TOTAL_CONF = 4, 0.0
+# In a moving sector: lines with at least this many glyphs are text whatever OCR reads.
+MOVING_MIN_GLYPHS = 3
 # ... and that text survived cleaning (the cine is then refused).
 RESIDUE_MIN_CHARS, RESIDUE_MIN_CONF = 4, 50.0
 
@@ -63,7 +64,7 @@ def sector_area(header: np.ndarray | None, fan: np.ndarray) -> tuple[np.ndarray,
     rows, cols = fan.shape
     if header is None:
         return fan, "pixels"
-    if fan.sum() < MIN_SECTOR_SHARE * header.sum():
+    if not fan.any():  # nothing sector-like in the pixels: the header alone, text removal next
         return header, "header"
     r = max(2, min(rows, cols) // 50)
     grown = cv2.dilate(fan.astype(np.uint8),
@@ -92,17 +93,19 @@ def _read(found: bt.Candidates) -> list[list[ocr.Word]]:
 def remove_text(area: KeepArea, lo: np.ndarray, hi: np.ndarray, moving: bool) -> KeepArea:
     """Step 3: blank text lines, then check that none is left.
 
-    In a moving sector, a static, high-contrast line of letter-shaped strokes is burned in:
-    every candidate is blanked (OCR cannot read the smallest console fonts over tissue, and
-    tissue moves). In a frozen cine everything is static, so a candidate is blanked only when
-    OCR reads it as text."""
+    In a moving sector, a static, high-contrast line of letter-shaped strokes is burned in
+    unless it is a lone static structure: a line of three glyphs or more is blanked whatever
+    OCR says (it cannot read the smallest console fonts over tissue), a shorter one when OCR
+    reads a character in it. In a frozen cine everything is static, so a line is blanked only
+    when OCR reads it as text."""
     found = bt.find_candidates(lo, hi, area.mask)
     boxes = found.boxes
+    words = _read(found)
+    area.ocr_calls += bool(boxes)
     if moving:
-        area.text_boxes = list(boxes)
+        area.text_boxes = [b for b, w in zip(boxes, words, strict=True)
+                           if b.n_glyphs >= MOVING_MIN_GLYPHS or reads_as_text(w, 1, 0.0)]
     else:
-        words = _read(found)
-        area.ocr_calls += bool(boxes)
         area.text_boxes = [b for b, w in zip(boxes, words, strict=True)
                            if reads_as_text(w, CONFIRM_MIN_CHARS, CONFIRM_MIN_CONF,
                                             CONFIRM_TOTAL_CHARS, CONFIRM_TOTAL_CONF)]
