@@ -39,6 +39,7 @@ import pydicom
 from echocmr import keys
 from echocmr.ingest.deid_header import is_standard_uid
 from echocmr.ingest.inventory import parse_da
+from echocmr.ingest.normalise import identifier, identifier_values
 
 log = logging.getLogger(__name__)
 
@@ -242,7 +243,7 @@ def catalogue_dicom(cat: Catalogue, path: Path) -> None:
         ds = pydicom.dcmread(path, stop_before_pixels=True, force=True)
     except Exception:  # noqa: BLE001 - damaged raw files: nothing readable to catalogue
         return
-    mrn = str(ds.get("PatientID", "") or "").strip()
+    mrn = identifier(ds.get("PatientID"))
     for elem in _walk_elements(ds):
         if elem.keyword in NOT_IDENTIFYING:
             continue
@@ -288,15 +289,16 @@ def catalogue_tables(cat: Catalogue, tables: dict[str, str | Path | None]) -> No
         df = pd.read_csv(path, dtype=str, keep_default_na=False)
         cols = set(df.columns)
         for _, row in df.iterrows():
-            mrn = str(row.get("mrn", "")).strip()
+            mrn = identifier(row.get("mrn", ""))
             if mrn:
                 cat.add(mrn, "mrn")
             if "patient_name" in cols:
                 cat.add_name(row["patient_name"])
             if "birth_date" in cols:
                 cat.add_birth_date(row["birth_date"])
-            if "accession_number" in cols and row["accession_number"]:
-                cat.add(row["accession_number"], "accession_number")
+            if "accession_number" in cols:  # a multi-valued accession: each value
+                for value in identifier_values(row["accession_number"]):
+                    cat.add(value, "accession_number")
             if "sop_instance_uid" in cols and row["sop_instance_uid"]:
                 cat.add(row["sop_instance_uid"], "uid")
             for col in ("cmr_date", "study_date"):
