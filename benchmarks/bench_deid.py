@@ -1,0 +1,215 @@
+"""Benchmark: pixel de-identification scored against the simulator's truth boxes (issue 11).
+
+One synthetic export with every vendor layout (the demo settings, `simulate.layouts`), then, on
+the same files and the same machine, side by side:
+
+  before   the workflow as it was before issue 11 (commit BEFORE, a git worktree): header
+           regions only, JPEG decoded and re-encoded at quality 95
+  after    this checkout: header regions x pixel sector - OCR-checked text, JPEG blanked in the
+           DCT domain (`ingest.jpeg_blanking: lossless`)
+  reencode this checkout with `ingest.jpeg_blanking: reencode`
+
+Each runs `snakemake results/deid/shard-*.csv` (site mode on the export, --cores 2: the two
+shards in parallel) and is timed; `after` is also timed for the pixel audit
+(`audit_pixels.scan_pixels` on results/deid, the audit's new cost).
+
+Scored, MIDI-B style, against truth/burned_text.csv (never by the same OCR): a planted
+identifier is *kept* in the shareable set when its video was written and more than 25% of the
+pixels of its truth box are still non-black (> 30) in some frame. Also: cines excluded as
+burned_in_text_unresolved, and the share of the tissue area blanked by text removal (shard
+table `text_share`, which counts the text's own box too), median and worst.
+
+    .venv/bin/python benchmarks/bench_deid.py [--patients 140]
+
+Writes benchmarks/results/deid.json and benchmarks/results/deid.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+import pydicom
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import machine_line, save_results  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+BEFORE = "0d2a1d9"  # last commit before issue 11's pixel de-identification
+SECRET = "bench-deid-secret"
+KEPT_SHARE, LEVEL = 0.25, 30
+
+
+def make_export(workdir: Path, patients: int) -> Path:
+    sys.path.insert(0, str(ROOT / "src"))
+    from echocmr.simulate.export import run_export
+    from echocmr.simulate.settings import SimSettings
+
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    section = dict(config["simulate"], n_patients=patients)
+    out = workdir / "synthetic"
+    run_export(SimSettings.from_config(section, int(config["seed"])), out, SECRET,
+               progress=False)
+    return out
+
+
+def site_config(export: Path, blanking: str | None) -> dict:
+    raw = export / "raw"
+    cfg = {"input": {"mode": "site", "dicom_dir": str(raw / "dicom"),
+                     "cmr_reports": str(raw / "cmr_reports.csv"),
+                     "clinical": str(raw / "clinical.csv"),
+                     "echo_reports": str(raw / "echo_reports.csv"),
+                     "view_labels": str(raw / "view_labels.csv")},
+           "views": {"backend": "labels"}}
+    if blanking:
+        cfg["ingest"] = {"jpeg_blanking": blanking}
+    return cfg
+
+
+def run_deid(code: Path, workdir: Path, cfg: dict) -> float:
+    """snakemake results/deid/shard-{0,1}.csv in `workdir` with the workflow at `code`."""
+    workdir.mkdir(parents=True)
+    (workdir / "bench.yaml").write_text(yaml.safe_dump(cfg))
+    shards = int(yaml.safe_load((code / "config" / "config.yaml").read_text())
+                 ["ingest"]["shards"])
+    targets = [f"results/deid/shard-{s}.csv" for s in range(shards)]
+    env = dict(os.environ, ECHOCMR_SECRET=SECRET, PYTHONPATH=str(code / "src"))
+    base = [str(ROOT / ".venv" / "bin" / "snakemake"), "-s", str(code / "Snakefile"),
+            "--directory", str(workdir), "--cores", "2"]
+    opts = ["--configfile", str(workdir / "bench.yaml"), "--quiet", "all"]
+    # the inventory is not what is compared: build it first, untimed
+    _run(base + ["results/ingest/manifest.csv"] + opts, env)
+    start = time.perf_counter()
+    _run(base + targets + opts, env)
+    return time.perf_counter() - start
+
+
+def _run(cmd: list[str], env: dict) -> None:
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stderr[-3000:]}")
+
+
+def deid_tables(workdir: Path) -> pd.DataFrame:
+    return pd.concat([pd.read_csv(p, keep_default_na=False)
+                      for p in sorted((workdir / "results" / "deid").glob("shard-*.csv"))])
+
+
+def kept_identifiers(workdir: Path, truth: pd.DataFrame) -> pd.DataFrame:
+    """One row per planted identifier: was its video written, and is its box still visible."""
+    files = {p.stem: p for p in (workdir / "results" / "deid").glob("shard-*/*/*/*.dcm")}
+    rows = []
+    for key, boxes in truth.groupby("video_key"):
+        path = files.get(key)
+        if path is None:
+            rows += [dict(video_key=key, layout=b.layout, identifier_type=b.identifier_type,
+                          written=False, kept=False) for b in boxes.itertuples()]
+            continue
+        arr = pydicom.dcmread(path).pixel_array
+        peak = (arr.max(axis=-1) if arr.ndim == 4 else arr).max(axis=0)
+        for b in boxes.itertuples():
+            box = peak[b.y0:b.y1 + 1, b.x0:b.x1 + 1]
+            rows.append(dict(video_key=key, layout=b.layout, identifier_type=b.identifier_type,
+                             written=True, kept=bool((box > LEVEL).mean() > KEPT_SHARE)))
+    return pd.DataFrame(rows)
+
+
+def pixel_audit_seconds(workdir: Path, export: Path) -> tuple[float, int]:
+    sys.path.insert(0, str(ROOT / "src"))
+    from echocmr.audit import build_catalogue
+    from echocmr.audit_pixels import scan_pixels
+
+    raw = export / "raw"
+    tables = {n: raw / f"{n}.csv" for n in ("cmr_reports", "clinical", "echo_reports",
+                                            "view_labels")}
+    cat = build_catalogue(raw / "dicom", tables, SECRET)
+    start = time.perf_counter()
+    hits, _ = scan_pixels(cat, workdir / "results" / "deid", ocr_sample=0.05, seed=1)
+    return time.perf_counter() - start, len(hits)
+
+
+def summarise(name: str, seconds: float, workdir: Path, truth: pd.DataFrame) -> dict:
+    table = deid_tables(workdir)
+    kept = kept_identifiers(workdir, truth)
+    out = {"variant": name, "deid_s": round(seconds, 1), "cines": len(table),
+           "included": int((table["status"] == "included").sum()),
+           "unresolved": int((table["reason"] == "burned_in_text_unresolved").sum()),
+           "identifiers": len(kept), "identifiers_kept": int(kept["kept"].sum()),
+           "cines_with_kept_identifier": int(kept.loc[kept["kept"], "video_key"].nunique()),
+           "kept_by_layout": kept[kept["kept"]].groupby("layout").size().to_dict()}
+    if "text_share" in table:
+        share = pd.to_numeric(table["text_share"], errors="coerce").dropna()
+        out.update(text_share_median=round(float(share.median()), 5),
+                   text_share_worst=round(float(share.max()), 5),
+                   text_share_p99=round(float(share.quantile(0.99)), 5))
+    return out
+
+
+def markdown(results: list[dict], audit: dict, n_cines: int, layouts: dict) -> str:
+    lines = [f"Demo export with every vendor layout: {n_cines} files; layouts "
+             + ", ".join(f"{k} {v}" for k, v in layouts.items()) + ".", "",
+             "| variant | de-identification wall s (2 shards, --cores 2) | included | "
+             "unresolved | planted identifiers kept / planted (cines) | text removal: "
+             "median / p99 / worst share of tissue |",
+             "|---|---|---|---|---|---|"]
+    for r in results:
+        share = (f"{r['text_share_median']:.2%} / {r['text_share_p99']:.2%} / "
+                 f"{r['text_share_worst']:.2%}" if "text_share_median" in r else "-")
+        lines.append(f"| {r['variant']} | {r['deid_s']} | {r['included']} | {r['unresolved']} "
+                     f"| {r['identifiers_kept']} / {r['identifiers']} "
+                     f"({r['cines_with_kept_identifier']} cines) | {share} |")
+    lines += ["", f"Pixel audit of `after`'s results/deid: {audit['seconds']:.1f} s, "
+              f"{audit['hits']} hit(s). (De-identification + pixel audit) / before: "
+              f"{audit['ratio']:.2f}x.", ""]
+    for r in results:
+        if r["kept_by_layout"]:
+            lines.append(f"- {r['variant']}: kept identifiers by layout {r['kept_by_layout']}")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--patients", type=int, default=140)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench_deid_") as tmp:
+        tmp = Path(tmp)
+        export = make_export(tmp, args.patients)
+        truth = pd.read_csv(export / "truth" / "burned_text.csv", keep_default_na=False)
+        truth = truth[truth["kind"] == "identifier"]
+        old = tmp / "before_code"
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(old),
+                        BEFORE], check=True, capture_output=True)
+        try:
+            results = [summarise("before", run_deid(old, tmp / "before", site_config(export, None)),
+                                 tmp / "before", truth)]
+            for name, blanking in (("after", "lossless"), ("reencode", "reencode")):
+                seconds = run_deid(ROOT, tmp / name, site_config(export, blanking))
+                results.append(summarise(name, seconds, tmp / name, truth))
+            audit_s, hits = pixel_audit_seconds(tmp / "after", export)
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(old)],
+                           capture_output=True)
+            shutil.rmtree(old, ignore_errors=True)
+        n_cines = len(list((export / "raw" / "dicom").rglob("*")))
+        videos = pd.read_csv(export / "truth" / "videos.csv", keep_default_na=False)
+        layouts = videos["layout"].value_counts().to_dict() if "layout" in videos else {}
+    before = results[0]["deid_s"]
+    audit = {"seconds": round(audit_s, 1), "hits": hits,
+             "ratio": (results[1]["deid_s"] + audit_s) / before}
+    result = {"machine": machine_line(), "patients": args.patients, "variants": results,
+              "pixel_audit": audit, "layouts": layouts}
+    save_results(ROOT / "benchmarks" / "results", "deid", result,
+                 markdown(results, audit, n_cines, layouts))
+    print(markdown(results, audit, n_cines, layouts))
+
+
+if __name__ == "__main__":
+    main()
