@@ -72,9 +72,10 @@ def glyph_limits(rows: int) -> tuple[int, int]:
 
 
 def stroke_kernel(rows: int) -> int:
-    """Side of the top-hat kernel: wider than a console font's strokes (1-3 px after JPEG),
-    narrower than myocardium, valves and bars, which then do not count as strokes."""
-    return max(5, (rows // 64) | 1)
+    """Side of the top-hat kernel: wider than a whole console glyph (small fonts draw digits as
+    solid blobs 5-7 px wide, which a stroke-sized kernel would erase), so every glyph survives;
+    wide structures (bars, the sector) do not, and the line filters below drop tissue."""
+    return max(9, (rows // 24) | 1)
 
 
 def stroke_mask(lo: np.ndarray, hi: np.ndarray, within: np.ndarray | None = None,

@@ -36,8 +36,6 @@ MAX_TEXT_SHARE = 0.25
 # on tiny console fonts even when it reads them right, so characters count more than confidence.
 CONFIRM_MIN_CHARS, CONFIRM_MIN_CONF = 3, 40.0
 CONFIRM_TOTAL_CHARS, CONFIRM_TOTAL_CONF = 4, 0.0
-# In a moving sector: lines with at least this many glyphs are text whatever OCR reads.
-MOVING_MIN_GLYPHS = 3
 # ... and that text survived cleaning (the cine is then refused).
 RESIDUE_MIN_CHARS, RESIDUE_MIN_CONF = 4, 50.0
 
@@ -93,18 +91,16 @@ def _read(found: bt.Candidates) -> list[list[ocr.Word]]:
 def remove_text(area: KeepArea, lo: np.ndarray, hi: np.ndarray, moving: bool) -> KeepArea:
     """Step 3: blank text lines, then check that none is left.
 
-    In a moving sector, a static, high-contrast line of letter-shaped strokes is burned in
-    unless it is a lone static structure: a line of three glyphs or more is blanked whatever
-    OCR says (it cannot read the smallest console fonts over tissue), a shorter one when OCR
-    reads a character in it. In a frozen cine everything is static, so a line is blanked only
-    when OCR reads it as text."""
+    In a moving sector a static, high-contrast line of letter-shaped strokes is taken as
+    burned in and blanked whatever OCR reads: OCR cannot read the smallest console fonts over
+    tissue, and privacy comes before the few static tissue structures this also blanks. In a
+    frozen cine everything is static, so a line is blanked only when OCR reads it as text."""
     found = bt.find_candidates(lo, hi, area.mask)
     boxes = found.boxes
     words = _read(found)
     area.ocr_calls += bool(boxes)
     if moving:
-        area.text_boxes = [b for b, w in zip(boxes, words, strict=True)
-                           if b.n_glyphs >= MOVING_MIN_GLYPHS or reads_as_text(w, 1, 0.0)]
+        area.text_boxes = list(boxes)
     else:
         area.text_boxes = [b for b, w in zip(boxes, words, strict=True)
                            if reads_as_text(w, CONFIRM_MIN_CHARS, CONFIRM_MIN_CONF,
