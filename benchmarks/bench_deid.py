@@ -154,7 +154,7 @@ def summarise(name: str, seconds: float, workdir: Path, truth: pd.DataFrame) -> 
 
 
 def markdown(results: list[dict], audit: dict, n_cines: int, layouts: dict) -> str:
-    lines = [f"Demo export with every vendor layout: {n_cines} files; layouts "
+    lines = [f"Demo export with every vendor layout ({n_cines} paths); files by layout: "
              + ", ".join(f"{k} {v}" for k, v in layouts.items()) + ".", "",
              "| variant | de-identification wall s (2 shards, --cores 2) | included | "
              "unresolved | planted identifiers kept / planted (cines) | text removal: "
