@@ -29,10 +29,9 @@ import numpy as np
 import pandas as pd
 
 import echocmr
+from echocmr.model.card import CARD, FORMAT, BundleError, load_card, model_entry, sha256  # noqa: F401
 from echocmr.model.tasks import BINARY_TASKS, CONTINUOUS_TASKS, TASKS, VIEWS, global_column
 
-CARD = "model_card.json"
-FORMAT = "echocmr-bundle/1"
 # Settings of a trained model another site needs to rebuild it and feed it (not its optimiser).
 NET_KEYS = ("arch", "layers", "width", "frames", "period", "resolution")
 INPUT_SPEC = {
@@ -44,18 +43,6 @@ INPUT_SPEC = {
 }
 RELEASED_SETTINGS = {"arch": "r2plus1d_18", "layers": [2, 2, 2, 2], "width": 64, "frames": 16,
                      "period": 2, "resolution": 112}
-
-
-class BundleError(ValueError):
-    """A bundle is missing, incomplete or was changed after it was written."""
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def config_hash(config: dict) -> str:
@@ -179,33 +166,6 @@ def _json(value):
 
 
 # ---- reading --------------------------------------------------------------------------------
-
-def load_card(bundle, verify: bool = False) -> dict:
-    """The bundle's model card; `verify` also checks every file's sha256."""
-    root = Path(bundle)
-    path = root / CARD
-    if not path.is_file():
-        raise BundleError(f"model.bundle={bundle}: no {CARD} there; export a bundle with "
-                          "`python -m echocmr.model.bundle export` (docs/external.md)")
-    card = json.loads(path.read_text())
-    if card.get("format") != FORMAT:
-        raise BundleError(f"{path}: format {card.get('format')!r}, expected {FORMAT!r}")
-    for rel, digest in card.get("files", {}).items():
-        f = root / rel
-        if not f.is_file():
-            raise BundleError(f"model.bundle={bundle}: {rel} is missing")
-        if verify and sha256(f) != digest:
-            raise BundleError(f"model.bundle={bundle}: {rel} differs from the model card "
-                              "(changed or damaged after export)")
-    return card
-
-
-def model_entry(card: dict, view: str, model: str) -> dict:
-    for entry in card["models"]:
-        if entry["view"] == view and entry["model"] == model:
-            return entry
-    raise BundleError(f"the bundle has no {view} model {model!r}")
-
 
 def export(src, dest) -> dict:
     """Copy a bundle to `dest` (outside results/), then verify the copy against its card."""

@@ -32,7 +32,7 @@ def bundle_card(config: dict) -> dict | None:
     if not path:
         raise ConfigError("model.mode is 'external' but model.bundle is not set: point it at "
                           "an exported model bundle (docs/external.md)")
-    from echocmr.model.bundle import BundleError, load_card
+    from echocmr.model.card import BundleError, load_card
 
     try:
         return load_card(path)
@@ -118,7 +118,7 @@ class ModelPaths:
     def best(self, wildcards) -> str:
         name = self.model_name(wildcards)
         if self.external:
-            from echocmr.model.bundle import model_entry
+            from echocmr.model.card import model_entry
 
             return os.path.join(self.bundle, model_entry(self.card, wildcards.view, name)["file"])
         return f"results/model/{wildcards.view}/{name}/best.pt"

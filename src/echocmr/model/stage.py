@@ -69,7 +69,7 @@ def run_fuse(task: str, view_csvs: dict, labels_csv, split_csv, min_fit: int, ou
 
     models = None
     if bundle:
-        from echocmr.model.bundle import load_card
+        from echocmr.model.card import load_card
 
         models = load_card(bundle)["fusion"][task]
     fused, fused_val, patterns, fitted = fuse_files(task, view_csvs, labels_csv, split_csv,
@@ -96,7 +96,7 @@ def run_baseline(labels_csv, split_csv, manifest_csv, echo_csv, clinical_csv,
 
     card = None
     if bundle:
-        from echocmr.model.bundle import load_card
+        from echocmr.model.card import load_card
 
         card = load_card(bundle)["baseline"]
     df, imputed, fills = baseline_files(labels_csv, split_csv, manifest_csv, echo_csv,
