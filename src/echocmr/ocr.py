@@ -153,9 +153,3 @@ def read_crops(crops: Sequence[np.ndarray], upscale: int = UPSCALE) -> list[list
                 break
     return out
 
-
-def read_boxes(image: np.ndarray, boxes: Sequence[tuple[int, int, int, int]],
-               upscale: int = UPSCALE) -> list[str]:
-    """Text of each inclusive (x0, y0, x1, y1) box of `image`, one engine call for all."""
-    crops = [dark_on_light(np.asarray(image)[y0:y1 + 1, x0:x1 + 1]) for x0, y0, x1, y1 in boxes]
-    return [" ".join(w.text for w in words) for words in read_crops(crops, upscale)]

@@ -38,7 +38,6 @@ class TextBox:
     y1: int
     n_glyphs: int
     light: bool
-    glyphs: tuple[tuple[int, int, int, int], ...] = ()  # inclusive box of each component
 
     @property
     def area(self) -> int:
@@ -148,14 +147,9 @@ def _lines(glyphs: np.ndarray, min_h: int, max_h: int, light: bool) -> list[Text
         if not _letter_like(right - left + 1, bottom - top + 1, bottom, min_h):
             continue
         pad = 2  # anti-aliasing and JPEG ringing reach a pixel or two past the strokes
-        glyph_boxes = tuple(
-            (max(0, int(a) - pad), max(0, int(b) - pad), min(w_img - 1, int(c) + pad),
-             min(h_img - 1, int(d) + pad)) for a, b, c, d in zip(left, top, right, bottom,
-                                                                   strict=True))
         out.append(TextBox(max(0, int(left.min()) - pad), max(0, int(top.min()) - pad),
                            min(w_img - 1, int(right.max()) + pad),
-                           min(h_img - 1, int(bottom.max()) + pad), int(ids.size), light,
-                           glyph_boxes))
+                           min(h_img - 1, int(bottom.max()) + pad), int(ids.size), light))
     return out
 
 
@@ -195,14 +189,4 @@ def line_boxes_mask(boxes: list[TextBox], shape: tuple[int, int]) -> np.ndarray:
     mask = np.zeros(shape, bool)
     for b in boxes:
         mask[b.slices()] = True
-    return mask
-
-
-def boxes_mask(boxes: list[TextBox], shape: tuple[int, int]) -> np.ndarray:
-    """Boolean mask, True inside the glyph boxes of every line (the gaps between words of a
-    line are kept: they hold no stroke, and often tissue)."""
-    mask = np.zeros(shape, bool)
-    for b in boxes:
-        for x0, y0, x1, y1 in b.glyphs or ((b.x0, b.y0, b.x1, b.y1),):
-            mask[y0:y1 + 1, x0:x1 + 1] = True
     return mask
