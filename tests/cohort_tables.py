@@ -19,7 +19,7 @@ from echocmr.segments import WALL_MOTION_GRADES
 MANIFEST_COLUMNS = [
     "file_key", "patient_key", "study_key", "video_key", "shard", "sop_class", "modality",
     "n_frames", "rows", "columns", "transfer_syntax", "photometric", "fps", "file_bytes",
-    "accession_key", "study_date", "status", "reason",
+    "accession_key", "study_date", "age_years", "status", "reason",
 ]
 VIEWS_COLUMNS = ["video_key", "study_key", "patient_key", "view", "p_A4C", "p_A2C", "p_PLAX",
                  "p_OTHER", "confidence", "status", "reason"]
@@ -116,8 +116,8 @@ def _cmr_row(rng, pk, i, date) -> dict:
     return row
 
 
-def _study_rows(rng, pk, j, date, shard_count=2):
-    """Manifest rows, views rows and the echo report of one echo study."""
+def _study_rows(rng, pk, j, date, age, shard_count=2):
+    """Manifest rows, views rows and the echo report of one echo study (age: header age)."""
     sk, ak = key("S", pk, j), key("A", pk, j)
     manifest, views = [], []
     wanted = [v for v, p in (("A4C", 0.9), ("A2C", 0.75), ("PLAX", 0.9), ("OTHER", 1.0))
@@ -128,7 +128,7 @@ def _study_rows(rng, pk, j, date, shard_count=2):
                          "patient_key": pk, "study_key": sk, "video_key": vk,
                          "shard": int(sk[1:], 16) % shard_count, "modality": "US",
                          "accession_key": ak, "study_date": date.strftime("%Y-%m-%d"),
-                         "status": "included"})
+                         "age_years": age, "status": "included"})
         views.append({**{c: "" for c in VIEWS_COLUMNS}, "video_key": vk, "study_key": sk,
                       "patient_key": pk, "view": view, "confidence": 0.9,
                       "status": "kept" if view != "OTHER" else "excluded",
@@ -149,6 +149,7 @@ def make_cohort(n_patients: int = 300, seed: int = 0) -> Cohort:
     for p in range(n_patients):
         pk = key("P", seed, p)
         clinical.append(_clinical_row(rng, pk))
+        age = clinical[-1]["age_years"]
         cmr_dates = [base + pd.Timedelta(days=int(rng.integers(0, 3000)))]
         if rng.random() < 0.2:
             cmr_dates.append(cmr_dates[0] + pd.Timedelta(days=int(rng.integers(200, 900))))
@@ -156,7 +157,7 @@ def make_cohort(n_patients: int = 300, seed: int = 0) -> Cohort:
         for j in range(int(rng.integers(1, 4))):
             anchor = cmr_dates[rng.integers(len(cmr_dates))]
             date = anchor + pd.Timedelta(days=int(rng.integers(-45, 46)))
-            m, v, e = _study_rows(rng, pk, j, date)
+            m, v, e = _study_rows(rng, pk, j, date, age)
             manifest += m
             views += v
             echo.append(e)

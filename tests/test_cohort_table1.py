@@ -29,7 +29,8 @@ PAPER_ROWS = [
 ]
 
 
-def run_cohort_stage(cohort: Cohort, root, cohort_config=None, seed=1) -> pd.DataFrame:
+def run_cohort_stage(cohort: Cohort, root, cohort_config=None, seed=1,
+                     min_age=18) -> pd.DataFrame:
     """Every cohort rule's logic on contract files under `root`; returns table1.csv."""
     cohort_config = cohort_config or {}
     paths = cohort.write(root)
@@ -39,7 +40,8 @@ def run_cohort_stage(cohort: Cohort, root, cohort_config=None, seed=1) -> pd.Dat
     stage.run_validate({n: paths[n] for n in stage.TABLES}, schemas, valid,
                        out / "cohort/excluded_rows.csv")
     stage.run_pair(paths["manifest"], paths["views"], valid["cmr_reports"], 30,
-                   out / "cohort/pairs.csv", out / "cohort/pair_qc.csv")
+                   out / "cohort/pairs.csv", out / "cohort/pair_qc.csv",
+                   clinical=valid["clinical"], min_age=min_age)
     stage.run_labels(out / "cohort/pairs.csv", valid["cmr_reports"], cohort_config,
                      out / "cohort/labels.csv")
     stage.run_split(out / "cohort/labels.csv", out / "cohort/pair_qc.csv", cohort_config, seed,
@@ -127,7 +129,7 @@ def test_hand_computed_table1(tmp_path):
     html = (tmp_path / "results/table1.html").read_text()
     assert "Native T1 &gt;= 1060 ms" in html and "4 studies from 3 patients" in html
     qc = pd.read_csv(tmp_path / "results/qc/cohort.csv", keep_default_na=False)
-    assert qc[["step", "n_in", "n_out"]].values.tolist() == [["paired", 5, 4],
+    assert qc[["step", "n_in", "n_out"]].values.tolist() == [["paired", 5, 4], ["adults", 4, 4],
                                                              ["in analysis", 4, 4]]
 
 

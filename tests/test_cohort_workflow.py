@@ -48,7 +48,7 @@ def test_cohort_rules_run_in_snakemake(workflow_dir, tmp_path):
     qc = pd.read_csv(workflow_dir / "results/qc/cohort.csv", keep_default_na=False)
     for _, step in qc.groupby("step", sort=False):
         assert step["n_in"].iloc[0] - step["n_excluded"].sum() == step["n_out"].iloc[0]
-    assert qc["step"].unique().tolist() == ["paired", "in analysis"]
+    assert qc["step"].unique().tolist() == ["paired", "adults", "in analysis"]
 
     # the scripts run exactly the library, with the config's seed: same bytes
     run_cohort_stage(cohort, tmp_path, cohort_config={}, seed=20240601)

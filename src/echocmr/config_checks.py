@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+from echocmr.study_period import study_period
+
 
 class ConfigError(ValueError):
     """A config value is wrong; the message names the key, the value and what is allowed."""
@@ -39,6 +41,13 @@ def _require_secret(config: dict) -> None:
         raise ConfigError(f"secret: {exc}") from None
 
 
+def _check_study_period(config: dict) -> None:
+    try:
+        study_period((config.get("cohort") or {}).get("period"))
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
 def check_config(config: dict) -> None:
     """Fail fast, before any job runs, on values that are valid JSON but wrong for the study.
 
@@ -47,3 +56,4 @@ def check_config(config: dict) -> None:
     if config["input"]["mode"] == "site":
         _require_site_inputs(config)
     _require_secret(config)
+    _check_study_period(config)  # read by inventory and deidentify_tables, which every target needs

@@ -34,6 +34,7 @@ rule pair:
         manifest="results/ingest/manifest.csv",
         views="results/views/views.csv",
         cmr_reports="results/cohort/valid/cmr_reports.csv",
+        clinical="results/cohort/valid/clinical.csv",
     output:
         pairs="results/cohort/pairs.csv",
         qc="results/cohort/pair_qc.csv",
@@ -43,6 +44,7 @@ rule pair:
         "../../envs/stats.yaml"
     params:
         window_days=config["cohort"]["window_days"],
+        min_age=config["cohort"]["min_age"],
     script:
         "../scripts/pair.py"
 

@@ -2,7 +2,7 @@
 # (per shard) and deidentify_tables. The crop rule lives in crop.smk.
 
 
-from echocmr.ingest.paths import raw_tables, rule_params
+from echocmr.ingest.paths import period_param, raw_tables, rule_params
 
 
 rule inventory:
@@ -22,6 +22,8 @@ rule inventory:
         **rule_params(
             config, "shards", "min_frames", "date_shift_max_days", "colour_fraction"
         ),
+        # raw study dates exist only here: cohort.period is checked before they are shifted
+        period=period_param(config),
     script:
         "../scripts/inventory.py"
 
@@ -63,5 +65,6 @@ rule deidentify_tables:
         "../../envs/dicom.yaml"
     params:
         **rule_params(config, "date_shift_max_days"),
+        period=period_param(config),
     script:
         "../scripts/deidentify_tables.py"

@@ -1,4 +1,5 @@
-"""Rule pair: each echo study with a kept analysis view -> nearest CMR within the window."""
+"""Rule pair: each echo study with a kept analysis view -> nearest CMR within the window;
+then adults only (cohort.min_age)."""
 
 from echocmr.logutil import script_logging
 
@@ -12,4 +13,6 @@ with script_logging(snakemake):
         window_days=snakemake.params.window_days,
         pairs_out=snakemake.output.pairs,
         qc_out=snakemake.output.qc,
+        clinical=snakemake.input.clinical,
+        min_age=snakemake.params.min_age,
     )

@@ -14,6 +14,13 @@ Rules here:
 - still tied (two CMRs on the same day): the smaller cmr_key, only so the result is deterministic.
 Several echo studies may share one CMR (each echo is paired independently).
 `interval_days` = echo date minus CMR date (signed; positive = echo after CMR).
+
+Adults only (paper: "adults aged over 18 years", read as 18 or older): a paired study of a
+patient younger than `cohort.min_age` whole years at the echo is dropped. The age is the DICOM
+header's (manifest `age_years`: PatientAge, else birth date to study date, taken before
+de-identification); where the header has none, the clinical table's age at the first CMR, which
+can be up to the pairing window older than the age at the echo. No age at all: dropped too,
+since the criterion cannot be checked.
 """
 
 from __future__ import annotations
@@ -26,6 +33,8 @@ ANALYSIS_VIEWS = ("A4C", "A2C", "PLAX")
 PAIR_COLUMNS = ["study_key", "patient_key", "cmr_key", "echo_date", "cmr_date", "interval_days"]
 REASON_NO_DATE = "echo study date missing"
 REASON_NO_CMR = "no CMR within window"
+REASON_UNDER_AGE = "younger than cohort.min_age at the echo"
+REASON_NO_AGE = "age at the echo unknown"
 
 
 def echo_studies(manifest: pd.DataFrame, views: pd.DataFrame) -> pd.DataFrame:
@@ -88,3 +97,33 @@ def pair_studies(
 def pair_qc(studies: pd.DataFrame, unpaired: pd.DataFrame) -> pd.DataFrame:
     """QC step "paired": echo studies with a kept analysis view -> studies paired with a CMR."""
     return qc_rows("paired", "echo studies", len(studies), unpaired["reason"])
+
+
+def echo_ages(manifest: pd.DataFrame) -> pd.Series:
+    """Whole years of age at the echo by study_key, from the manifest's included files (the
+    youngest, should a study's files disagree); studies without any are left out."""
+    files = manifest[manifest["status"] == "included"]
+    ages = pd.to_numeric(files["age_years"], errors="coerce")
+    return ages.groupby(files["study_key"]).min().dropna()
+
+
+def exclude_minors(pairs: pd.DataFrame, echo_age: pd.Series, clinical: pd.DataFrame,
+                   min_age: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return (pairs of patients at least min_age at the echo, dropped study_key and reason).
+
+    echo_age: study_key -> header age (`echo_ages`); clinical: patient_key, age_years (the
+    fallback for studies without a header age)."""
+    clinical_age = clinical.drop_duplicates("patient_key").set_index("patient_key")["age_years"]
+    age = pairs["study_key"].map(echo_age).astype(float)
+    age = age.fillna(pairs["patient_key"].map(clinical_age).astype(float))
+    reason = pd.Series("", index=pairs.index)
+    reason[age.isna()] = REASON_NO_AGE
+    reason[age < min_age] = REASON_UNDER_AGE
+    dropped = reason != ""
+    excluded = pairs.loc[dropped, ["study_key"]].assign(reason=reason[dropped])
+    return pairs[~dropped].reset_index(drop=True), excluded.reset_index(drop=True)
+
+
+def age_qc(pairs: pd.DataFrame, dropped: pd.DataFrame) -> pd.DataFrame:
+    """QC step "adults": paired echo studies -> those of patients at least cohort.min_age."""
+    return qc_rows("adults", "echo studies", len(pairs), dropped["reason"])

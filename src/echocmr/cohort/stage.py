@@ -60,16 +60,26 @@ def run_validate(tables: dict, schemas: dict, valid_out: dict, excluded_out) -> 
         log.warning("%s: %d row(s) excluded: %s", table, n, reason)
 
 
-def run_pair(manifest, views, cmr_reports, window_days: int, pairs_out, qc_out) -> None:
-    manifest_df = read_strings(manifest, ["study_key", "study_date", "status"])
+def run_pair(manifest, views, cmr_reports, window_days: int, pairs_out, qc_out, *,
+             clinical=None, min_age: int | None = None) -> None:
+    """Pairing, then (min_age set: cohort.min_age) the adults-only step, which needs the valid
+    clinical table for studies whose DICOM header has no age."""
+    manifest_df = read_strings(manifest, ["study_key", "study_date", "status", "age_years"])
     views_df = read_strings(views, ["video_key", "study_key", "patient_key", "view", "status"])
     studies = pair_mod.echo_studies(manifest_df, views_df)
     pairs, unpaired = pair_mod.pair_studies(studies, read_table(cmr_reports), window_days)
+    qc = [pair_mod.pair_qc(studies, unpaired)]
+    dropped = unpaired
+    if min_age is not None:
+        adults, too_young = pair_mod.exclude_minors(
+            pairs, pair_mod.echo_ages(manifest_df), read_table(clinical), min_age)
+        qc.append(pair_mod.age_qc(pairs, too_young))
+        pairs, dropped = adults, pd.concat([unpaired, too_young], ignore_index=True)
     write_csv(pairs, pairs_out)
-    write_csv(pair_mod.pair_qc(studies, unpaired), qc_out)
-    log.info("%d echo studies with a kept view, %d paired, %d dropped (%s)", len(studies),
-             len(pairs), len(unpaired),
-             {str(k): int(v) for k, v in unpaired["reason"].value_counts().items()})
+    write_csv(pd.concat(qc, ignore_index=True), qc_out)
+    log.info("%d echo studies with a kept view, %d kept paired, %d dropped (%s)", len(studies),
+             len(pairs), len(dropped),
+             {str(k): int(v) for k, v in dropped["reason"].value_counts().items()})
 
 
 def run_labels(pairs, cmr_reports, cohort_config: dict, labels_out) -> None:

@@ -28,9 +28,7 @@ from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, UID
 
 from echocmr import keys
 from echocmr.ingest.inventory import parse_da
-from echocmr.ingest.normalise import identifier, identifier_values
-
-MAX_AGE_YEARS = 90
+from echocmr.ingest.normalise import MAX_AGE_YEARS, age_at, identifier, identifier_values
 
 # Free text that says how the image was made, not who it shows (kept as is).
 TEXT_KEEP = frozenset({
@@ -113,10 +111,6 @@ def capped_age(value: str) -> str | None:
     if m.group(2) == "Y" and int(m.group(1)) > MAX_AGE_YEARS:
         return f"{MAX_AGE_YEARS:03d}Y"
     return m.group(0)
-
-
-def age_at(birth: dt.date, day: dt.date) -> int:
-    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
 
 
 class HeaderCleaner:

@@ -27,14 +27,15 @@ from pydicom.uid import UID
 from echocmr import keys
 from echocmr.ingest import reasons as R
 from echocmr.ingest import regions as reg
-from echocmr.ingest.normalise import identifier, identifier_values, parse_date
+from echocmr.ingest.normalise import age_years, identifier, identifier_values, parse_date
+from echocmr.study_period import StudyPeriod
 
 log = logging.getLogger(__name__)
 
 MANIFEST_COLUMNS = [
     "file_key", "patient_key", "study_key", "video_key", "shard", "sop_class", "modality",
     "n_frames", "rows", "columns", "transfer_syntax", "photometric", "fps", "file_bytes",
-    "accession_key", "study_date", "status", "reason",
+    "accession_key", "study_date", "age_years", "status", "reason",
 ]
 QC_COLUMNS = ["step", "unit", "n_in", "n_out", "reason", "n_excluded"]
 ULTRASOUND_SOP_CLASSES = frozenset({
@@ -57,6 +58,7 @@ class InventorySettings:
     min_frames: int = 32
     date_shift_max_days: int = 365
     colour_fraction: float = 0.01  # share of sector pixels that are coloured -> colour Doppler
+    period: StudyPeriod | None = None  # cohort.period on the raw dates; None = no restriction
 
 
 def list_files(root: str | Path) -> list[Path]:
@@ -94,14 +96,29 @@ def fps_of(ds) -> float | None:
 parse_da = parse_date  # the one date reader (echocmr.ingest.normalise); old name kept
 
 
-def shifted_study_date(ds, secret: str, max_days: int) -> str:
-    """Study date moved by the patient's offset, ISO formatted; '' when the header has none."""
+def raw_study_date(ds) -> dt.date | None:
+    """The study's original date (StudyDate, else the series, content or acquisition date)."""
     for kw in ("StudyDate", "SeriesDate", "ContentDate", "AcquisitionDate"):
         day = parse_da(ds.get(kw))
         if day is not None:
-            offset = keys.date_offset_days(secret, identifier(ds.get("PatientID")), max_days)
-            return (day + dt.timedelta(days=offset)).isoformat()
-    return ""
+            return day
+    return None
+
+
+def shifted_study_date(ds, secret: str, max_days: int) -> str:
+    """Study date moved by the patient's offset, ISO formatted; '' when the header has none."""
+    day = raw_study_date(ds)
+    if day is None:
+        return ""
+    offset = keys.date_offset_days(secret, identifier(ds.get("PatientID")), max_days)
+    return (day + dt.timedelta(days=offset)).isoformat()
+
+
+def header_age(ds) -> int | str:
+    """Whole years of age at the study (PatientAge, else birth to study date; capped at 90), so
+    the cohort stage can apply cohort.min_age without any date of birth; '' when unknown."""
+    age = age_years(ds.get("PatientAge"), ds.get("PatientBirthDate"), raw_study_date(ds))
+    return "" if age is None else age
 
 
 def n_frames_of(ds) -> int:
@@ -280,7 +297,8 @@ def probe(path: Path, root: Path, s: InventorySettings) -> dict:
         return row
     try:
         _describe(ds, row, s)
-        reason = reason or _header_reason(ds, row) or _cine_reason(ds, path, s)
+        reason = (reason or _header_reason(ds, row) or _period_reason(ds, s)
+                  or _cine_reason(ds, path, s))
     except Exception:  # noqa: BLE001 - a malformed value anywhere: the file cannot be trusted
         log.warning("file %s: unexpected header content", row["file_key"], exc_info=False)
         reason = reason or R.UNREADABLE_TRUNCATED
@@ -308,6 +326,7 @@ def _describe(ds, row: dict, s: InventorySettings) -> None:
     if pid:
         row["patient_key"] = keys.pseudonym(s.secret, "patient", pid)
         row["study_date"] = shifted_study_date(ds, s.secret, s.date_shift_max_days)
+        row["age_years"] = header_age(ds)
     if study:
         row["study_key"] = keys.pseudonym(s.secret, "study", study)
         row["shard"] = keys.shard_of(row["study_key"], s.n_shards)
@@ -327,6 +346,15 @@ def _header_reason(ds, row: dict) -> str | None:
     if not (row["patient_key"] and row["study_key"] and row["video_key"]):
         return R.MISSING_IDENTIFIERS
     return None
+
+
+def _period_reason(ds, s: InventorySettings) -> str | None:
+    """Only here are the dates raw (later stages see shifted ones). A file without any date is
+    kept: pairing drops its study as undated."""
+    day = raw_study_date(ds)
+    if s.period is None or day is None or s.period.contains(day):
+        return None
+    return R.OUTSIDE_STUDY_PERIOD
 
 
 def _cine_reason(ds, path: Path, s: InventorySettings) -> str | None:
@@ -371,16 +399,18 @@ def build_manifest(root: str | Path, s: InventorySettings, processes: int = 1) -
             seen.add(row["video_key"])
     mark_identity_conflicts(rows)
     manifest = pd.DataFrame(rows, columns=MANIFEST_COLUMNS)
-    log.info("inventory: %d files, %d included", len(manifest),
-             int((manifest["status"] == R.INCLUDED).sum()))
+    log.info("inventory: %d files, %d included, %d outside the study period", len(manifest),
+             int((manifest["status"] == R.INCLUDED).sum()),
+             int((manifest["reason"] == R.OUTSIDE_STUDY_PERIOD).sum()))
     return manifest
 
 
 def mark_identity_conflicts(rows: list[dict]) -> None:
     """A StudyInstanceUID under two or more PatientIDs (a merge or a typing error at the site):
-    every file of the study that would otherwise be a cine is excluded as `identity_conflict`,
-    since which patient is right cannot be known. Every keyed file counts towards the
-    conflict, duplicates too; files excluded at an earlier readable check keep their reason."""
+    every file of the study that passed the readable checks is excluded as `identity_conflict`
+    (a readable check: it comes before the study period and the cine checks), since which
+    patient is right cannot be known. Every keyed file counts towards the conflict, duplicates
+    too; files excluded at an earlier readable check keep their reason."""
     patients: dict[str, set[str]] = {}
     for row in rows:
         if row["study_key"] and row["patient_key"]:
@@ -389,20 +419,23 @@ def mark_identity_conflicts(rows: list[dict]) -> None:
     if not conflicting:
         return
     for row in rows:
-        if row["study_key"] in conflicting and (row["status"] == R.INCLUDED
-                                                or row["reason"] in R.CINE_REASONS):
+        if row["study_key"] in conflicting and (row["status"] == R.INCLUDED or row["reason"]
+                                                in R.PERIOD_REASONS + R.CINE_REASONS):
             row["status"], row["reason"] = R.EXCLUDED, R.IDENTITY_CONFLICT
     log.warning("inventory: %d stud(ies) under more than one patient: excluded as %s",
                 len(conflicting), R.IDENTITY_CONFLICT)
 
 
-def qc_rows(manifest: pd.DataFrame, unit: str = "files") -> pd.DataFrame:
-    """QC accounting for steps found -> readable -> ultrasound cines (n_in - excluded = n_out)."""
+def qc_rows(manifest: pd.DataFrame, unit: str = "files", period: bool = False) -> pd.DataFrame:
+    """QC accounting for steps found -> readable -> [in study period] -> ultrasound cines
+    (n_in - excluded = n_out). The period step only when cohort.period is set (`period`)."""
     reasons = manifest.loc[manifest["status"] == R.EXCLUDED, "reason"].value_counts()
     out, n = [], len(manifest)
     out.append(dict(step="found", unit=unit, n_in=n, n_out=n, reason="", n_excluded=0))
-    for step, vocabulary in (("readable", R.READABLE_REASONS),
-                             ("ultrasound cines", R.CINE_REASONS)):
+    steps = [("readable", R.READABLE_REASONS),
+             *([("in study period", R.PERIOD_REASONS)] if period else []),
+             ("ultrasound cines", R.CINE_REASONS)]
+    for step, vocabulary in steps:
         dropped = {r: int(reasons.get(r, 0)) for r in vocabulary if reasons.get(r, 0)}
         n_out = n - sum(dropped.values())
         if dropped:

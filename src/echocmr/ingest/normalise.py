@@ -69,3 +69,27 @@ def parse_date(value) -> dt.date | None:
         return dt.date(int(match[1]), int(match[3]), int(match[4]))
     except ValueError:
         return None
+
+
+# Ages: whole years, capped (HIPAA Safe Harbor bins ages over 89; PS3.15 retains age).
+MAX_AGE_YEARS = 90
+_AGE = re.compile(r"(\d{3})([DWMY])")
+_DAYS_PER_UNIT = {"D": 1, "W": 7}
+
+
+def age_at(birth: dt.date, day: dt.date) -> int:
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+def age_years(age_string, birth, day: dt.date | None) -> int | None:
+    """Whole years of age on `day`: DICOM PatientAge (AS 'nnnY', 'nnnM', 'nnnW', 'nnnD'), else
+    the birth date to `day`; capped at MAX_AGE_YEARS. None when neither gives an age."""
+    match = _AGE.fullmatch(_text(age_string)) if age_string else None
+    if match:
+        n, unit = int(match[1]), match[2]
+        years = n if unit == "Y" else n // 12 if unit == "M" else n * _DAYS_PER_UNIT[unit] // 366
+        return min(years, MAX_AGE_YEARS)
+    birth = parse_date(birth)
+    if birth is None or day is None or day < birth:
+        return None
+    return min(age_at(birth, day), MAX_AGE_YEARS)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 
+from echocmr.study_period import study_period
+
 TABLES = ("cmr_reports", "clinical", "echo_reports")
 
 
@@ -49,3 +51,10 @@ def rule_params(config: dict, *ingest_keys: str) -> dict:
     secret itself: params are stored in job metadata) and whether the data are synthetic."""
     return dict(ingest={k: config["ingest"][k] for k in ingest_keys},
                 secret=config["secret"], synthetic=is_synthetic(config))
+
+
+def period_param(config: dict) -> dict | None:
+    """cohort.period for the rules that read raw dates (inventory, deidentify_tables): ISO
+    strings, or None for no restriction. Already checked at parse time (config_checks)."""
+    period = study_period(config["cohort"].get("period"))
+    return None if period is None else period.as_param()

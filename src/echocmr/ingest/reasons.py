@@ -2,7 +2,8 @@
 
 Every file under the DICOM folder gets one manifest row; an excluded one carries exactly one of
 these reasons (the first check it fails, in the order below). docs/ingest.md repeats this table;
-`tests/test_ingest_inventory.py` checks both agree.
+`tests/test_ingest_inventory.py` checks both agree. `outside_study_period` is also a reason of
+deidentify_tables' rejected rows (report dates outside cohort.period).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ UNREADABLE_TRUNCATED = "unreadable_truncated"  # [readable] parse error or data 
 MISSING_IDENTIFIERS = "missing_identifiers"  # [readable] no patient, study or instance UID
 DUPLICATE_INSTANCE = "duplicate_instance"  # [readable] SOPInstanceUID already seen in another file
 IDENTITY_CONFLICT = "identity_conflict"  # [readable] StudyInstanceUID under two PatientIDs
+# [in study period] raw study date outside cohort.period (step written only when one is set)
+OUTSIDE_STUDY_PERIOD = "outside_study_period"
 NO_PIXEL_DATA = "no_pixel_data"  # [ultrasound cines] SR, measurements, presentation states
 NOT_ULTRASOUND = "not_ultrasound"  # [ultrasound cines] Modality/SOP class is not ultrasound
 SINGLE_FRAME = "single_frame"  # [ultrasound cines] a still image
@@ -35,7 +38,8 @@ READABLE_REASONS = (EMPTY_FILE, NOT_DICOM, UNREADABLE_TRUNCATED, MISSING_IDENTIF
                     DUPLICATE_INSTANCE, IDENTITY_CONFLICT)
 CINE_REASONS = (NO_PIXEL_DATA, NOT_ULTRASOUND, SINGLE_FRAME, TOO_FEW_FRAMES, SPECTRAL_DOPPLER,
                 COLOUR_DOPPLER, UNDECODABLE_ENCODING, FRAME_COUNT_MISMATCH)
-INVENTORY_REASONS = READABLE_REASONS + CINE_REASONS
+PERIOD_REASONS = (OUTSIDE_STUDY_PERIOD,)
+INVENTORY_REASONS = READABLE_REASONS + PERIOD_REASONS + CINE_REASONS
 DEID_REASONS = (NO_TISSUE_REGION, BURNED_IN_TEXT_UNRESOLVED, UNDECODABLE_ENCODING,
                 FRAME_COUNT_MISMATCH, DEID_FAILED)
 
@@ -47,6 +51,7 @@ DESCRIPTIONS = {
     DUPLICATE_INSTANCE: "same SOPInstanceUID as an earlier file (path order); the first is kept",
     IDENTITY_CONFLICT: "the StudyInstanceUID occurs under two or more PatientIDs: which is right "
                        "cannot be known, so every file of the study is excluded",
+    OUTSIDE_STUDY_PERIOD: "the raw (unshifted) study date lies outside cohort.period",
     NO_PIXEL_DATA: "no PixelData (structured report, measurements, presentation state)",
     NOT_ULTRASOUND: "Modality is not US and the SOP class is not an ultrasound class",
     SINGLE_FRAME: "one frame: a still image, not a cine",

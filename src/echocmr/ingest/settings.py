@@ -6,6 +6,7 @@ from __future__ import annotations
 from echocmr import keys
 from echocmr.ingest.deidentify import DeidSettings
 from echocmr.ingest.inventory import InventorySettings
+from echocmr.study_period import study_period
 
 
 def secret_from(secret_cfg: dict, synthetic: bool) -> str:
@@ -14,11 +15,13 @@ def secret_from(secret_cfg: dict, synthetic: bool) -> str:
                             file=secret_cfg.get("file"), synthetic=bool(synthetic))
 
 
-def inventory_settings(ingest: dict, secret: str) -> InventorySettings:
+def inventory_settings(ingest: dict, secret: str, period: dict | None = None) -> InventorySettings:
+    """`period`: the rule's `period` param (cohort.period as strings, or None)."""
     return InventorySettings(secret=secret, n_shards=int(ingest["shards"]),
                              min_frames=int(ingest.get("min_frames", 32)),
                              date_shift_max_days=int(ingest.get("date_shift_max_days", 365)),
-                             colour_fraction=float(ingest.get("colour_fraction", 0.01)))
+                             colour_fraction=float(ingest.get("colour_fraction", 0.01)),
+                             period=study_period(period))
 
 
 def deid_settings(ingest: dict, secret: str) -> DeidSettings:

@@ -5,7 +5,9 @@ joins keep working and echo-CMR intervals are unchanged. Names, MRNs, birth date
 numbers never leave this module; birth date becomes age at first CMR (capped at 90).
 Values of the measurements are untouched: their ranges are the cohort stage's business.
 A row that cannot be keyed (no MRN, unparseable date) goes to `rejected_rows.csv` with the table,
-its 1-based data row number and a reason, never with its content.
+its 1-based data row number and a reason, never with its content; so does a CMR or echo report
+dated outside `cohort.period` (`outside_study_period`), checked here on the raw dates because the
+shifted ones no longer say.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from pathlib import Path
 import pandas as pd
 
 from echocmr import keys
-from echocmr.ingest.deid_header import MAX_AGE_YEARS, age_at
-from echocmr.ingest.normalise import identifier, identifier_values
+from echocmr.ingest import reasons as R
+from echocmr.ingest.normalise import MAX_AGE_YEARS, age_at, identifier, identifier_values
 from echocmr.ingest.normalise import parse_date as parse_da
+from echocmr.study_period import StudyPeriod
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +54,10 @@ class TableError(ValueError):
 class Keyer:
     secret: str
     max_shift_days: int = 365
+    period: StudyPeriod | None = None  # cohort.period on the raw dates
+
+    def in_period(self, day: dt.date) -> bool:
+        return self.period is None or self.period.contains(day)
 
     def patient(self, mrn: str) -> str:
         return keys.pseudonym(self.secret, "patient", mrn)
@@ -89,8 +96,9 @@ class Rejections:
         return pd.DataFrame(self.rows, columns=REJECTED_COLUMNS)
 
 
-def _keyed_rows(df: pd.DataFrame, table: str, date_col: str | None, rej: Rejections):
-    """Yield (index, row, mrn, date) for rows with an MRN and (if asked) a parseable date."""
+def _keyed_rows(df: pd.DataFrame, table: str, date_col: str | None, k: Keyer, rej: Rejections):
+    """Yield (index, row, mrn, date) for rows with an MRN and (if asked) a parseable date inside
+    the study period."""
     for i, row in df.iterrows():
         mrn = row.get("mrn", "")
         if not mrn:
@@ -102,12 +110,15 @@ def _keyed_rows(df: pd.DataFrame, table: str, date_col: str | None, rej: Rejecti
             if day is None:
                 rej.add(table, i, f"bad_date:{date_col}")
                 continue
+            if not k.in_period(day):
+                rej.add(table, i, R.OUTSIDE_STUDY_PERIOD)
+                continue
         yield i, row, mrn, day
 
 
 def cmr_table(df: pd.DataFrame, k: Keyer, rej: Rejections) -> pd.DataFrame:
     out = []
-    for _, row, mrn, day in _keyed_rows(df, "cmr_reports", "cmr_date", rej):
+    for _, row, mrn, day in _keyed_rows(df, "cmr_reports", "cmr_date", k, rej):
         rec = dict(patient_key=k.patient(mrn),
                    cmr_key=keys.pseudonym(k.secret, "cmr", f"{mrn}|{day.isoformat()}"),
                    cmr_date=k.shift(mrn, day))
@@ -116,12 +127,13 @@ def cmr_table(df: pd.DataFrame, k: Keyer, rej: Rejections) -> pd.DataFrame:
     return pd.DataFrame(out, columns=OUT_COLUMNS["cmr_reports"])
 
 
-def first_dates(df: pd.DataFrame, date_col: str) -> dict[str, dt.date]:
-    """Earliest parseable date per MRN (raw dates; the age reference)."""
+def first_dates(df: pd.DataFrame, date_col: str, k: Keyer) -> dict[str, dt.date]:
+    """Earliest parseable date per MRN inside the study period (raw dates; the age reference,
+    so age is at the first CMR the study keeps)."""
     firsts: dict[str, dt.date] = {}
     for mrn, value in zip(df["mrn"], df[date_col]):
         day = parse_da(value)
-        if mrn and day and (mrn not in firsts or day < firsts[mrn]):
+        if mrn and day and k.in_period(day) and (mrn not in firsts or day < firsts[mrn]):
             firsts[mrn] = day
     return firsts
 
@@ -130,7 +142,7 @@ def clinical_table(df: pd.DataFrame, k: Keyer, rej: Rejections,
                    reference: dict[str, dt.date]) -> pd.DataFrame:
     """One row per patient: age at first CMR (else first echo), capped; name and birth dropped."""
     out = []
-    for i, row, mrn, _ in _keyed_rows(df, "clinical", None, rej):
+    for i, row, mrn, _ in _keyed_rows(df, "clinical", None, k, rej):
         age = ""
         if row["birth_date"]:
             birth = parse_da(row["birth_date"])
@@ -151,7 +163,7 @@ def clinical_table(df: pd.DataFrame, k: Keyer, rej: Rejections,
 
 def echo_table(df: pd.DataFrame, k: Keyer, rej: Rejections) -> pd.DataFrame:
     out = []
-    for _, row, mrn, day in _keyed_rows(df, "echo_reports", "study_date", rej):
+    for _, row, mrn, day in _keyed_rows(df, "echo_reports", "study_date", k, rej):
         accessions = identifier_values(row["accession_number"])
         out.append(dict(
             patient_key=k.patient(mrn),
@@ -172,12 +184,14 @@ def view_label_table(df: pd.DataFrame, k: Keyer, rej: Rejections) -> pd.DataFram
 
 
 def pseudonymise_tables(paths: dict[str, str | Path | None], secret: str,
-                        max_shift_days: int = 365) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
-    """All four tables (view_labels may be None -> empty) and the rejected rows."""
-    k, rej = Keyer(secret, max_shift_days), Rejections()
+                        max_shift_days: int = 365, period: StudyPeriod | None = None,
+                        ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """All four tables (view_labels may be None -> empty) and the rejected rows; `period`:
+    cohort.period (None = no restriction)."""
+    k, rej = Keyer(secret, max_shift_days, period), Rejections()
     raw = {name: read_raw_table(p, name) for name, p in paths.items() if p}
-    reference = first_dates(raw["echo_reports"], "study_date")
-    reference.update(first_dates(raw["cmr_reports"], "cmr_date"))  # first CMR wins when known
+    reference = first_dates(raw["echo_reports"], "study_date", k)
+    reference.update(first_dates(raw["cmr_reports"], "cmr_date", k))  # first CMR wins when known
     out = {
         "cmr_reports": cmr_table(raw["cmr_reports"], k, rej),
         "clinical": clinical_table(raw["clinical"], k, rej, reference),

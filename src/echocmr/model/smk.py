@@ -54,7 +54,9 @@ def predict_params(config: dict, card: dict | None) -> dict:
 def label_config(config: dict, card: dict | None) -> dict:
     """The `cohort` settings the labels and Table 1 rules read; in external mode the label
     definitions (segments per view, thresholds, missing-segment rule) are the bundle's."""
-    cohort = {k: v for k, v in config["cohort"].items() if k != "split"}
+    # not label definitions: the split, and the cohort criteria applied at ingest and pairing
+    cohort = {k: v for k, v in config["cohort"].items()
+              if k not in ("split", "period", "min_age")}
     if card is not None:
         cohort.update(card["label_definitions"])
     return cohort

@@ -3,8 +3,9 @@
 Each stage writes `step, unit, n_in, n_out, reason, n_excluded` rows (docs/ARCHITECTURE.md, "QC
 accounting"); sharded stages write one file per shard, summed here by step and reason. The flow
 is the concatenation in the order the files are given (the DAG order: found, readable,
-ultrasound cines, de-identified, cropped, viewed, paired, in analysis). A step whose
-`n_in - sum(n_excluded) != n_out` stops the report: numbers that do not add up are a bug.
+[in study period,] ultrasound cines, de-identified, cropped, viewed, paired, adults, in
+analysis). A step whose `n_in - sum(n_excluded) != n_out` stops the report: numbers that do not
+add up are a bug.
 """
 
 from __future__ import annotations
