@@ -6,8 +6,9 @@ Side by side on the same videos and the same clip recipe (16 frames, period 2, r
   echonet - an EchoNet-Dynamic-style loader: every sample opens the video's AVI with
             cv2.VideoCapture, decodes all frames to (T, H, W, 3), converts to float and then
             cuts the clip (what echonet/dynamic's `loadvideo` + `Echo.__getitem__` do).
-Uses the crop stage's output (`results/crop/shard-*/`, AVIs included) when present, else builds
-a synthetic store + AVIs of the same shape. Medians of repeated runs.
+Uses the crop stage's output (`results/crop/shards-<n>/shard-*/` of the default `ingest.shards`,
+AVIs included) when present, else builds a synthetic store + AVIs of the same shape. Medians of
+repeated runs.
 
     .venv/bin/python benchmarks/bench_loader.py [--repeats 5] [--clips 100]
 """
@@ -24,11 +25,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
+import yaml
 from torch.utils.data import DataLoader, Dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from echocmr.ingest.paths import shard_dirs  # noqa: E402
 from echocmr.ingest.store import VideoStore  # noqa: E402
 from echocmr.model.data import ClipDataset, clip_indices, random_start  # noqa: E402
 from echocmr.model.toy import make_toy_dataset  # noqa: E402
@@ -81,8 +84,10 @@ def clips_per_second(dataset, n_clips: int) -> float:
 
 
 def dataset_dirs(tmp: Path, n_videos: int) -> tuple[list[Path], str]:
-    crop = sorted((ROOT / "results" / "crop").glob("shard-*"))
-    if crop and all((d / "frames.npy").exists() and (d / "avi").is_dir() for d in crop):
+    # the layout of the embedded default (the demo run) only, never one of another ingest.shards
+    n_shards = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["ingest"]["shards"]
+    crop = [Path(d) for d in shard_dirs(ROOT / "results" / "crop", n_shards)]
+    if all((d / "frames.npy").exists() and (d / "avi").is_dir() for d in crop):
         return crop, "results/crop (this repository's crop stage output)"
     toy = make_toy_dataset(tmp, n_patients=max(1, n_videos // 3), n_frames=64, size=SIZE,
                            shards=2, seed=0, avi=True)

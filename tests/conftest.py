@@ -10,6 +10,7 @@ import warnings
 from pathlib import Path
 
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
@@ -27,6 +28,16 @@ def copy_workflow(dest: Path) -> Path:
         elif src.exists():
             shutil.copy2(src, dest / part)
     return dest
+
+
+def preset_shards(preset: str | None = "test") -> int:
+    """ingest.shards of a run: config/config.yaml overlaid with config/presets/<preset> (None:
+    the embedded default, as the demo run)."""
+    base = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    overlay = {}
+    if preset:
+        overlay = yaml.safe_load((REPO / "config" / "presets" / f"{preset}.yaml").read_text())
+    return ((overlay or {}).get("ingest") or {}).get("shards", base["ingest"]["shards"])
 
 
 def run_snakemake(workdir: Path, *args: str, check: bool = True, env: dict | None = None,

@@ -16,6 +16,7 @@ from ingest_fixtures import IDENTIFIERS, make_dataset, write
 from echocmr import keys
 from echocmr.audit import build_catalogue, failure_message, scan_tree
 from echocmr.ingest.deid_pixels import deidentify_file
+from echocmr.ingest.paths import shard_path
 
 SECRET = keys.SYNTHETIC_DEMO_SECRET
 MRN = IDENTIFIERS["mrn"]
@@ -108,9 +109,10 @@ def _audit_workflow(tmp_path: Path) -> Path:
     config = yaml.safe_load((wd / "config" / "config.yaml").read_text())
     n_shards = int(config["ingest"]["shards"])
     for shard in range(n_shards):
-        (wd / "results" / "deid" / f"shard-{shard}").mkdir(parents=True)
-        (wd / "results" / "crop" / f"shard-{shard}").mkdir(parents=True)
-        (wd / "results" / "crop" / f"shard-{shard}" / "index.csv").write_text("video_key\n")
+        Path(shard_path(wd / "results" / "deid", n_shards, shard)).mkdir(parents=True)
+        crop = Path(shard_path(wd / "results" / "crop", n_shards, shard))
+        crop.mkdir(parents=True)
+        (crop / "index.csv").write_text("video_key\n")
     # The deliverables of `rule all` are inputs too: ask Snakemake which are missing and
     # create stand-ins, so the list lives in one place (common.smk all_targets).
     proc = run_snakemake(wd, "results/audit/phi_audit.csv", "--allowed-rules", "audit",

@@ -11,12 +11,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import pydicom_testdata, run_snakemake
+from conftest import preset_shards, pydicom_testdata, run_snakemake
 
 from echocmr.ingest.avi import read_avi
+from echocmr.ingest.paths import shard_layout, shard_path
 from echocmr.ingest.store import INDEX_COLUMNS, VideoStore
 
 pytestmark = [pytest.mark.workflow]
+N_SHARDS = preset_shards()  # the test preset's layout
 
 
 
@@ -27,9 +29,10 @@ def _write_fixture(wd: Path) -> dict[str, str]:
         "Va00000000002": pydicom_testdata("color3d_jpeg_baseline.dcm").read_bytes()[:200_000],
     }
     manifest, deid = [], []
+    shard_dir = Path(shard_path(wd / "results" / "deid", N_SHARDS, 0))
     for i, (key, data) in enumerate(videos.items()):
         patient, study = f"P{i:012x}", f"S{i:012x}"
-        target = wd / "results" / "deid" / "shard-0" / patient / study / f"{key}.dcm"
+        target = shard_dir / patient / study / f"{key}.dcm"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
         manifest.append(dict(video_key=key, study_key=study, patient_key=patient, shard=0,
@@ -37,16 +40,17 @@ def _write_fixture(wd: Path) -> dict[str, str]:
         deid.append(dict(video_key=key, status="included", reason=""))
     (wd / "results" / "ingest").mkdir(parents=True, exist_ok=True)
     pd.DataFrame(manifest).to_csv(wd / "results" / "ingest" / "manifest.csv", index=False)
-    pd.DataFrame(deid).to_csv(wd / "results" / "deid" / "shard-0.csv", index=False)
+    pd.DataFrame(deid).to_csv(shard_path(wd / "results" / "deid", N_SHARDS, 0, ".csv"),
+                              index=False)
     return {v["video_key"]: v["patient_key"] for v in manifest}
 
 
 @pytest.mark.slow
 def test_rule_crop_runs_through_snakemake(workflow_dir):
     _write_fixture(workflow_dir)
-    run_snakemake(workflow_dir, "results/crop/shard-0/index.csv", "--allowed-rules", "crop",
-                  "--configfile", "config/presets/test.yaml")
-    shard = workflow_dir / "results" / "crop" / "shard-0"
+    run_snakemake(workflow_dir, shard_path("results/crop", N_SHARDS, 0, "/index.csv"),
+                  "--allowed-rules", "crop", "--configfile", "config/presets/test.yaml")
+    shard = Path(shard_path(workflow_dir / "results" / "crop", N_SHARDS, 0))
     index = pd.read_csv(shard / "index.csv")
     assert list(index.columns) == INDEX_COLUMNS
     store = VideoStore([shard])
@@ -58,12 +62,13 @@ def test_rule_crop_runs_through_snakemake(workflow_dir):
     assert avi.shape == frames.shape and fps == 30.0
     assert not (shard / "avi" / "Va00000000002.avi").exists()
 
-    qc = pd.read_csv(workflow_dir / "results" / "qc" / "crop" / "shard-0.csv",
+    qc = pd.read_csv(shard_path(workflow_dir / "results" / "qc" / "crop", N_SHARDS, 0, ".csv"),
                      keep_default_na=False)
     assert (qc["step"] == "cropped").all()
     assert qc["n_in"].iloc[0] == 2 and qc["n_out"].iloc[0] == 1
     assert qc.loc[qc["n_excluded"] > 0, "reason"].tolist() == ["undecodable_encoding"]
-    log = (workflow_dir / "results" / "logs" / "crop" / "shard-0.log").read_text()
+    log = Path(shard_path(workflow_dir / "results" / "logs" / "crop", N_SHARDS, 0, ".log")
+               ).read_text()
     assert "Va00000000002 excluded: undecodable_encoding" in log
 
 
@@ -73,11 +78,13 @@ def test_demo_crop_accounts_for_every_deidentified_video(demo_run):
     the store matches its index, fps come from the manifest and every cropped video has an AVI."""
     results = demo_run / "results"
     manifest = pd.read_csv(results / "ingest" / "manifest.csv").set_index("video_key")
-    shards = sorted(p for p in (results / "crop").glob("shard-*") if p.is_dir())
+    layout = shard_layout(preset_shards(None))  # the demo run's: no other layout is read
+    shards = sorted(p for p in (results / "crop" / layout).glob("shard-*") if p.is_dir())
     assert shards
     for shard in shards:
-        deid = pd.read_csv(results / "deid" / f"{shard.name}.csv", keep_default_na=False)
-        qc = pd.read_csv(results / "qc" / "crop" / f"{shard.name}.csv", keep_default_na=False)
+        deid = pd.read_csv(results / "deid" / layout / f"{shard.name}.csv", keep_default_na=False)
+        qc = pd.read_csv(results / "qc" / "crop" / layout / f"{shard.name}.csv",
+                         keep_default_na=False)
         index = pd.read_csv(shard / "index.csv")
         n_in = int((deid["status"] == "included").sum())
         assert (qc["n_in"] == n_in).all() and (qc["n_out"] == len(index)).all()

@@ -12,23 +12,26 @@ import numpy as np
 import pandas as pd
 import pydicom
 import pytest
-from conftest import copy_workflow, run_snakemake
+from conftest import copy_workflow, preset_shards, run_snakemake
 from ingest_fixtures import planted_leaks
 
 from echocmr import keys
 from echocmr.audit import build_catalogue, scan_tree
 from echocmr.ingest import reasons as R
 from echocmr.ingest.deid_header import new_uid
+from echocmr.ingest.paths import shard_layout, shard_path
 from echocmr.ingest.regions import DATA_ECG, regions_mask, tissue_regions, ultrasound_regions
 
 SECRET = keys.SYNTHETIC_DEMO_SECRET
+N_SHARDS = preset_shards()
+LAYOUT = shard_layout(N_SHARDS)  # only this run's layout is read
 pytestmark = [pytest.mark.workflow, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory) -> Path:
     wd = copy_workflow(tmp_path_factory.mktemp("ingest") / "wf")
-    shards = [f"results/deid/shard-{s}.csv" for s in range(2)]
+    shards = [shard_path("results/deid", N_SHARDS, s, ".csv") for s in range(N_SHARDS)]
     run_snakemake(wd, "--configfile", "config/presets/test.yaml", "--",
                   "results/ingest/manifest.csv", "results/deid/tables/clinical.csv", *shards,
                   timeout=900)
@@ -44,7 +47,7 @@ def _manifest(run: Path) -> pd.DataFrame:
 
 
 def _deid_files(run: Path) -> list[Path]:
-    return sorted((run / "results" / "deid").glob("shard-*/P*/S*/V*.dcm"))
+    return sorted((run / "results" / "deid" / LAYOUT).glob("shard-*/P*/S*/V*.dcm"))
 
 
 EXPECTED = {("cine", ""): "", ("doppler", ""): R.COLOUR_DOPPLER, ("sr", ""): R.NO_PIXEL_DATA,
@@ -64,7 +67,7 @@ def test_every_file_has_the_expected_status_and_keys(run):
     assert (ok["patient_key"] == ok["patient_key_truth"]).all()
     assert (ok["study_key"] == ok["study_key_truth"]).all()
     deid = pd.concat([pd.read_csv(p, dtype=str, keep_default_na=False)
-                      for p in (run / "results" / "deid").glob("shard-*.csv")])
+                      for p in (run / "results" / "deid" / LAYOUT).glob("shard-*.csv")])
     assert sorted(deid["video_key"]) == sorted(ok["video_key"])
     # A cine whose text cannot be cleaned is excluded with its reason, never kept unsure. The
     # test preset's 128x96 screens are tiny (text lines take a large share of the sector), so a
@@ -121,7 +124,7 @@ def test_original_dates_absent_from_each_patients_files(run):
                 [*group["study_date"], *cmrs.loc[cmrs["mrn"] == mrn, "cmr_date"]]}
         shifted = {d + dt.timedelta(days=offset) for d in days}
         originals = {d.strftime("%Y%m%d") for d in days - shifted}
-        for path in (run / "results" / "deid").glob(f"shard-*/{pkey}/S*/V*.dcm"):
+        for path in (run / "results" / "deid" / LAYOUT).glob(f"shard-*/{pkey}/S*/V*.dcm"):
             ds = pydicom.dcmread(path, stop_before_pixels=True)
             dates = {str(e.value) for e in ds.iterall() if e.VR == "DA"}
             assert not dates & originals, path.name
@@ -203,5 +206,5 @@ def test_qc_counts_add_up(run):
     for _, rows in qc.groupby("step", sort=False):
         assert rows["n_in"].iloc[0] - rows["n_excluded"].sum() == rows["n_out"].iloc[0]
     deid = pd.concat([pd.read_csv(p, keep_default_na=False)
-                      for p in (run / "results/qc/deidentify").glob("shard-*.csv")])
+                      for p in (run / "results/qc/deidentify" / LAYOUT).glob("shard-*.csv")])
     assert deid["n_in"].sum() == qc["n_out"].iloc[-1]

@@ -19,8 +19,8 @@ def place_inputs(wd) -> None:
     """Contract-shaped upstream outputs under wd/results."""
     toy = make_toy_dataset(wd / "toy", n_patients=24, n_frames=12, size=16, shards=2, seed=5)
     res = wd / "results"
-    for shard_dir in toy["shard_dirs"]:
-        shutil.copytree(shard_dir, res / "crop" / shard_dir.name)
+    for shard_dir in toy["shard_dirs"]:  # toy stores are laid out as the crop rule writes them
+        shutil.copytree(shard_dir, res / shard_dir.relative_to(wd / "toy"))
     targets = {"views": "views/views.csv", "labels": "cohort/labels.csv",
                "split": "cohort/study_split.csv", "manifest": "ingest/manifest.csv",
                "clinical": "cohort/valid/clinical.csv",

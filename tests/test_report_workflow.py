@@ -18,8 +18,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import copy_workflow, run_snakemake
+from conftest import copy_workflow, preset_shards, run_snakemake
 
+from echocmr.ingest.paths import shard_path
 from echocmr.report.tables import footnotes
 
 VIEWS = ["A4C", "A2C", "PLAX"]
@@ -118,20 +119,22 @@ def qc_rows(step, unit, n_in, exclusions):
 def write_qc(results: Path, break_counts: bool = False) -> None:
     cols = ["step", "unit", "n_in", "n_out", "reason", "n_excluded"]
     qc = results / "qc"
-    (qc / "deidentify").mkdir(parents=True, exist_ok=True)
-    (qc / "crop").mkdir(parents=True, exist_ok=True)
+    n_shards = preset_shards(None)  # the embedded default's layout (no preset in run_my_rules)
+    for stage in ("deidentify", "crop"):
+        Path(shard_path(qc / stage, n_shards, 0)).parent.mkdir(parents=True, exist_ok=True)
     ingest = (qc_rows("found", "files", 200, {}) + qc_rows("readable", "files", 200,
               {"not DICOM": 6, "corrupt": 4}) + qc_rows("ultrasound cines", "files", 190,
               {"still image": 20, "structured report": 10}))
     pd.DataFrame(ingest, columns=cols).to_csv(qc / "ingest.csv", index=False)
     for shard, (n, bad) in enumerate([(90, {"pixel PHI not removable": 2}), (70, {})]):
         pd.DataFrame(qc_rows("de-identified", "videos", n, bad), columns=cols).to_csv(
-            qc / "deidentify" / f"shard-{shard}.csv", index=False)
+            shard_path(qc / "deidentify", n_shards, shard, ".csv"), index=False)
         crop_bad = {"no ultrasound region": 1} if shard == 1 else {}
         rows = qc_rows("cropped", "videos", n - sum(bad.values()), crop_bad)
         if break_counts and shard == 1:
             rows = [(s, u, i, o + 3, r, k) for s, u, i, o, r, k in rows]
-        pd.DataFrame(rows, columns=cols).to_csv(qc / "crop" / f"shard-{shard}.csv", index=False)
+        pd.DataFrame(rows, columns=cols).to_csv(shard_path(qc / "crop", n_shards, shard, ".csv"),
+                                                index=False)
     pd.DataFrame(qc_rows("viewed", "videos", 157, {"other view": 40, "low confidence": 7}),
                  columns=cols).to_csv(qc / "views.csv", index=False)
     cohort = (qc_rows("paired", "studies", 70, {"no CMR within 30 days": 8})

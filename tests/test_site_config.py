@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO, copy_workflow, run_snakemake
+from conftest import REPO, copy_workflow, preset_shards, run_snakemake
+
+from echocmr.ingest.paths import shard_path
 
 pytestmark = pytest.mark.workflow
 
@@ -41,7 +43,9 @@ def _readme_site_config(tmp_path: Path, view_labels: bool) -> Path:
 def test_readme_example_runs_ingest_targets_without_view_settings(tmp_path):
     wd = copy_workflow(tmp_path / "wf")
     site = _readme_site_config(tmp_path, view_labels=False)
-    proc = run_snakemake(wd, "-n", "results/ingest/manifest.csv", "results/deid/shard-0.csv",
+    n_shards = (yaml.safe_load(site.read_text()).get("ingest") or {}).get("shards")
+    shard0 = shard_path("results/deid", n_shards or preset_shards(None), 0, ".csv")
+    proc = run_snakemake(wd, "-n", "results/ingest/manifest.csv", shard0,
                          "results/deid/tables/clinical.csv", "--configfile", str(site))
     assert "inventory" in proc.stdout and "deidentify_tables" in proc.stdout
     # the whole study needs a view setting, and says which, before any job runs

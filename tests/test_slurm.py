@@ -18,7 +18,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO, VENV_BIN, copy_workflow, run_snakemake
+from conftest import REPO, VENV_BIN, copy_workflow, preset_shards, run_snakemake
+
+from echocmr.ingest.paths import shard_path
 
 START = REPO / "tests" / "slurm" / "start_slurm.sh"
 STOP = REPO / "tests" / "slurm" / "stop_slurm.sh"
@@ -29,19 +31,13 @@ SUBMITTED_RE = re.compile(r"Job (\S+) has been submitted with SLURM jobid (\d+) 
 RULE_BLOCK_RE = re.compile(r"^( *)(local)?rule (\w+):\n((?:\1    .*\n)*)", re.M)
 
 
-def _test_preset_shards() -> int:
-    base = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
-    overlay = yaml.safe_load((REPO / "config" / "presets" / "test.yaml").read_text()) or {}
-    return (overlay.get("ingest") or {}).get("shards", base["ingest"]["shards"])
-
-
 def slurm_targets() -> list[str]:
     """The cheap front of the `test` preset: raw export -> manifest -> de-identified -> cropped."""
-    shards = range(_test_preset_shards())
+    n = preset_shards()
     return [
         "results/ingest/manifest.csv",
-        *(f"results/deid/shard-{s}.csv" for s in shards),
-        *(f"results/crop/shard-{s}/index.csv" for s in shards),
+        *(shard_path("results/deid", n, s, ".csv") for s in range(n)),
+        *(shard_path("results/crop", n, s, "/index.csv") for s in range(n)),
     ]
 
 

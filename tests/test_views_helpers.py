@@ -61,7 +61,8 @@ def fake_uid(patient: int, index: int) -> str:
 
 def build_store(root, n_patients: int = 12, seed: int = 0, n_shards: int = 2,
                 views_per_study=VIEWS, secret: str | None = None) -> dict[str, str]:
-    """Write shard stores under `root/shard-N`; returns {video_key: true view}.
+    """Write shard stores under `root/shard-N` (for a workflow run, root is the layout folder
+    `results/crop/shards-<n>`); returns {video_key: true view}.
 
     With `secret`, video keys are the pseudonyms of `fake_uid(patient, index)` under it (as
     ingest would derive them), so a truth file keyed by SOP instance UID can be matched.

@@ -11,11 +11,13 @@ import os
 
 import pandas as pd
 import pytest
-from conftest import run_snakemake
+from conftest import preset_shards, run_snakemake
 from test_views_helpers import VIEWS, build_store, fake_uid
 
+from echocmr.ingest.paths import shard_layout
 from echocmr.keys import SYNTHETIC_DEMO_SECRET, pseudonym
 
+N_SHARDS = 2  # views_overlay.yaml below
 VIEW_RULES = ["views_fit", "views_classify", "views_decide", "views_metrics"]
 TARGETS = ["results/views/views.csv", "results/qc/views.csv",
            "results/views/view_classifier_metrics.csv",
@@ -23,8 +25,8 @@ TARGETS = ["results/views/views.csv", "results/qc/views.csv",
 
 
 def _stand_in_upstream(wd, n_patients=16):
-    truth = build_store(wd / "results" / "crop", n_patients=n_patients, seed=11,
-                        secret=SYNTHETIC_DEMO_SECRET)
+    truth = build_store(wd / "results" / "crop" / shard_layout(N_SHARDS), n_patients=n_patients,
+                        seed=11, n_shards=N_SHARDS, secret=SYNTHETIC_DEMO_SECRET)
     rows = [dict(sop_instance_uid=fake_uid(p, j), view=v, kind="cine")
             for p in range(n_patients) for j, v in enumerate(VIEWS)]
     # The synthetic export names the distractor views; the stage maps them to OTHER.
@@ -47,7 +49,8 @@ def test_view_rules_run_in_snakemake(workflow_dir):
     wd = workflow_dir
     truth = _stand_in_upstream(wd)
     env = {k: v for k, v in os.environ.items() if k != "ECHOCMR_SECRET"}
-    (wd / "views_overlay.yaml").write_text("ingest: {shards: 2}\nviews: {epochs: 4, frames: 3}\n")
+    (wd / "views_overlay.yaml").write_text(
+        f"ingest: {{shards: {N_SHARDS}}}\nviews: {{epochs: 4, frames: 3}}\n")
     run_snakemake(wd, *TARGETS, "--allowed-rules", *VIEW_RULES,
                   "--configfile", "views_overlay.yaml", env=env)
     views = pd.read_csv(wd / "results/views/views.csv", keep_default_na=False)
@@ -83,7 +86,8 @@ def test_demo_view_classifier_reaches_95_percent(demo_run):
     assert metrics["reference"].iloc[0] == "synthetic truth, videos not used for training"
     views = pd.read_csv(results / "views/views.csv", keep_default_na=False)
     crop_keys = set()
-    for index in sorted(results.glob("crop/shard-*/index.csv")):
+    layout = shard_layout(preset_shards(None))  # the demo run's: no other layout is read
+    for index in sorted((results / "crop" / layout).glob("shard-*/index.csv")):
         crop_keys |= set(pd.read_csv(index)["video_key"])
     assert set(views["video_key"]) == crop_keys  # every cropped video gets a row
     kept = views[views["status"] == "kept"]

@@ -3,8 +3,9 @@ against the raw identifier catalogue.
 
 What is read (every file under results/ that holds frames):
 - every DICOM with pixel data (the de-identified cines of results/deid/, and any other);
-- every AVI/MP4/MOV (the crop stage's viewing copies, results/crop/shard-N/avi/);
-- every video of every frame store (`frames.npy` beside an `index.csv`, results/crop/shard-N/).
+- every AVI/MP4/MOV (the crop stage's viewing copies, results/crop/shards-<n>/shard-N/avi/);
+- every video of every frame store (`frames.npy` beside an `index.csv`,
+  results/crop/shards-<n>/shard-N/).
 
 Per cine the per-pixel minimum and maximum luminance over up to `MAX_FRAMES` evenly spread
 frames are kept (`echocmr.ingest.burned_text.TemporalStats`). Burned-in text is static, so every

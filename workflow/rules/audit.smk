@@ -11,8 +11,8 @@ rule audit:
         unpack(lambda wc: raw_tables(config)),
         dicom=raw_dicom_dir(),
         deliverables=AUDITED_DELIVERABLES,
-        deid=shard_paths("results/deid/shard-{shard}"),
-        crop=shard_paths("results/crop/shard-{shard}/index.csv"),
+        deid=every_shard(shard_path("results/deid")),
+        crop=every_shard(shard_file("results/crop", "index.csv")),
     output:
         "results/audit/phi_audit.csv",
     log:
@@ -22,7 +22,7 @@ rule audit:
     # pixel audit: cines are read in this many processes (capped by --cores)
     threads: 4
     params:
-        **rule_params(config, "date_shift_max_days"),
+        **rule_params(config, "date_shift_max_days", "shards"),
         ocr_sample=config["audit"]["ocr_sample"],
         seed=config["seed"],
     script:

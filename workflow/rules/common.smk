@@ -4,13 +4,15 @@ import sys
 sys.path.insert(0, os.path.join(workflow.basedir, "src"))
 
 from echocmr.config_checks import check_config  # noqa: E402
+from echocmr.ingest import paths as ingest_paths  # noqa: E402
 from echocmr.model.smk import bundle_card  # noqa: E402
 
 check_config(config)
 # model.mode external: the model card of model.bundle (None when this run trains its models).
 BUNDLE = bundle_card(config)
 
-SHARDS = list(range(config["ingest"]["shards"]))
+N_SHARDS = config["ingest"]["shards"]
+SHARDS = list(range(N_SHARDS))
 VIEWS = ["A4C", "A2C", "PLAX"]
 BINARY_TASKS = ["wma", "lge", "t1_abnormal", "t2_abnormal", "ecv_abnormal"]
 CONTINUOUS_TASKS = ["t1", "t2", "ecv"]
@@ -49,7 +51,19 @@ def truth_dir():
     return os.path.join(config["simulate"]["outdir"], "truth")
 
 
-def shard_paths(pattern):
+def shard_path(stage_dir, suffix=""):
+    """Rule pattern of a per-shard output in this run's layout (`ingest.shards` in the path:
+    echocmr.ingest.paths.shard_path), e.g. results/deid/shards-2/shard-{shard}.csv."""
+    return ingest_paths.shard_path(stage_dir, N_SHARDS, "{shard}", suffix)
+
+
+def shard_file(stage_dir, name):
+    """Rule pattern of a file inside a per-shard folder, e.g. .../shard-{shard}/index.csv."""
+    return os.path.join(shard_path(stage_dir), name)
+
+
+def every_shard(pattern):
+    """A shard_path / shard_file pattern, expanded to every shard of this run's layout."""
     return expand(pattern, shard=SHARDS)
 
 

@@ -1,19 +1,19 @@
 # crop stage: de-identified DICOM of one shard -> sector-only 112x112 uint8 store + AVIs + QC.
-# See docs/crop.md and docs/ARCHITECTURE.md (results/crop/shard-{shard}/...).
+# See docs/crop.md and docs/ARCHITECTURE.md (results/crop/shards-<n>/shard-{shard}/...).
 
 
 rule crop:
     input:
-        deid_dir="results/deid/shard-{shard}",
-        deid_table="results/deid/shard-{shard}.csv",
+        deid_dir=shard_path("results/deid"),
+        deid_table=shard_path("results/deid", ".csv"),
         manifest="results/ingest/manifest.csv",
     output:
-        frames="results/crop/shard-{shard}/frames.npy",
-        index="results/crop/shard-{shard}/index.csv",
-        avi=directory("results/crop/shard-{shard}/avi"),
-        qc="results/qc/crop/shard-{shard}.csv",
+        frames=shard_file("results/crop", "frames.npy"),
+        index=shard_file("results/crop", "index.csv"),
+        avi=directory(shard_file("results/crop", "avi")),
+        qc=shard_path("results/qc/crop", ".csv"),
     log:
-        "results/logs/crop/shard-{shard}.log",
+        shard_path("results/logs/crop", ".log"),
     conda:
         "../../envs/dicom.yaml"
     threads: 1

@@ -33,11 +33,11 @@ rule deidentify:
         dicom=raw_dicom_dir(),
         manifest="results/ingest/manifest.csv",
     output:
-        dir=directory("results/deid/shard-{shard}"),
-        table="results/deid/shard-{shard}.csv",
-        qc="results/qc/deidentify/shard-{shard}.csv",
+        dir=directory(shard_path("results/deid")),
+        table=shard_path("results/deid", ".csv"),
+        qc=shard_path("results/qc/deidentify", ".csv"),
     log:
-        "results/logs/ingest/deidentify/shard-{shard}.log",
+        shard_path("results/logs/ingest/deidentify", ".log"),
     conda:
         "../../envs/dicom.yaml"
     threads: 1

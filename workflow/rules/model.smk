@@ -11,7 +11,7 @@ from echocmr.model.smk import (  # noqa: E402
     predict_params,
 )
 
-MODEL = ModelPaths(config, SHARDS, BUNDLE)
+MODEL = ModelPaths(config, BUNDLE)
 
 
 wildcard_constraints:

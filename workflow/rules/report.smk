@@ -118,8 +118,8 @@ rule replication:
 rule qc_flow:
     input:
         ingest="results/qc/ingest.csv",
-        deidentify=expand("results/qc/deidentify/shard-{shard}.csv", shard=SHARDS),
-        crop=expand("results/qc/crop/shard-{shard}.csv", shard=SHARDS),
+        deidentify=every_shard(shard_path("results/qc/deidentify", ".csv")),
+        crop=every_shard(shard_path("results/qc/crop", ".csv")),
         views="results/qc/views.csv",
         cohort="results/qc/cohort.csv",
     output:

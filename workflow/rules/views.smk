@@ -5,7 +5,7 @@
 # enters the DAG, so ingest-only targets run without them.
 from echocmr.views.smk import MODEL, SPLIT, ViewsPaths  # noqa: E402
 
-VIEWS_PATHS = ViewsPaths(config, SHARDS)
+VIEWS_PATHS = ViewsPaths(config)
 
 
 rule views_fit:
@@ -32,9 +32,9 @@ rule views_classify:
     input:
         unpack(lambda wc: VIEWS_PATHS.classify_inputs(wc.shard)),
     output:
-        "results/views/shard-{shard}.csv",
+        shard_path("results/views", ".csv"),
     log:
-        "results/logs/views/classify/shard-{shard}.log",
+        shard_path("results/logs/views/classify", ".log"),
     conda:
         "../../envs/torch.yaml"
     threads: 2
@@ -49,7 +49,7 @@ rule views_classify:
 
 rule views_decide:
     input:
-        shards=shard_paths("results/views/shard-{shard}.csv"),
+        shards=every_shard(shard_path("results/views", ".csv")),
     output:
         views=report(
             "results/views/views.csv",

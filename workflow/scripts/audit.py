@@ -5,8 +5,9 @@ import sys
 import time
 from pathlib import Path
 
-from echocmr.audit import build_catalogue, failure_message, hits_frame, scan_tree
+from echocmr.audit import _redacted_rel, build_catalogue, failure_message, hits_frame, scan_tree
 from echocmr.audit_pixels import scan_pixels
+from echocmr.ingest.paths import other_layouts
 from echocmr.ingest.settings import secret_from
 from echocmr.logutil import script_logging
 from echocmr.ocr import require_tesseract
@@ -26,6 +27,14 @@ with script_logging(snakemake) as log:
     out = Path(snakemake.output[0])
     results = out.parents[1]  # results/audit/phi_audit.csv -> results/
     skip = [out, *[Path(p) for p in snakemake.log]]
+    # An earlier ingest.shards left these: no rule reads them, but they are under results/ (what
+    # gets shared), so they are scanned like the rest.
+    stale = [_redacted_rel(catalogue, Path(p))[0]
+             for p in other_layouts(results, int(snakemake.params.ingest["shards"]))]
+    if stale:
+        log.warning("results/ holds %d folder(s) of another shard layout, read by no rule and "
+                    "scanned all the same (delete them when no longer needed): %s",
+                    len(stale), ", ".join(stale))
     hits = scan_tree(catalogue, results, skip=skip)
     log.info("catalogue and byte scan: %.1f s", time.perf_counter() - start)
     pixel_hits, _ = scan_pixels(catalogue, results, float(snakemake.params.ocr_sample),

@@ -28,7 +28,7 @@ COLOUR_DOPPLER = "colour_doppler"  # [ultrasound cines] colour-flow region or co
 UNDECODABLE_ENCODING = "undecodable_encoding"  # [ultrasound cines] no decoder / decode error
 FRAME_COUNT_MISMATCH = "frame_count_mismatch"  # [ultrasound cines] NumberOfFrames != data
 
-# deidentify (step de-identified in results/qc/deidentify/shard-N.csv)
+# deidentify (step de-identified in results/qc/deidentify/shards-<n>/shard-N.csv)
 NO_TISSUE_REGION = "no_tissue_region"  # no header region and no scan sector found in the pixels
 # text still read after cleaning, or too much of the tissue would go
 BURNED_IN_TEXT_UNRESOLVED = "burned_in_text_unresolved"

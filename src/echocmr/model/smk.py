@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 
+from echocmr.ingest.paths import shard_dirs
 from echocmr.model.tasks import BINARY_TASKS, TASKS, VIEWS
 
 # `model` keys read only by the fuse rule: kept out of the train/predict params so that changing
@@ -76,11 +77,11 @@ class ModelPaths:
     """Which files the model rules read and write, for the configured `model.mode` (in
     external mode: the bundle's training mode, and weights read from the bundle)."""
 
-    def __init__(self, config: dict, shards: list[int], card: dict | None = None):
+    def __init__(self, config: dict, card: dict | None = None):
         self.card = card
         self.bundle = config["model"].get("bundle")
         self.mode = card["training_mode"] if card else config["model"]["mode"]
-        self.shards = shards
+        self.n_shards = config["ingest"]["shards"]
 
     @property
     def external(self) -> bool:
@@ -92,7 +93,7 @@ class ModelPaths:
 
     def inputs(self) -> dict:
         """Everything a model reads: the crop stores, view labels, cohort labels and split."""
-        crop = [os.path.join("results", "crop", f"shard-{s}") for s in self.shards]
+        crop = shard_dirs("results/crop", self.n_shards)
         return dict(
             index=[os.path.join(d, "index.csv") for d in crop],
             frames=[os.path.join(d, "frames.npy") for d in crop],

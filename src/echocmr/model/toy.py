@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from echocmr.ingest import paths as ingest_paths
 from echocmr.ingest.store import StoreWriter
 from echocmr.model.tasks import BINARY_TASKS, VIEWS
 
@@ -38,13 +39,14 @@ def beating_ring(n_frames: int, size: int, wma: bool, rng: np.random.Generator) 
 def make_toy_dataset(root, n_patients: int = 40, n_frames: int = 40, size: int = 32,
                      shards: int = 2, seed: int = 0, avi: bool = False,
                      views=VIEWS) -> dict:
-    """Write shard stores + views/labels/split/clinical/echo tables under `root`; return paths.
+    """Write shard stores (`crop/shards-<n>/shard-<i>`, the workflow's layout) + views/labels/
+    split/clinical/echo tables under `root`; return paths.
 
     One study per patient, one video per view; split 8:1:1 by patient (at least 2 per split).
     """
     root = Path(root)
     rng = np.random.default_rng(seed)
-    shard_dirs = [root / "crop" / f"shard-{s}" for s in range(shards)]
+    shard_dirs = [Path(d) for d in ingest_paths.shard_dirs(root / "crop", shards)]
     writers = [StoreWriter(d, size, size) for d in shard_dirs]
     n_val = max(2, n_patients // 10)
     splits = ["test"] * n_val + ["val"] * n_val + ["train"] * (n_patients - 2 * n_val)

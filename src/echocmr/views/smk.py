@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 
+from echocmr.ingest.paths import shard_dirs, shard_path
 from echocmr.views.config import check_views_config
 
 LABELS = "results/deid/tables/view_labels.csv"
@@ -16,12 +17,12 @@ TRAIN_KEYS = ["arch", "input_size", "frames", "epochs", "batch_size", "lr", "hol
 class ViewsPaths:
     """Which files the views rules read for the configured backend and input mode."""
 
-    def __init__(self, config: dict, shards: list[int]):
+    def __init__(self, config: dict):
         self.config = config
         self.views = config["views"]
         self.backend = self.views["backend"]
         self.synthetic = config["input"]["mode"] == "synthetic"
-        self.shards = shards
+        self.n_shards = config["ingest"]["shards"]
 
     @property
     def has_labels(self) -> bool:
@@ -29,7 +30,7 @@ class ViewsPaths:
         return self.synthetic or bool(self.config["input"].get("view_labels"))
 
     def stores(self) -> dict:
-        crop = [os.path.join("results", "crop", f"shard-{s}") for s in self.shards]
+        crop = shard_dirs("results/crop", self.n_shards)
         return dict(index=[os.path.join(d, "index.csv") for d in crop],
                     frames=[os.path.join(d, "frames.npy") for d in crop])
 
@@ -42,13 +43,13 @@ class ViewsPaths:
     def fit_inputs(self) -> dict:
         """Inputs of `views_fit`. The views settings are checked here, when a views job is
         actually in the DAG, not at parse time: ingest-only targets (`results/ingest/
-        manifest.csv`, `results/deid/shard-0.csv`) need no view settings."""
+        manifest.csv`, `results/deid/shards-<n>/shard-0.csv`) need no view settings."""
         check_views_config(self.config)
         return {**self.stores(), "labels": LABELS}
 
     def classify_inputs(self, shard) -> dict:
         check_views_config(self.config)
-        shard_dir = os.path.join("results", "crop", f"shard-{shard}")
+        shard_dir = shard_path("results/crop", self.n_shards, shard)
         inputs = {"index": os.path.join(shard_dir, "index.csv"),
                   "frames": os.path.join(shard_dir, "frames.npy")}
         if self.backend == "labels":
