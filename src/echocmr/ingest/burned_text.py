@@ -15,6 +15,7 @@ OCR has to decide.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import cv2
@@ -38,6 +39,8 @@ class TextBox:
     y1: int
     n_glyphs: int
     light: bool
+    contrast: int = 0  # 90th percentile of the strokes' height above their surroundings
+    static_share: float = 1.0  # share of the other pixels of the box that are static
 
     @property
     def area(self) -> int:
@@ -77,13 +80,25 @@ def stroke_kernel(rows: int) -> int:
     return max(9, (rows // 24) | 1)
 
 
-def stroke_mask(lo: np.ndarray, hi: np.ndarray, within: np.ndarray | None = None,
+def stroke_strength(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """How far each pixel stands above (light) or below (dark) its glyph-sized surroundings in
+    every frame: top-hat of the minimum, black-hat of the maximum."""
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (stroke_kernel(lo.shape[0]),) * 2)
+    return (cv2.morphologyEx(lo, cv2.MORPH_TOPHAT, kernel),
+            cv2.morphologyEx(hi, cv2.MORPH_BLACKHAT, kernel))
+
+
+def is_static(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Pixels whose luminance hardly changes over the cine."""
+    return (hi.astype(np.int16) - lo) <= STATIC_TOLERANCE
+
+
+def stroke_mask(strength: tuple[np.ndarray, np.ndarray], static: np.ndarray,
+                within: np.ndarray | None = None,
                 contrast: int = CONTRAST) -> tuple[np.ndarray, np.ndarray]:
     """(light, dark) boolean masks of static strokes thinner than a glyph, inside `within`."""
-    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (stroke_kernel(lo.shape[0]),) * 2)
-    static = (hi.astype(np.int16) - lo) <= STATIC_TOLERANCE
-    light = (cv2.morphologyEx(lo, cv2.MORPH_TOPHAT, kernel) >= contrast) & static
-    dark = (cv2.morphologyEx(hi, cv2.MORPH_BLACKHAT, kernel) >= contrast) & static
+    light = (strength[0] >= contrast) & static
+    dark = (strength[1] >= contrast) & static
     if within is not None:
         light &= within
         dark &= within
@@ -122,7 +137,51 @@ def _letter_like(widths: np.ndarray, heights: np.ndarray, bottoms: np.ndarray,
                 >= 0.6 * (widths * heights).sum())
 
 
-def _lines(glyphs: np.ndarray, min_h: int, max_h: int, light: bool) -> list[TextBox]:
+def _baseline_groups(bottoms: np.ndarray, heights: np.ndarray) -> list[np.ndarray]:
+    """Indices of glyphs split where their bottoms jump: two labels side by side at different
+    heights (an annotation next to a measurement) join horizontally but are two lines."""
+    order = np.argsort(bottoms, kind="stable")
+    tolerance = max(1, int(heights.max()) // 4)
+    cuts = np.flatnonzero(np.diff(bottoms[order]) > tolerance) + 1
+    return np.split(order, cuts)
+
+
+def _line_members(left, top, right, bottom, min_h: int) -> list[np.ndarray]:
+    """Glyph indices of each text line in one horizontally joined group.
+
+    Usually the group is one line. When it is not letter-like as a whole, it may be two lines
+    side by side at different heights: each baseline group is tried on its own, and glyphs that
+    share most of a found line's rows (descenders, punctuation) go with it."""
+    widths, heights = right - left + 1, bottom - top + 1
+    if _letter_like(widths, heights, bottom, min_h):
+        return [np.arange(left.size)]
+    found = []
+    for idx in _baseline_groups(bottom, heights):
+        if idx.size and heights[idx].max() >= min_h and _letter_like(
+                widths[idx], heights[idx], bottom[idx], min_h):
+            found.append(idx)
+    members = []
+    for idx in found:
+        y0, y1 = top[idx].min(), bottom[idx].max()
+        x0, x1 = left[idx].min(), right[idx].max()
+        overlap = np.minimum(bottom, y1) - np.maximum(top, y0) + 1
+        near = (right >= x0 - min_h) & (left <= x1 + min_h)
+        members.append(np.flatnonzero((overlap >= 0.5 * heights) & near))
+    return members
+
+
+def _letter_rows(top: np.ndarray, bottom: np.ndarray, min_h: int) -> tuple[int, int]:
+    """First and last row of a line's letters. A bright wall touching the line makes a
+    component much taller than the letters; its rows above and below the letters are tissue,
+    while any text merged into it lies within the letters' rows."""
+    heights = bottom - top + 1
+    typical = np.median(heights[heights >= min_h]) if (heights >= min_h).any() else heights.max()
+    letters = heights <= 1.5 * typical
+    return int(top[letters].min()), int(bottom[letters].max())
+
+
+def _lines(glyphs: np.ndarray, strength: np.ndarray, static: np.ndarray, min_h: int,
+           max_h: int, light: bool) -> list[TextBox]:
     """Group glyph components into line boxes; a line needs one glyph of at least min_h rows."""
     h_img, w_img = glyphs.shape
     gap = max(3, max_h // 3)  # characters and words of one line are closer than this
@@ -142,14 +201,19 @@ def _lines(glyphs: np.ndarray, min_h: int, max_h: int, light: bool) -> list[Text
         left, top = gl_stats[ids, cv2.CC_STAT_LEFT], gl_stats[ids, cv2.CC_STAT_TOP]
         right = left + gl_stats[ids, cv2.CC_STAT_WIDTH] - 1
         bottom = top + gl_stats[ids, cv2.CC_STAT_HEIGHT] - 1
-        if bottom.max() - top.min() + 1 > max_h:  # taller than any line of text
-            continue
-        if not _letter_like(right - left + 1, bottom - top + 1, bottom, min_h):
-            continue
-        pad = 2  # anti-aliasing and JPEG ringing reach a pixel or two past the strokes
-        out.append(TextBox(max(0, int(left.min()) - pad), max(0, int(top.min()) - pad),
-                           min(w_img - 1, int(right.max()) + pad),
-                           min(h_img - 1, int(bottom.max()) + pad), int(ids.size), light))
+        for m in _line_members(left, top, right, bottom, min_h):
+            if bottom[m].max() - top[m].min() + 1 > max_h:  # taller than any line of text
+                continue
+            y0, y1 = _letter_rows(top[m], bottom[m], min_h)
+            pad = 2  # anti-aliasing and JPEG ringing reach a pixel or two past the strokes
+            box = TextBox(max(0, int(left[m].min()) - pad), max(0, y0 - pad),
+                          min(w_img - 1, int(right[m].max()) + pad),
+                          min(h_img - 1, y1 + pad), int(m.size), light)
+            inside = np.isin(gl_labels[box.slices()], ids[m]) & glyphs[box.slices()]
+            contrast = int(np.percentile(strength[box.slices()][inside], 90))
+            around = static[box.slices()][~inside]
+            out.append(dataclasses.replace(box, contrast=contrast, static_share=float(
+                around.mean()) if around.size else 1.0))
     return out
 
 
@@ -172,9 +236,12 @@ def find_candidates(lo: np.ndarray, hi: np.ndarray, within: np.ndarray | None = 
                     contrast: int = CONTRAST) -> Candidates:
     """Line boxes of static, high-contrast, glyph-shaped components inside `within`."""
     min_h, max_h = glyph_limits(lo.shape[0])
-    light, dark = stroke_mask(lo, hi, within, contrast)
+    strength = stroke_strength(lo, hi)
+    static = is_static(lo, hi)
+    light, dark = stroke_mask(strength, static, within, contrast)
     light, dark = _glyph_components(light, min_h, max_h), _glyph_components(dark, min_h, max_h)
-    boxes = _lines(light, min_h, max_h, True) + _lines(dark, min_h, max_h, False)
+    boxes = (_lines(light, strength[0], static, min_h, max_h, True)
+             + _lines(dark, strength[1], static, min_h, max_h, False))
     return Candidates(sorted(boxes, key=lambda b: (b.y0, b.x0)), light, dark)
 
 

@@ -36,6 +36,12 @@ MAX_TEXT_SHARE = 0.25
 # on tiny console fonts even when it reads them right, so characters count more than confidence.
 CONFIRM_MIN_CHARS, CONFIRM_MIN_CONF = 3, 40.0
 CONFIRM_TOTAL_CHARS, CONFIRM_TOTAL_CONF = 4, 0.0
+# In a moving sector a candidate line whose strokes stand this far above (below) their
+# surroundings in every frame is burned in whatever OCR reads: console text is drawn near full
+# brightness, while the static bright tissue of a simulated or real wall stands 50-120 above it.
+TEXT_CONTRAST = 144
+# ... for dark strokes, when at least this share of the rest of their box is static too.
+STATIC_AROUND_DARK = 0.5
 # ... and that text survived cleaning (the cine is then refused).
 RESIDUE_MIN_CHARS, RESIDUE_MIN_CONF = 4, 50.0
 
@@ -46,7 +52,7 @@ class KeepArea:
 
     mask: np.ndarray
     source: str  # header+pixels | header | pixels
-    base_pixels: int  # kept pixels before text removal
+    sector: np.ndarray  # kept pixels before text removal
     text_boxes: list[bt.TextBox] = field(default_factory=list)
     verified: bool = False
     ocr_calls: int = 0
@@ -54,7 +60,8 @@ class KeepArea:
     @property
     def text_share(self) -> float:
         """Share of the tissue area blanked because text was found there."""
-        return 1.0 - float(self.mask.sum()) / self.base_pixels if self.base_pixels else 0.0
+        base = int(self.sector.sum())
+        return 1.0 - float(self.mask.sum()) / base if base else 0.0
 
 
 def sector_area(header: np.ndarray | None, fan: np.ndarray) -> tuple[np.ndarray, str]:
@@ -88,23 +95,35 @@ def _read(found: bt.Candidates) -> list[list[ocr.Word]]:
     return ocr.read_crops([found.ocr_image(b) for b in found.boxes]) if found.boxes else []
 
 
+def is_burned_in(box: bt.TextBox, words: list[ocr.Word], moving: bool) -> bool:
+    """Blank this candidate line?
+
+    In a moving sector: strokes that stand out like console text, or a word OCR reads as
+    clearly as the residue check would. Dark strokes count only between static pixels (light
+    text over static bright tissue is found as the dark gaps between its letters; the dark
+    holes of a flickering colour-flow box are not text). Tissue texture is read as a few
+    garbage characters, not a clear word. In a frozen cine OCR alone decides, with the lenient
+    rule tiny fonts need."""
+    if moving:
+        console = box.contrast >= TEXT_CONTRAST and (box.light
+                                                     or box.static_share >= STATIC_AROUND_DARK)
+        return console or reads_as_text(words, RESIDUE_MIN_CHARS, RESIDUE_MIN_CONF)
+    return reads_as_text(words, CONFIRM_MIN_CHARS, CONFIRM_MIN_CONF, CONFIRM_TOTAL_CHARS,
+                         CONFIRM_TOTAL_CONF)
+
+
 def remove_text(area: KeepArea, lo: np.ndarray, hi: np.ndarray, moving: bool) -> KeepArea:
     """Step 3: blank text lines, then check that none is left.
 
-    In a moving sector a static, high-contrast line of letter-shaped strokes is taken as
-    burned in and blanked whatever OCR reads: OCR cannot read the smallest console fonts over
-    tissue, and privacy comes before the few static tissue structures this also blanks. In a
-    frozen cine everything is static, so a line is blanked only when OCR reads it as text."""
+    A line is blanked when OCR reads it as text. In a moving sector a static line of
+    letter-shaped strokes that stands out like console text (`TEXT_CONTRAST`) is blanked too,
+    whatever OCR reads: OCR cannot read the smallest console fonts over tissue. In a frozen cine
+    everything is static and tissue can be as bright as text, so OCR alone decides."""
     found = bt.find_candidates(lo, hi, area.mask)
-    boxes = found.boxes
     words = _read(found)
-    area.ocr_calls += bool(boxes)
-    if moving:
-        area.text_boxes = list(boxes)
-    else:
-        area.text_boxes = [b for b, w in zip(boxes, words, strict=True)
-                           if reads_as_text(w, CONFIRM_MIN_CHARS, CONFIRM_MIN_CONF,
-                                            CONFIRM_TOTAL_CHARS, CONFIRM_TOTAL_CONF)]
+    area.ocr_calls += bool(found.boxes)
+    area.text_boxes = [b for b, w in zip(found.boxes, words, strict=True)
+                       if is_burned_in(b, w, moving)]
     # the whole line box: small console fonts draw some glyphs as solid blobs that no stroke
     # filter sees, and a redaction box leaves no letter shape behind
     area.mask = area.mask & ~bt.line_boxes_mask(area.text_boxes, area.mask.shape)
@@ -124,7 +143,7 @@ def keep_area(header: np.ndarray | None, fan: np.ndarray, lo: np.ndarray,
     frames; `moving`: the sector was found from motion); an empty mask means no tissue
     region was found."""
     mask, source = sector_area(header, fan)
-    area = KeepArea(mask=mask, source=source, base_pixels=int(mask.sum()))
+    area = KeepArea(mask=mask, source=source, sector=mask.copy())
     if not mask.any():
         return area
     return remove_text(area, lo, hi, moving and source != "header")
