@@ -9,15 +9,17 @@ the same files and the same machine, side by side:
            DCT domain (`ingest.jpeg_blanking: lossless`)
   reencode this checkout with `ingest.jpeg_blanking: reencode`
 
-Each runs `snakemake results/deid/shard-*.csv` (site mode on the export, --cores 2: the two
-shards in parallel) and is timed; `after` is also timed for the pixel audit
+Each runs `snakemake results/deid/[shards-<n>/]shard-*.csv` (site mode on the export,
+--cores 2: the two shards in parallel) and is timed; `after` is also timed for the pixel audit
 (`audit_pixels.scan_pixels` on results/deid, the audit's new cost).
 
 Scored, MIDI-B style, against truth/burned_text.csv (never by the same OCR): a planted
 identifier is *kept* in the shareable set when its video was written and more than 25% of the
 pixels of its truth box are still non-black (> 30) in some frame. Also: cines excluded as
-burned_in_text_unresolved, and the share of the tissue area blanked by text removal (shard
-table `text_share`, which counts the text's own box too), median and worst.
+burned_in_text_unresolved; the share of the tissue area blanked by text removal as the shard
+table reports it (`text_share`, the text's own boxes included); and, for this checkout, the
+share of the scan sector blanked *outside* every drawn text box of the truth file (identifiers
+and annotations, 2 px margin): tissue lost to text removal, median, p99 and worst over cines.
 
     .venv/bin/python benchmarks/bench_deid.py [--patients 140]
 
@@ -35,6 +37,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pydicom
 import yaml
@@ -74,13 +77,19 @@ def site_config(export: Path, blanking: str | None) -> dict:
     return cfg
 
 
+def deid_dir(code: Path, shards: int) -> str:
+    """Where `code` writes its shard tables: keyed by the shard count since issue 12."""
+    keyed = "def shard_layout" in (code / "src" / "echocmr" / "ingest" / "paths.py").read_text()
+    return f"results/deid/shards-{shards}" if keyed else "results/deid"
+
+
 def run_deid(code: Path, workdir: Path, cfg: dict) -> float:
-    """snakemake results/deid/shard-{0,1}.csv in `workdir` with the workflow at `code`."""
+    """snakemake the de-identification shard tables in `workdir` with the workflow at `code`."""
     workdir.mkdir(parents=True)
     (workdir / "bench.yaml").write_text(yaml.safe_dump(cfg))
     shards = int(yaml.safe_load((code / "config" / "config.yaml").read_text())
                  ["ingest"]["shards"])
-    targets = [f"results/deid/shard-{s}.csv" for s in range(shards)]
+    targets = [f"{deid_dir(code, shards)}/shard-{s}.csv" for s in range(shards)]
     env = dict(os.environ, ECHOCMR_SECRET=SECRET, PYTHONPATH=str(code / "src"))
     base = [str(ROOT / ".venv" / "bin" / "snakemake"), "-s", str(code / "Snakefile"),
             "--directory", str(workdir), "--cores", "2"]
@@ -100,12 +109,12 @@ def _run(cmd: list[str], env: dict) -> None:
 
 def deid_tables(workdir: Path) -> pd.DataFrame:
     return pd.concat([pd.read_csv(p, keep_default_na=False)
-                      for p in sorted((workdir / "results" / "deid").glob("shard-*.csv"))])
+                      for p in sorted((workdir / "results" / "deid").rglob("shard-*.csv"))])
 
 
 def kept_identifiers(workdir: Path, truth: pd.DataFrame) -> pd.DataFrame:
     """One row per planted identifier: was its video written, and is its box still visible."""
-    files = {p.stem: p for p in (workdir / "results" / "deid").glob("shard-*/*/*/*.dcm")}
+    files = {p.stem: p for p in (workdir / "results" / "deid").glob("**/shard-*/*/*/*.dcm")}
     rows = []
     for key, boxes in truth.groupby("video_key"):
         path = files.get(key)
@@ -120,6 +129,33 @@ def kept_identifiers(workdir: Path, truth: pd.DataFrame) -> pd.DataFrame:
             rows.append(dict(video_key=key, layout=b.layout, identifier_type=b.identifier_type,
                              written=True, kept=bool((box > LEVEL).mean() > KEPT_SHARE)))
     return pd.DataFrame(rows)
+
+
+def tissue_blanked(export: Path, truth_all: pd.DataFrame) -> pd.Series:
+    """Per moving or frozen cine: share of its kept sector that text removal blanked outside
+    every truth text box (this checkout's `keep_mask`, the function de-identification uses)."""
+    sys.path.insert(0, str(ROOT / "src"))
+    from echocmr.ingest import deid_pixels as dp
+    from echocmr.ingest.burned_text import line_boxes_mask
+
+    videos = pd.read_csv(export / "truth" / "videos.csv", keep_default_na=False)
+    drawn = dict(tuple(truth_all.groupby("video_key")))
+    shares = {}
+    for video in videos.itertuples():
+        path = export / "raw" / "dicom" / video.relative_path
+        try:
+            ds = pydicom.dcmread(path)
+            area = dp.keep_mask(ds, path, dp.plan_pixels(ds))
+        except Exception:  # damaged, no pixels, unsupported: not a cine to score
+            continue
+        if not area.sector.any():
+            continue
+        text = np.zeros(area.sector.shape, bool)
+        for b in drawn.get(video.video_key, pd.DataFrame()).itertuples():
+            text[max(0, b.y0 - 2):b.y1 + 3, max(0, b.x0 - 2):b.x1 + 3] = True
+        lost = line_boxes_mask(area.text_boxes, text.shape) & area.sector & ~text
+        shares[video.video_key] = lost.sum() / area.sector.sum()
+    return pd.Series(shares, dtype=float)
 
 
 def pixel_audit_seconds(workdir: Path, export: Path) -> tuple[float, int]:
@@ -166,6 +202,10 @@ def markdown(results: list[dict], audit: dict, n_cines: int, layouts: dict) -> s
         lines.append(f"| {r['variant']} | {r['deid_s']} | {r['included']} | {r['unresolved']} "
                      f"| {r['identifiers_kept']} / {r['identifiers']} "
                      f"({r['cines_with_kept_identifier']} cines) | {share} |")
+    t = audit["tissue"]
+    lines += ["", f"Tissue blanked by text removal outside every drawn text box (this checkout, "
+              f"{t['cines']} cines): median {t['median']:.2%}, p99 {t['p99']:.2%}, worst "
+              f"{t['worst']:.2%}."]
     lines += ["", f"Pixel audit of `after`'s results/deid: {audit['seconds']:.1f} s, "
               f"{audit['hits']} hit(s). (De-identification + pixel audit) / before: "
               f"{audit['ratio']:.2f}x.", ""]
@@ -182,8 +222,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench_deid_") as tmp:
         tmp = Path(tmp)
         export = make_export(tmp, args.patients)
-        truth = pd.read_csv(export / "truth" / "burned_text.csv", keep_default_na=False)
-        truth = truth[truth["kind"] == "identifier"]
+        truth_all = pd.read_csv(export / "truth" / "burned_text.csv", keep_default_na=False)
+        truth = truth_all[truth_all["kind"] == "identifier"]
         old = tmp / "before_code"
         subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(old),
                         BEFORE], check=True, capture_output=True)
@@ -194,6 +234,7 @@ def main() -> None:
                 seconds = run_deid(ROOT, tmp / name, site_config(export, blanking))
                 results.append(summarise(name, seconds, tmp / name, truth))
             audit_s, hits = pixel_audit_seconds(tmp / "after", export)
+            lost = tissue_blanked(export, truth_all)
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(old)],
                            capture_output=True)
@@ -203,7 +244,9 @@ def main() -> None:
         layouts = videos["layout"].value_counts().to_dict() if "layout" in videos else {}
     before = results[0]["deid_s"]
     audit = {"seconds": round(audit_s, 1), "hits": hits,
-             "ratio": (results[1]["deid_s"] + audit_s) / before}
+             "ratio": (results[1]["deid_s"] + audit_s) / before,
+             "tissue": {"cines": len(lost), "median": float(lost.median()),
+                        "p99": float(lost.quantile(0.99)), "worst": float(lost.max())}}
     result = {"machine": machine_line(), "patients": args.patients, "variants": results,
               "pixel_audit": audit, "layouts": layouts}
     save_results(ROOT / "benchmarks" / "results", "deid", result,
