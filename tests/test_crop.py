@@ -20,7 +20,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import encapsulate
 from pydicom.uid import ExplicitVRLittleEndian, JPEGBaseline8Bit, generate_uid
 
-from echocmr.ingest import crop, decode
+from echocmr.ingest import crop, decode, regions
 from echocmr.ingest.avi import read_avi
 from echocmr.ingest.store import StoreWriter, VideoStore
 
@@ -409,3 +409,160 @@ def test_real_jpeg_baseline_cine_matches_full_decode():
     assert np.abs(fast - ref).mean() < 1.0
     dct = np.stack(list(_plan(path).frames())).astype(np.int16)
     assert np.abs(dct - ref).mean() < 3.0
+
+
+# --- which mask: fan, rectangle (linear probe), static (frozen loop) ---------------------------
+
+def _sim_cines():
+    """A few simulated cines (256x192, 32-40 frames) and the settings to render them."""
+    from echocmr.simulate.cohort import build_cohort
+    from echocmr.simulate.settings import SimSettings
+    s = SimSettings.from_config({"n_patients": 6, "frames": {"min": 32, "max": 40},
+                                 "image": {"width": 256, "height": 192, "alt_fraction": 0.0}},
+                                21)
+    c = build_cohort(s)
+    patients = {r["patient_index"]: r for r in c.patients.to_dict("records")}
+    studies = {r["study_index"]: r for r in c.studies.to_dict("records")}
+    cines = c.videos[c.videos["kind"] == "cine"].to_dict("records")
+    return s, patients, studies, cines
+
+
+def _freeze(ds: Dataset, moving_part: float) -> None:
+    """Freeze a native RGB cine on its first frame, except a central ellipse whose half-axes are
+    `moving_part` of the tissue box's (0: a frozen loop; 0.3: only the valves still move)."""
+    arr = ds.pixel_array.copy()
+    x0, y0, x1, y1 = _tissue_box(ds)
+    yy, xx = np.mgrid[0:arr.shape[1], 0:arr.shape[2]]
+    ax, ay = max(1e-6, (x1 - x0) * moving_part), max(1e-6, (y1 - y0) * moving_part)
+    still = ((xx - (x0 + x1) / 2) / ax) ** 2 + ((yy - (y0 + y1) / 2) / ay) ** 2 > 1
+    arr[:, still] = arr[0][still]
+    ds.PixelData = arr.tobytes()
+
+
+def _tissue_box(ds: Dataset) -> tuple[int, int, int, int]:
+    r = ds.SequenceOfUltrasoundRegions[0]
+    return (int(r.RegionLocationMinX0), int(r.RegionLocationMinY0),
+            int(r.RegionLocationMaxX1), int(r.RegionLocationMaxY1))
+
+
+@pytest.fixture(scope="module")
+def sim_files(tmp_path_factory):
+    """Simulated phased-array (classic) and linear-probe cines: moving, frozen, partly frozen;
+    plus the true scan area of each (pixels that change over the moving cine)."""
+    from echocmr.simulate.export import render_file
+    s, patients, studies, cines = _sim_cines()
+    root = tmp_path_factory.mktemp("sim")
+    out = {}
+    for layout in ("classic", "linear_probe"):
+        v = dict(cines[0], layout=layout, encoding="rgb")
+        data, _ = render_file(v, patients[v["patient_index"]], studies[v["study_index"]], s)
+        for how, part in (("moving", None), ("frozen", 0.0), ("partial", 0.3)):
+            ds = pydicom.dcmread(io.BytesIO(data))
+            if part is not None:
+                _freeze(ds, part)
+            path = root / f"{layout}_{how}.dcm"
+            ds.save_as(path, enforce_file_format=True)
+            out[layout, how] = path
+        frames = pydicom.dcmread(io.BytesIO(data)).pixel_array.astype(np.int16)
+        x0, y0, x1, y1 = _tissue_box(ds)
+        scan = np.zeros(frames.shape[1:3], bool)
+        scan[y0:y1 + 1, x0:x1 + 1] = True
+        out[layout, "scan"] = scan & ((frames.max(axis=0) - frames.min(axis=0)).max(axis=2) > 0)
+    return out
+
+
+def _kept_full(plan: crop.CropPlan, shape) -> np.ndarray:
+    """The plan's keep mask on the full image (True: kept)."""
+    x0, y0, x1, y1 = plan.box
+    full = np.zeros(shape, bool)
+    full[y0:y1 + 1, x0:x1 + 1] = True if plan.keep is None else plan.keep.astype(bool)
+    return full
+
+
+@pytest.mark.parametrize("how", ["frozen", "partial"])
+def test_static_linear_probe_cine_keeps_its_tissue_box(sim_files, how):
+    path = sim_files["linear_probe", how]
+    plan = _plan(path, dct_downscale=False)
+    assert plan.mask_kind == "rectangle" and plan.box_source == "header"
+    x0, y0, x1, y1 = plan.box
+    keep = plan.keep if plan.keep is not None else np.ones((y1 - y0 + 1, x1 - x0 + 1))
+    assert keep.mean() > 0.9
+    out = np.stack(list(plan.frames()))
+    assert (out[:, 8:-8, 8:-8] > 0).mean() > 0.8      # the tissue is there, not blanked
+    if how == "partial":  # what the moving fan alone would have kept: the check can fail
+        acc = regions.FanMaskAccumulator()
+        for _, luma, _ in decode.iter_frames(plan.cine, crop.sample_indices(plan.n_frames, 8)):
+            acc.add(luma)
+        assert acc.mask()[y0:y1 + 1, x0:x1 + 1].mean() < 0.5
+
+
+def test_moving_linear_probe_and_phased_array_cines(sim_files):
+    linear = _plan(sim_files["linear_probe", "moving"], dct_downscale=False)
+    assert linear.mask_kind == "rectangle"
+    assert linear.keep is None or linear.keep.mean() > 0.9
+    plan = _plan(sim_files["classic", "moving"], dct_downscale=False)
+    assert plan.mask_kind == "fan"
+    scan = sim_files["classic", "scan"]
+    kept = _kept_full(plan, scan.shape)
+    assert kept[scan].mean() > 0.9                      # the sector is kept...
+    assert plan.keep.mean() < 0.75                      # ...and the box's corners are not
+
+
+@pytest.mark.parametrize("how", ["frozen", "partial"])
+def test_frozen_sector_cine_keeps_its_sector(sim_files, how):
+    plan = _plan(sim_files["classic", how], dct_downscale=False)
+    assert plan.mask_kind == "static"
+    scan = sim_files["classic", "scan"]
+    first = pydicom.dcmread(sim_files["classic", how]).pixel_array[0].max(axis=2)
+    tissue = scan & (first > 8)                          # non-black pixels of the scan area
+    assert _kept_full(plan, scan.shape)[tissue].mean() > 0.95
+    assert plan.keep.mean() < 0.75                       # still a sector, not the whole box
+
+
+def test_header_linear_transducer_means_rectangle(tmp_path):
+    frames, _ = make_frames(6, ecg=False, dot=False)
+    path = write_cine(tmp_path / "linear.dcm", frames, jpeg=False)
+    ds = pydicom.dcmread(path)
+    assert not regions.linear_transducer(ds)
+    ds.TransducerType = "LINEAR"
+    ds.save_as(path)
+    assert regions.linear_transducer(pydicom.dcmread(path))
+    plan = _plan(path)
+    assert plan.mask_kind == "rectangle"
+    assert regions.linear_transducer(Dataset()) is False
+    curved = Dataset()
+    curved.TransducerType = "CURVED LINEAR"                # a convex probe scans a fan
+    assert not regions.linear_transducer(curved)
+
+
+def test_frozen_real_cine_keeps_its_sector(tmp_path):
+    """pydicom-data's SonoSite cine, moving: the fan; frozen on one frame: the static sector,
+    which keeps the non-black pixels of that fan."""
+    src = pydicom_testdata("examples_ybr_color.dcm")
+    moving = _plan(src, dct_downscale=False)
+    assert moving.mask_kind == "fan"
+    ds = pydicom.dcmread(src)
+    arr = ds.pixel_array[:6].copy()                      # RGB
+    arr[:] = arr[0]
+    ds.NumberOfFrames = len(arr)
+    ds.PhotometricInterpretation = "RGB"
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.PixelData = arr.tobytes()
+    path = tmp_path / "frozen.dcm"
+    ds.save_as(path, enforce_file_format=True)
+    plan = _plan(path, dct_downscale=False)
+    assert plan.mask_kind == "static"
+    luma = decode.rgb_to_luma(arr[0])
+    assert plan.box == moving.box
+    tissue = _kept_full(moving, luma.shape) & (luma > 8)  # text and toolbar lie outside the fan
+    assert _kept_full(plan, luma.shape)[tissue].mean() > 0.95
+
+
+def test_crop_mask_goes_to_the_index_and_the_log(tmp_path, jpeg_cine, caplog):
+    inputs = _shard_fixture(tmp_path, {"V000000000001": jpeg_cine[0]})
+    out = tmp_path / "crop"
+    with caplog.at_level("INFO", logger="echocmr.crop"):
+        crop.crop_shard(inputs, out, tmp_path / "qc.csv", crop.CropConfig(), write_avi=False)
+    index = pd.read_csv(out / "index.csv")
+    assert index["crop_mask"].tolist() == ["fan"]
+    assert "mask fan" in caplog.text

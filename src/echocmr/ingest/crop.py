@@ -2,9 +2,10 @@
 
 Per video, once (cheap, on a few sampled frames):
   1. the box: the largest 2D tissue region of SequenceOfUltrasoundRegions (`tissue_regions`),
-     or the bounding box of the pixel fan mask when the header has none;
-  2. the fan mask inside the box (static text, depth scale and logos inside the box lie outside the
-     moving sector and are zeroed); skipped when it looks implausible;
+     or the bounding box of the pixel sector when the header has none;
+  2. the mask inside the box (`crop_mask`): the moving fan (static text, depth scale and logos
+     inside the box lie outside it and are zeroed), a linear probe's rectangle, or the
+     brightness-only sector of a frozen loop; none when nothing plausible is found;
   3. colour: chroma max(|Cb-128|, |Cr-128|) on a few evenly spaced frames. No colour -> luminance
      only. Colour at the same pixels in every sample (markers, coloured text) -> one static mask,
      still luminance only. Colour that moves (ECG sweep, cursors) -> chroma of every frame.
@@ -31,7 +32,8 @@ from tqdm import tqdm
 
 from echocmr.ingest import decode, reasons
 from echocmr.ingest.avi import AviWriter, tee_to_avi
-from echocmr.ingest.regions import bounding_box, fan_mask_from_pixels, tissue_regions
+from echocmr.ingest.crop_mask import CropMask, choose_mask, pixel_box
+from echocmr.ingest.regions import FanMaskAccumulator, linear_transducer, tissue_regions
 from echocmr.ingest.store import StoreWriter
 
 log = logging.getLogger("echocmr.crop")
@@ -104,6 +106,7 @@ class CropPlan:
     fps: float
     box: tuple[int, int, int, int]          # inclusive x0, y0, x1, y1 at full resolution
     box_source: str                         # "header" | "pixels"
+    mask_kind: str                          # crop_mask.MASK_KINDS: fan | rectangle | static | box
     dct_scale: int
     keep: np.ndarray | None                 # uint8 {0,1} mask in (scaled) box coordinates
     colour_mode: str                        # "none" | "static" | "per-frame"
@@ -226,35 +229,30 @@ def plan_crop(cine: decode.Cine, fps: float | None, cfg: CropConfig) -> CropPlan
     if not sampled:
         raise CropExcluded(REASON_NO_FRAMES)
 
-    box = _pick_region_box(cine)
-    source = "header"
-    fan_full = None
-    if box is None or cfg.fan_mask:
-        fan_full = fan_mask_from_pixels(luma for _, luma, _ in sampled)
+    acc = FanMaskAccumulator()
+    for _, luma, _ in sampled:
+        acc.add(luma)
+    fan_full = acc.mask()
+    box, source = _pick_region_box(cine), "header"
     if box is None:
-        box = bounding_box(fan_full) if fan_full is not None else None
-        source = "pixels"
+        box, source = pixel_box(acc, fan_full), "pixels"
         if box is None:
             raise CropExcluded(REASON_NO_REGION)
+    mask = (choose_mask(acc, fan_full, box, linear_transducer(cine.ds), cfg.fan_min_fraction)
+            if cfg.fan_mask else CropMask("box", None, "fan_mask off"))
+    if mask.note:
+        notes.append(f"{mask.kind} mask: {mask.note}")
 
     x0, y0, x1, y1 = box
     sy, sx = slice(y0, y1 + 1), slice(x0, x1 + 1)
-    fan = None
-    if cfg.fan_mask and fan_full is not None:
-        fan = fan_full[sy, sx]
-        coverage = float(fan.mean())
-        if coverage < cfg.fan_min_fraction:
-            notes.append(f"fan mask covers {coverage:.0%} of the box: not applied")
-            fan = None
-
     mode, static_overlay, fraction = "none", None, 0.0
     if cine.may_have_colour:
         mode, static_overlay, fraction = _colour_plan(
-            [chroma[sy, sx] for _, _, chroma in sampled], fan, cfg)
+            [chroma[sy, sx] for _, _, chroma in sampled], mask.keep, cfg)
         if fraction > cfg.colour_doppler_fraction:
             raise CropExcluded(REASON_DOPPLER)
 
-    keep = np.ones((y1 - y0 + 1, x1 - x0 + 1), bool) if fan is None else fan.copy()
+    keep = np.ones((y1 - y0 + 1, x1 - x0 + 1), bool) if mask.keep is None else mask.keep.copy()
     if static_overlay is not None:
         keep &= ~static_overlay
 
@@ -265,8 +263,9 @@ def plan_crop(cine: decode.Cine, fps: float | None, cfg: CropConfig) -> CropPlan
     if scale > 1:
         keep = _downscale_keep(keep, box, scale)
     return CropPlan(cine=cine, cfg=cfg, fps=float(fps), box=box, box_source=source,
-                    dct_scale=scale, keep=None if keep.all() else keep.astype(np.uint8),
-                    colour_mode=mode, notes=notes)
+                    mask_kind=mask.kind, dct_scale=scale,
+                    keep=None if keep.all() else keep.astype(np.uint8), colour_mode=mode,
+                    notes=notes)
 
 
 def _downscale_keep(keep: np.ndarray, box: tuple[int, int, int, int], scale: int) -> np.ndarray:
@@ -366,7 +365,8 @@ def _crop_into_store(row: pd.Series, deid_dir: Path, store: StoreWriter, avi_dir
             writer = AviWriter(avi_dir / f"{key}.avi", plan.fps, cfg.height, cfg.width,
                                avi_quantiser)
             frames = tee_to_avi(frames, writer)
-        n = store.add(key, str(row["study_key"]), str(row["patient_key"]), plan.fps, frames)
+        n = store.add(key, str(row["study_key"]), str(row["patient_key"]), plan.fps, frames,
+                      crop_mask=plan.mask_kind)
         if n == 0:
             raise CropExcluded(REASON_NO_FRAMES)
     except CropExcluded as exc:
@@ -385,9 +385,9 @@ def _crop_into_store(row: pd.Series, deid_dir: Path, store: StoreWriter, avi_dir
         writer.close()
     if n != plan.n_frames:
         log.warning("%s: %d frames decoded, header says %d", key, n, plan.n_frames)
-    log.info("%s: %d frames, fps %.2f, box %s (%s), dct 1/%d, colour %s%s", key, n, plan.fps,
-             plan.box, plan.box_source, plan.dct_scale, plan.colour_mode,
-             "; " + "; ".join(plan.notes) if plan.notes else "")
+    log.info("%s: %d frames, fps %.2f, box %s (%s), mask %s, dct 1/%d, colour %s%s", key, n,
+             plan.fps, plan.box, plan.box_source, plan.mask_kind, plan.dct_scale,
+             plan.colour_mode, "; " + "; ".join(plan.notes) if plan.notes else "")
     return None
 
 

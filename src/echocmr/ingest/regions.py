@@ -142,22 +142,38 @@ class FanMaskAccumulator:
         np.maximum(self.hi, lum, out=self.hi)
         self.n += 1
 
+    def bright(self) -> np.ndarray:
+        """Pixels non-black in at least a tenth of the frames."""
+        if self._bright is None:
+            raise ValueError("fan mask needs at least one frame")
+        return self._bright >= max(1, self.n // 10)
+
+    def moving(self) -> np.ndarray:
+        """Pixels whose luminance changed by more than `motion_level` over the frames."""
+        return (self.hi.astype(np.int16) - self.lo) > self.motion_level
+
     def mask(self, static_fallback: bool = False) -> np.ndarray:
         """Boolean (H, W) sector mask; all False when nothing sector-like was found.
 
         `static_fallback`: when nothing moves (a frozen loop), fall back to brightness alone,
         as for a single frame (de-identification wants a sector even then)."""
-        if self._bright is None:
-            raise ValueError("fan mask needs at least one frame")
-        bright = self._bright >= max(1, self.n // 10)
-        moving = (self.hi.astype(np.int16) - self.lo) > self.motion_level
+        bright = self.bright()
         # A single frame has no motion; then brightness alone is all we have.
-        candidate = (bright & moving) if self.n > 1 else bright
+        candidate = (bright & self.moving()) if self.n > 1 else bright
         fan = _clean_fan(candidate, moving_known=self.n > 1)
         self.from_motion = self.n > 1 and bool(fan.any())
         if static_fallback and self.n > 1 and not fan.any():
             fan = _clean_fan(bright, moving_known=False)
         return fan
+
+    def bright_sector(self, box: tuple[int, int, int, int] | None = None) -> np.ndarray:
+        """The brightness-only sector (what a single frame shows, motion ignored), of the whole
+        image or of the inclusive box (x0, y0, x1, y1) only, in that box's coordinates."""
+        bright = self.bright()
+        if box is not None:
+            x0, y0, x1, y1 = box
+            bright = bright[y0:y1 + 1, x0:x1 + 1]
+        return _clean_fan(bright, moving_known=False)
 
 
 def _clean_fan(candidate: np.ndarray, moving_known: bool) -> np.ndarray:
@@ -198,3 +214,13 @@ def fan_mask_from_pixels(frames: Iterable[np.ndarray], black_level: int = 4,
     for frame in frames:
         acc.add(frame)
     return acc.mask()
+
+
+# TransducerType (0018,6031, US Image module) of probes that scan a rectangle; "CURVED LINEAR"
+# (a convex probe) scans a fan.
+LINEAR_TRANSDUCERS = frozenset({"LINEAR", "ENDOCAV_LINEAR"})
+
+
+def linear_transducer(ds) -> bool:
+    """The header says the probe is linear (its image is a rectangle)."""
+    return str(ds.get("TransducerType", "") or "").strip().upper() in LINEAR_TRANSDUCERS

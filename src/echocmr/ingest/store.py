@@ -4,7 +4,8 @@ Training reads clips by slicing a memory map, so no video file is decoded per sa
 DataLoader workers share the page cache instead of each holding copies. One store per shard:
 
     shard-N/frames.npy   uint8 (total_frames, H, W), luminance
-    shard-N/index.csv    video_key, study_key, patient_key, start, n_frames, fps, height, width
+    shard-N/index.csv    video_key, study_key, patient_key, start, n_frames, fps, height, width,
+                         crop_mask (which pixel mask the crop used: `crop_mask.MASK_KINDS`)
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 INDEX_COLUMNS = ["video_key", "study_key", "patient_key", "start", "n_frames", "fps", "height",
-                 "width"]
+                 "width", "crop_mask"]
 
 
 class StoreWriter:
@@ -36,7 +37,7 @@ class StoreWriter:
         self._total = 0
 
     def add(self, video_key: str, study_key: str, patient_key: str, fps: float,
-            frames: Iterable[np.ndarray]) -> int:
+            frames: Iterable[np.ndarray], crop_mask: str = "") -> int:
         """Append one video's frames (each uint8 HxW); returns the number of frames written.
 
         If `frames` raises part-way (a frame that cannot be decoded), the frames already written
@@ -60,7 +61,7 @@ class StoreWriter:
         self._total += n
         self._rows.append(dict(video_key=video_key, study_key=study_key, patient_key=patient_key,
                                start=start, n_frames=n, fps=float(fps), height=self.height,
-                               width=self.width))
+                               width=self.width, crop_mask=crop_mask))
         return n
 
     def close(self) -> None:
