@@ -20,6 +20,7 @@ include: "workflow/rules/ingest.smk"
 include: "workflow/rules/crop.smk"
 include: "workflow/rules/views.smk"
 include: "workflow/rules/cohort.smk"
+include: "workflow/rules/readiness.smk"
 include: "workflow/rules/model.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
@@ -33,6 +34,7 @@ localrules:
     deidentify_tables,
     pair,
     labels,
+    readiness,
     split,
     table1,
     views_decide,

@@ -28,7 +28,7 @@ BINARY = ["wma", "lge", "t1_abnormal", "t2_abnormal", "ecv_abnormal"]
 CONTINUOUS = ["t1", "t2", "ecv"]
 MY_RULES = ["evaluate", "delong", "operating_points", "table2", "figure1", "supp_figure1",
              "bland_altman", "replication", "qc_flow", "training_curves", "report_assets",
-             "report_inputs"]
+             "readiness", "report_inputs"]
 # Planted signal: strong for wall motion, weak for scar, none for T2 (as the paper found).
 EFFECT = {"wma": 2.0, "lge": 0.8, "t1_abnormal": 0.3, "t2_abnormal": 0.0, "ecv_abnormal": 0.3}
 CONT = {"t1": (1020.0, 72.0), "t2": (48.7, 6.1), "ecv": (28.4, 5.7)}
@@ -166,11 +166,33 @@ def write_views_and_models(results: Path) -> None:
                           "val_auroc": 0.5 + 0.05 * epochs}).to_csv(out, index=False)
 
 
+def write_cohort(results: Path, seed: int = 2) -> None:
+    """views.csv and labels.csv, which the readiness page reads: one kept cine per view."""
+    rng = np.random.default_rng(seed)
+    studies = _studies(rng)
+    views = pd.concat([studies.assign(view=v, status="kept") for v in VIEWS], ignore_index=True)
+    views["video_key"] = [f"V{i:08x}" for i in range(len(views))]
+    (results / "views").mkdir(parents=True, exist_ok=True)
+    views[["video_key", "study_key", "patient_key", "view", "status"]].to_csv(
+        results / "views" / "views.csv", index=False)
+    labels = studies[["study_key", "patient_key"]].copy()
+    for task in ("wma", "lge"):
+        for column in [f"{task}_{v.lower()}" for v in VIEWS] + [f"{task}_global"]:
+            labels[column] = (rng.random(len(labels)) < 0.4).astype(int)
+    for task in CONTINUOUS:
+        mean, sd = CONT[task]
+        labels[task] = np.round(rng.normal(mean, sd, len(labels)), 1)
+        labels[f"{task}_abnormal"] = (labels[task] > mean + sd).astype(int)
+    (results / "cohort").mkdir(parents=True, exist_ok=True)
+    labels.to_csv(results / "cohort" / "labels.csv", index=False)
+
+
 def write_upstream(results: Path) -> None:
     write_predictions(results)
     write_table1(results)
     write_qc(results)
     write_views_and_models(results)
+    write_cohort(results)
 
 
 def run_my_rules(wd: Path, *targets: str, check: bool = True, n_bootstrap: int = 500):
@@ -309,6 +331,7 @@ REPORT_FILES = {
     "results/report/operating_points.html",
     "results/replication.png", "results/report/replication.html",
     "results/report/config_used.html", "results/report/software_versions.html",
+    "results/report/readiness.html",
 }
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--no-first-run", "--enable-logging=stderr",

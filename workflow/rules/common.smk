@@ -80,6 +80,8 @@ def all_targets():
         "results/replication.csv",
         "results/qc/flow.csv",
         "results/qc/flow.png",
+        "results/readiness.csv",
+        "results/readiness.md",
         "results/views/view_classifier_metrics.csv",
         "results/metrics/delong.csv",
         "results/metrics/operating_points.csv",

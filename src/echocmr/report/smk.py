@@ -90,7 +90,8 @@ def bland_altman_inputs() -> dict[str, str]:
 
 
 def report_targets() -> list[str]:
-    """Every report()-flagged output of the report stage; `rule all` should include these."""
+    """Every report()-flagged output of the report stage (and the readiness page); `rule all`
+    should include these."""
     return [
         "results/qc/flow.png",
         "results/table2.html",
@@ -101,4 +102,5 @@ def report_targets() -> list[str]:
         "results/training_curves.png",
         "results/report/view_classifier_confusion.png",
         *(f"results/report/{name}.html" for name in REPORT_TABLES),
+        "results/report/readiness.html",  # the cohort stage's readiness rule writes this page
     ]
