@@ -38,7 +38,8 @@ CONFIRM_MIN_CHARS, CONFIRM_MIN_CONF = 3, 40.0
 CONFIRM_TOTAL_CHARS, CONFIRM_TOTAL_CONF = 4, 0.0
 # In a moving sector a candidate line whose strokes stand this far above (below) their
 # surroundings in every frame is burned in whatever OCR reads: console text is drawn near full
-# brightness, while the static bright tissue of a simulated or real wall stands 50-120 above it.
+# brightness (pure green: 150), while static bright tissue (a wall that barely moves) stood
+# 50-140 above its surroundings in the synthetic export.
 TEXT_CONTRAST = 144
 # ... for dark strokes, when at least this share of the rest of their box is static too.
 STATIC_AROUND_DARK = 0.5
