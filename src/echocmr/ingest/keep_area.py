@@ -36,6 +36,8 @@ MAX_TEXT_SHARE = 0.25
 # on tiny console fonts even when it reads them right, so characters count more than confidence.
 CONFIRM_MIN_CHARS, CONFIRM_MIN_CONF = 3, 40.0
 CONFIRM_TOTAL_CHARS, CONFIRM_TOTAL_CONF = 4, 0.0
+# ... and that text survived cleaning (the cine is then refused).
+RESIDUE_MIN_CHARS, RESIDUE_MIN_CONF = 4, 50.0
 # In a moving sector a candidate line whose strokes stand this far above (below) their
 # surroundings in every frame is burned in whatever OCR reads: console text is drawn near full
 # brightness (pure green: 150), while static bright tissue (a wall that barely moves) stood
@@ -43,8 +45,6 @@ CONFIRM_TOTAL_CHARS, CONFIRM_TOTAL_CONF = 4, 0.0
 TEXT_CONTRAST = 144
 # ... for dark strokes, when at least this share of the rest of their box is static too.
 STATIC_AROUND_DARK = 0.5
-# ... and that text survived cleaning (the cine is then refused).
-RESIDUE_MIN_CHARS, RESIDUE_MIN_CONF = 4, 50.0
 
 
 @dataclass
