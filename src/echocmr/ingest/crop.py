@@ -285,9 +285,9 @@ QC_COLUMNS = ["step", "unit", "n_in", "n_out", "reason", "n_excluded"]
 
 @dataclass
 class ShardInputs:
-    deid_dir: Path              # results/deid/shard-N/<patient_key>/<study_key>/<video_key>.dcm
-    deid_table: Path            # results/deid/shard-N.csv: video_key, status, reason
-    manifest: Path              # results/ingest/manifest.csv
+    deid_dir: Path    # results/deid/shards-<n>/shard-N/<patient_key>/<study_key>/<video_key>.dcm
+    deid_table: Path  # results/deid/shards-<n>/shard-N.csv: video_key, status, reason
+    manifest: Path    # results/ingest/manifest.csv
 
 
 def _videos_to_crop(inputs: ShardInputs) -> pd.DataFrame:
