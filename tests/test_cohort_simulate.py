@@ -62,6 +62,8 @@ def deidentified(sim) -> Cohort:
         "patient_key": v["mrn"].map(pk), "study_key": study_key, "video_key": video_key,
         "accession_key": [pseudonym(SECRET, "accession", a) for a in v["accession_number"]],
         "study_date": shift(v["study_index"].map(st["study_date"]), v["mrn"]),
+        # the header's age at the echo (inventory); the generator keeps one age per patient
+        "age_years": v["mrn"].map(p.set_index("mrn")["age_years"]).clip(upper=90),
         "status": np.where(v["kind"] == "damaged", "excluded", "included"),
     })
     analysis = (v["kind"] == "cine") & v["view"].isin(MAIN_VIEWS)
