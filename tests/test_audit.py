@@ -144,3 +144,44 @@ def test_audit_rule_fails_on_a_leak_without_printing_it(tmp_path):
     assert "table2.csv [line 2]: mrn" in log
     for text in (proc.stdout, proc.stderr, log):
         assert MRN not in text
+
+
+def _report_page(embedded_csv: str, page_text: str = "Snakemake Report") -> str:
+    """A page shaped like Snakemake's self-contained report: a table embedded as a data URI."""
+    import base64
+    payload = base64.b64encode(embedded_csv.encode()).decode()
+    return (f"<html><body><p>{page_text}</p><script>var files = {{\"results/table2.csv\": "
+            f"{{\"data\": \"data:text/csv;charset=utf8;filename=table2.csv;base64,{payload}\"}}}};"
+            "</script></body></html>\n")
+
+
+def test_report_audit_decodes_embedded_tables(clean_results):
+    res, catalogue = clean_results
+    (res / "report.html").write_text(_report_page("a,b\n1,2\n"))
+    assert scan_tree(catalogue, res) == []
+    # An MRN inside an embedded table is invisible to a byte search of the page (base64)...
+    (res / "report.html").write_text(_report_page(f"a,b\n{MRN},2\n"))
+    assert MRN not in (res / "report.html").read_text()
+    hits = scan_tree(catalogue, res)
+    assert [(h.file, h.location, h.identifier_type) for h in hits] == [
+        ("report.html", "embedded table2.csv line 2", "mrn")]
+    # ...and the page's own text is searched as well.
+    (res / "report.html").write_text(_report_page("a,b\n", page_text="QUIMBY, HORTENSE"))
+    assert {h.identifier_type for h in scan_tree(catalogue, res)} == {"person_name"}
+
+
+@pytest.mark.workflow
+def test_audit_report_rule_fails_on_a_leak_in_the_report(tmp_path):
+    wd = _audit_workflow(tmp_path)
+    report = wd / "results" / "report.html"
+    report.write_text(_report_page("a,b\n1,2\n"))
+    args = ("results/audit/report_audit.csv", "--allowed-rules", "audit_report")
+    run_snakemake(wd, *args)
+    assert pd.read_csv(wd / "results" / "audit" / "report_audit.csv").empty
+    report.write_text(_report_page(f"a,b\n{MRN},2\n"))
+    proc = run_snakemake(wd, *args, check=False)
+    assert proc.returncode != 0
+    log = (wd / "results" / "logs" / "audit" / "report_audit.log").read_text()
+    assert "embedded table2.csv line 2]: mrn" in log and "Do not share" in log
+    for text in (proc.stdout, proc.stderr, log):
+        assert MRN not in text

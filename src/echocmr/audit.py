@@ -4,8 +4,9 @@ The catalogue of identifiers is built from the raw inputs themselves (DICOM head
 nested sequences and file meta, folder names of the export, the CMR/clinical/echo/view-label
 tables): names, MRNs, accession numbers, birth dates, institutions, devices, original UIDs and
 original dates. Then every file under results/ is scanned: DICOM headers element by element,
-text files line by line, and every file and folder name. Binary files (.npy, .pt, .png, ...) are
-checked by name only.
+text files line by line (HTML with the text files it embeds as base64 data URIs decoded, as
+Snakemake's self-contained report does), and every file and folder name. Binary files (.npy, .pt,
+.png, ...) are checked by name only.
 
 Matching is on whole tokens after normalisation (upper case, runs of non-alphanumerics -> one
 space), so `DOE^JOHN`, `Doe John` and `doe, john` all match, `2019-03-05` matches `2019/03/05`,
@@ -23,6 +24,8 @@ a path component that itself holds an identifier is shown as `<type>`.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 import json
 import logging
@@ -371,12 +374,51 @@ def scan_dicom(cat: Catalogue, path: Path, shown: str, patients: set[str]) -> li
 
 
 def scan_text(cat: Catalogue, path: Path, shown: str, patients: set[str]) -> list[Hit]:
-    hits = []
     with open(path, encoding="utf-8", errors="replace") as fh:
-        for number, line in enumerate(fh, start=1):
-            line_patients = patients | set(PATIENT_KEY.findall(line))
-            for kind in dict.fromkeys(cat.find(line, line_patients)):
-                hits.append(Hit(shown, f"line {number}", kind))
+        return _scan_lines(cat, fh, shown, patients)
+
+
+# A base64 data URI (`data:text/csv;charset=utf8;filename=x.csv;base64,...`): Snakemake's HTML
+# report embeds every table, page and figure it shows this way.
+DATA_URI = re.compile(r"data:([\w.+/-]+)((?:;[\w.=-]+)*);base64,([A-Za-z0-9+/=]+)")
+EMBEDDED_TEXT = re.compile(r"^(text/|image/svg|application/(json|xml))")
+
+
+def _scan_lines(cat: Catalogue, lines: Iterable[str], shown: str, patients: set[str],
+                where: str = "line") -> list[Hit]:
+    hits = []
+    for number, line in enumerate(lines, start=1):
+        line_patients = patients | set(PATIENT_KEY.findall(line))
+        for kind in dict.fromkeys(cat.find(line, line_patients)):
+            hits.append(Hit(shown, f"{where} {number}", kind))
+    return hits
+
+
+def embedded_payloads(html: str) -> tuple[str, list[tuple[str, str, bytes]]]:
+    """(the HTML with its base64 data URIs cut out, [(name, mime type, decoded bytes)])."""
+    payloads = []
+
+    def cut(match: re.Match) -> str:
+        params = dict(p.split("=", 1) for p in match.group(2).split(";") if "=" in p)
+        try:
+            data = base64.b64decode(match.group(3), validate=False)
+        except (binascii.Error, ValueError):
+            data = b""
+        payloads.append((params.get("filename", match.group(1)), match.group(1), data))
+        return "data:"
+
+    return DATA_URI.sub(cut, html), payloads
+
+
+def scan_html(cat: Catalogue, path: Path, shown: str, patients: set[str]) -> list[Hit]:
+    """The page's own text and every embedded text file (tables, pages, SVG), decoded. Embedded
+    raster images are not read (the figures are plots drawn from audited tables)."""
+    page, payloads = embedded_payloads(path.read_text(encoding="utf-8", errors="replace"))
+    hits = _scan_lines(cat, page.splitlines(), shown, patients)
+    for name, mime, data in payloads:
+        if EMBEDDED_TEXT.match(mime):
+            text = data.decode("utf-8", errors="replace").splitlines()
+            hits += _scan_lines(cat, text, shown, patients, f"embedded {name} line")
     return hits
 
 
@@ -392,6 +434,21 @@ def _looks_like_text(path: Path) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+def scan_file(cat: Catalogue, path: Path, root: Path) -> list[Hit]:
+    """One file: its path under `root` (names), then its content by kind."""
+    rel = path.relative_to(root)
+    shown, hits = _redacted_rel(cat, rel)
+    patients = set(PATIENT_KEY.findall(rel.as_posix()))
+    suffix = path.suffix.lower()
+    if _is_dicom(path):
+        hits += scan_dicom(cat, path, shown, patients)
+    elif suffix in (".html", ".htm"):
+        hits += scan_html(cat, path, shown, patients)
+    elif suffix in TEXT_SUFFIXES or (suffix not in BINARY_SUFFIXES and _looks_like_text(path)):
+        hits += scan_text(cat, path, shown, patients)
+    return hits
 
 
 def scan_tree(cat: Catalogue, root: str | Path, skip: Iterable[str | Path] = ()) -> list[Hit]:
@@ -410,16 +467,7 @@ def scan_tree(cat: Catalogue, root: str | Path, skip: Iterable[str | Path] = ())
             if path.resolve() in skipped:
                 continue
             n_files += 1
-            rel = path.relative_to(root)
-            shown, name_hits = _redacted_rel(cat, rel)
-            hits += name_hits
-            patients = set(PATIENT_KEY.findall(rel.as_posix()))
-            suffix = path.suffix.lower()
-            if _is_dicom(path):
-                hits += scan_dicom(cat, path, shown, patients)
-            elif suffix in TEXT_SUFFIXES or (suffix not in BINARY_SUFFIXES
-                                             and _looks_like_text(path)):
-                hits += scan_text(cat, path, shown, patients)
+            hits += scan_file(cat, path, root)
     log.info("scanned %d files under %s: %d hit(s)", n_files, root, len(hits))
     return list(dict.fromkeys(hits))
 

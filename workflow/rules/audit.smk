@@ -27,3 +27,23 @@ rule audit:
         seed=config["seed"],
     script:
         "../scripts/audit.py"
+
+
+rule audit_report:
+    """The HTML report is written after the run (`--report`), so it is audited by this target,
+    which `bash run.sh` builds right after the report: its page text and every table and page it
+    embeds (base64 data URIs), decoded."""
+    input:
+        unpack(lambda wc: raw_tables(config)),
+        dicom=raw_dicom_dir(),
+        report="results/report.html",
+    output:
+        "results/audit/report_audit.csv",
+    log:
+        "results/logs/audit/report_audit.log",
+    conda:
+        "../../envs/dicom.yaml"
+    params:
+        **rule_params(config, "date_shift_max_days"),
+    script:
+        "../scripts/audit_report.py"
