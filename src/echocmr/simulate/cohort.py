@@ -124,8 +124,10 @@ def _lge_segments(rng, pattern: str, grades: dict[int, str], has_lge: bool) -> s
     return {int(s) for s in rng.choice(pool, size=k, replace=False)}
 
 
-def draw_cmr_truth(rng: np.random.Generator, n: int, wma_prevalence: float) -> pd.DataFrame:
-    """Planted CMR findings per patient (complete: what the heart really is like)."""
+def draw_cmr_truth(rng: np.random.Generator, n: int, wma_prevalence: float,
+                   means: dict) -> pd.DataFrame:
+    """Planted CMR findings per patient (complete: what the heart really is like); `means` are
+    the T1/T2/ECV means (`simulate.tissue_means`)."""
     p_lge_given_no_wma = 0.28
     p_lge_given_wma = np.clip((0.49 - (1 - wma_prevalence) * p_lge_given_no_wma)
                               / max(wma_prevalence, 1e-6), 0, 0.97)
@@ -144,9 +146,10 @@ def draw_cmr_truth(rng: np.random.Generator, n: int, wma_prevalence: float) -> p
     burden = sum(truth[f"wm_{s:02d}"].map(GRADE_WEIGHT) for s in range(1, 18))
     truth["wma_burden"] = burden
     truth["lvef_pct"] = (57.5 - 2.3 * burden + rng.normal(0, 11.5, n)).clip(8, 80).round(1)
-    truth["t1_native_ms"] = _skewnorm(rng, n, 1020.7, 72.1, 8.0).clip(850, 1450).round(0)
-    truth["t2_ms"] = _skewnorm(rng, n, 48.7, 6.1, 4.0).clip(36, 95).round(1)
-    truth["ecv_pct"] = rng.normal(28.4, 5.7, n).clip(14, 65).round(1)
+    truth["t1_native_ms"] = _skewnorm(rng, n, float(means["t1_native_ms"]), 72.1,
+                                      8.0).clip(850, 1450).round(0)
+    truth["t2_ms"] = _skewnorm(rng, n, float(means["t2_ms"]), 6.1, 4.0).clip(36, 95).round(1)
+    truth["ecv_pct"] = rng.normal(float(means["ecv_pct"]), 5.7, n).clip(14, 65).round(1)
     truth["hematocrit_pct"] = rng.normal(39.5, 5.0, n).clip(22, 55).round(1)
     return truth
 
@@ -172,7 +175,7 @@ def build_patients(s: SimSettings) -> pd.DataFrame:
     n = int(s["n_patients"])
     rng = _rng(s.seed, 1)
     demo = draw_demographics(rng, n)
-    truth = draw_cmr_truth(rng, n, float(s["wma_prevalence"]))
+    truth = draw_cmr_truth(rng, n, float(s["wma_prevalence"]), s["tissue_means"])
     complete = draw_report_completeness(rng, n)
     cmr_date = _random_dates(rng, n)
     birth = [d - dt.timedelta(days=int(round(a * 365.25)) + int(rng.integers(0, 365)))
