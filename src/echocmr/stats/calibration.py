@@ -35,34 +35,44 @@ def _sigmoid(z):
 
 
 def fit_intercept(y: np.ndarray, lp: np.ndarray, w: np.ndarray, iters: int = 50) -> np.ndarray:
-    """a per weight row of `w` (R, n): maximum likelihood of y ~ a + offset(lp)."""
+    """a per weight row of `w` (R, n): maximum likelihood of y ~ a + offset(lp). Newton steps
+    only on the rows still moving (resamples with separation run on; the rest stop early)."""
     a = np.zeros(w.shape[0])
+    active = np.arange(w.shape[0])
     for _ in range(iters):
-        p = _sigmoid(a[:, None] + lp[None, :])
-        grad = (w * (y[None, :] - p)).sum(1)
-        hess = (w * p * (1 - p)).sum(1)
+        wa = w[active]
+        p = _sigmoid(a[active, None] + lp[None, :])
+        grad = (wa * (y[None, :] - p)).sum(1)
+        hess = (wa * p * (1 - p)).sum(1)
         with np.errstate(divide="ignore", invalid="ignore"):
-            step = grad / hess
-        a = a + np.nan_to_num(step)
-        if np.all(np.abs(np.nan_to_num(step)) < 1e-10):
+            step = np.nan_to_num(grad / hess)
+        a[active] += step
+        active = active[np.abs(step) >= 1e-10]
+        if not len(active):
             break
     return _finite(a, w, y)
 
 
 def fit_slope(y: np.ndarray, lp: np.ndarray, w: np.ndarray, iters: int = 50) -> np.ndarray:
-    """b per weight row of `w`: maximum likelihood of y ~ a + b * lp (2x2 Newton steps)."""
+    """b per weight row of `w`: maximum likelihood of y ~ a + b * lp (2x2 Newton steps, only
+    on the rows still moving)."""
     a, b = np.zeros(w.shape[0]), np.ones(w.shape[0])
+    active = np.arange(w.shape[0])
     for _ in range(iters):
-        p = _sigmoid(a[:, None] + b[:, None] * lp[None, :])
-        r, v = w * (y[None, :] - p), w * p * (1 - p)
+        wa = w[active]
+        with np.errstate(over="ignore", invalid="ignore"):  # a separated resample runs off
+            p = _sigmoid(a[active, None] + b[active, None] * lp[None, :])
+        r, v = wa * (y[None, :] - p), wa * p * (1 - p)
         g0, g1 = r.sum(1), (r * lp).sum(1)
         h00, h01, h11 = v.sum(1), (v * lp).sum(1), (v * lp * lp).sum(1)
         det = h00 * h11 - h01 ** 2
         with np.errstate(divide="ignore", invalid="ignore"):
             da, db = (h11 * g0 - h01 * g1) / det, (h00 * g1 - h01 * g0) / det
         da, db = np.nan_to_num(da), np.nan_to_num(db)
-        a, b = a + da, b + db
-        if np.all((np.abs(da) < 1e-10) & (np.abs(db) < 1e-10)):
+        a[active] += da
+        b[active] += db
+        active = active[(np.abs(da) >= 1e-10) | (np.abs(db) >= 1e-10)]
+        if not len(active):
             break
     return _finite(b, w, y)
 
