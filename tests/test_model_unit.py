@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import sys
@@ -264,3 +265,27 @@ def test_selection_score_uses_only_the_selection_tasks_a_model_has():
     assert math.isclose(selection_score(tasks, scores, std, 1.0, None), everything)
     # a per_task model without any listed task falls back to its own task
     assert math.isclose(selection_score(["lge"], scores, std, 1.0, ["wma"]), 0.5)
+
+
+def test_task_weights_weigh_each_task_in_the_loss_and_skip_unlabelled_ones():
+    from echocmr.model.train import loss_weights, masked_loss
+
+    tasks = ["wma", "t2_abnormal", "t1"]
+    logits = torch.tensor([[2.0, -1.0, 0.5], [0.0, 1.0, -0.5]])
+    y = torch.tensor([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
+    binary = torch.tensor([True, True, False])
+    full = torch.ones_like(y)
+    per_task = [float(masked_loss(logits[:, [j]], y[:, [j]], full[:, [j]], binary[[j]]))
+                for j in range(3)]
+    assert loss_weights(tasks, None, "cpu") is None
+    assert math.isclose(float(masked_loss(logits, y, full, binary)), sum(per_task) / 3,
+                        rel_tol=1e-6)
+    w = loss_weights(tasks, {"t2_abnormal": 0.1, "t1": 0.1}, "cpu")  # wma unlisted: weight 1
+    assert w.tolist() == pytest.approx([1.0, 0.1, 0.1])
+    expected = (per_task[0] + 0.1 * per_task[1] + 0.1 * per_task[2]) / 1.2
+    assert math.isclose(float(masked_loss(logits, y, full, binary, w)), expected, rel_tol=1e-6)
+    # a task with no label in the batch leaves the weighted mean, weight and all
+    no_wma = full.clone()
+    no_wma[:, 0] = 0
+    expected = (0.1 * per_task[1] + 0.1 * per_task[2]) / 0.2
+    assert math.isclose(float(masked_loss(logits, y, no_wma, binary, w)), expected, rel_tol=1e-6)

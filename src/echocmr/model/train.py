@@ -63,6 +63,8 @@ class TrainSettings:
     num_workers: int = 0
     # multitask: tasks whose validation metric picks the best epoch (None = all of the model's)
     selection_tasks: list | None = None
+    # multitask: loss weight per task (unlisted tasks weigh 1; None = a plain mean over tasks)
+    task_weights: dict | None = None
 
     @classmethod
     def from_config(cls, model_cfg: dict) -> TrainSettings:
@@ -73,16 +75,29 @@ class TrainSettings:
 # ---- losses and validation metrics ----------------------------------------------------------
 
 def masked_loss(logits: torch.Tensor, y: torch.Tensor, mask: torch.Tensor,
-                binary: torch.Tensor) -> torch.Tensor:
-    """Mean over tasks (that have a label in the batch) of BCE (binary) or MSE (standardised
-    continuous) over the labelled samples only."""
+                binary: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean (weighted by `weights`, one per task) over tasks that have a label in the batch of
+    BCE (binary) or MSE (standardised continuous) over the labelled samples only."""
     logits = logits.float()
     bce = F.binary_cross_entropy_with_logits(logits, y, reduction="none")
     mse = (logits - y) ** 2
     per = torch.where(binary, bce, mse) * mask
     n = mask.sum(0)
     has = n > 0
-    return (per.sum(0)[has] / n[has]).mean() if has.any() else logits.sum() * 0.0
+    if not has.any():
+        return logits.sum() * 0.0
+    task_loss = per.sum(0)[has] / n[has]
+    if weights is None:
+        return task_loss.mean()
+    w = weights[has]
+    return (task_loss * w).sum() / w.sum().clamp_min(1e-12)
+
+
+def loss_weights(tasks, task_weights: dict | None, device) -> torch.Tensor | None:
+    """One loss weight per task of the model (`model.task_weights`; unlisted tasks weigh 1)."""
+    if not task_weights:
+        return None
+    return torch.tensor([float(task_weights.get(t, 1.0)) for t in tasks], device=device)
 
 
 def task_scores(tasks, logits: np.ndarray, y: np.ndarray, std: np.ndarray) -> dict:
@@ -173,7 +188,8 @@ class EpochSampler:
         return self.n
 
 
-def evaluate(model, loader, device, binary, channels_last) -> tuple[float, np.ndarray]:
+def evaluate(model, loader, device, binary, channels_last,
+             weights=None) -> tuple[float, np.ndarray]:
     """Validation loss and logits (n, n_tasks), in dataset order."""
     model.eval()
     losses, outs, n = 0.0, [], 0
@@ -182,7 +198,7 @@ def evaluate(model, loader, device, binary, channels_last) -> tuple[float, np.nd
             x, y, m = _to(x, device, channels_last), y.to(device), m.to(device)
             with autocast(device):
                 logits = model(x).float()
-            losses += float(masked_loss(logits, y, m, binary)) * len(x)
+            losses += float(masked_loss(logits, y, m, binary, weights)) * len(x)
             n += len(x)
             outs.append(logits.cpu().numpy())
     return losses / max(n, 1), (np.concatenate(outs) if outs else np.zeros((0, binary.numel())))
@@ -224,6 +240,7 @@ def fit(table: pd.DataFrame, shard_dirs, tasks: list[str], settings: TrainSettin
     train_loader = _loader(train_ds, settings.batch_size, sampler, device, settings.num_workers)
     val_loader = _loader(val_ds, settings.batch_size, None, device, settings.num_workers)
     binary = torch.tensor([is_binary(t) for t in tasks], device=device)
+    weights = loss_weights(tasks, settings.task_weights, device)
 
     model = build_model(settings.arch, len(tasks), settings.layers, settings.width,
                         settings.weights).to(device)
@@ -262,7 +279,7 @@ def fit(table: pd.DataFrame, shard_dirs, tasks: list[str], settings: TrainSettin
             x, y, m = _to(x, device, channels_last), y.to(device), m.to(device)
             with autocast(device):
                 logits = model(x)
-            loss = masked_loss(logits, y, m, binary)
+            loss = masked_loss(logits, y, m, binary, weights)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
@@ -270,7 +287,8 @@ def fit(table: pd.DataFrame, shard_dirs, tasks: list[str], settings: TrainSettin
             n += len(x)
             bar.set_postfix(loss=f"{total / n:.4f}")
         train_time = time.perf_counter() - t0
-        val_loss, val_logits = evaluate(model, val_loader, device, binary, channels_last)
+        val_loss, val_logits = evaluate(model, val_loader, device, binary, channels_last,
+                                        weights)
         scores = task_scores(tasks, val_logits, scale(val), std)
         score = selection_score(tasks, scores, std, val_loss, settings.selection_tasks)
         improved = score > run["best_score"]
