@@ -54,6 +54,8 @@ def classify_shard(shard_dir: str, backend: str, *, labels_csv: str | None = Non
     store = VideoStore([shard_dir])
     keys = store.keys()
     log.info("classifying %d videos with the %s backend", len(keys), backend)
+    if not keys:  # a shard can hold no study (small exports): an empty table, same columns
+        return pd.DataFrame(columns=SHARD_COLUMNS)
     if backend == "labels":
         probs = label_tables.label_probabilities(store.meta,
                                                  label_tables.read_label_table(labels_csv))
