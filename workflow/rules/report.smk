@@ -139,6 +139,31 @@ rule qc_flow:
         "../scripts/qc_flow.py"
 
 
+rule summary:
+    """Per stage, what was missing and what to add (a pilot export's first page)."""
+    input:
+        manifest="results/ingest/manifest.csv",
+        views="results/views/views.csv",
+        cohort_qc="results/qc/cohort.csv",
+        curves=MODEL.training_metrics(),
+        binary="results/metrics/binary.csv",
+        continuous="results/metrics/continuous.csv",
+    output:
+        csv="results/summary.csv",
+        md="results/summary.md",
+        html=report(
+            "results/report/summary.html",
+            caption="../report/summary.rst",
+            category=REPORT_CAT["run"],
+        ),
+    log:
+        "results/logs/report/summary.log",
+    conda:
+        "../../envs/plot.yaml"
+    script:
+        "../scripts/summary.py"
+
+
 rule training_curves:
     input:
         MODEL.training_metrics(),

@@ -94,8 +94,10 @@ def predict_videos(best_pt, table: pd.DataFrame, shard_dirs, test_clips: str = "
 
 
 def task_frames(videos: pd.DataFrame, task: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(per study, per video) prediction tables of one task, labelled val/test rows only."""
-    v = videos[videos["split"].isin(["val", "test"]) & videos[task].notna()]
+    """(per study, per video) prediction tables of one task, labelled val/test rows only
+    (none for a model that was not trained: its tables are empty)."""
+    v = videos[videos["split"].isin(["val", "test"]) & videos[task].notna()
+               & videos[f"pred_{task}"].notna()]
     y_true = v[task].astype(int) if is_binary(task) else v[task]
     per_video = pd.DataFrame({
         "video_key": v["video_key"], "study_key": v["study_key"],

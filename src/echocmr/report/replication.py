@@ -31,12 +31,14 @@ def _f(x) -> float:
     return float("nan") if x is None else float(x)
 
 
-def verdict(pub: tuple[float, float, float], rep: tuple[float, float, float]) -> tuple[object, str]:
-    """(overlap flag or None, verdict text) for published vs reproduced (estimate, low, high)."""
+def verdict(pub: tuple[float, float, float], rep: tuple[float, float, float],
+            reason: str = "") -> tuple[object, str]:
+    """(overlap flag or None, verdict text) for published vs reproduced (estimate, low, high);
+    `reason`: why the reproduced estimate is missing, when the metrics say (`n/a: <reason>`)."""
     p, pl, ph = (_f(v) for v in pub)
     r, rl, rh = (_f(v) for v in rep)
     if not math.isfinite(r):
-        return None, "not reproduced (no estimate)"
+        return None, f"n/a: {reason}" if reason else "not reproduced (no estimate)"
     if math.isfinite(pl) and math.isfinite(ph) and math.isfinite(rl) and math.isfinite(rh):
         overlap = bool(rl <= ph and pl <= rh)
         return overlap, "CIs overlap" if overlap else "CIs do not overlap"
@@ -51,12 +53,20 @@ def verdict(pub: tuple[float, float, float], rep: tuple[float, float, float]) ->
     return None, "no interval to compare"
 
 
-def _row(group, item, pub, rep) -> dict:
-    overlap, text = verdict(pub, rep)
+def _row(group, item, pub, rep, reason: str = "") -> dict:
+    overlap, text = verdict(pub, rep, reason)
     return {"group": group, "item": item, "published": _f(pub[0]),
             "published_ci_low": _f(pub[1]), "published_ci_high": _f(pub[2]),
             "reproduced": _f(rep[0]), "reproduced_ci_low": _f(rep[1]),
             "reproduced_ci_high": _f(rep[2]), "overlap": overlap, "verdict": text}
+
+
+def metrics_reason(metrics: pd.DataFrame, key: tuple[str, str]) -> str:
+    """The evaluate stage's `reason` for a (source, task) metrics row ('' when none)."""
+    if key not in metrics.index:
+        return "not evaluated (no metrics row)"
+    reason = metrics.loc[key].get("reason", "")
+    return reason if isinstance(reason, str) else ""
 
 
 def table2_rows(published: dict, binary: pd.DataFrame) -> list[dict]:
@@ -70,7 +80,8 @@ def table2_rows(published: dict, binary: pd.DataFrame) -> list[dict]:
                     metrics.loc[(source, task), "ci_high"]) if (source, task) in metrics.index
                    else (None, None, None))
             item = f"AUROC {TASK_LABELS.get(task, task)}, {VIDEO_LABELS[source]}"
-            rows.append(_row("table2", item, by_source[source], rep))
+            rows.append(_row("table2", item, by_source[source], rep,
+                             metrics_reason(metrics, (source, task))))
     return rows
 
 
@@ -85,7 +96,7 @@ def continuous_rows(published: dict, continuous: pd.DataFrame) -> list[dict]:
                    else (None, None, None))
             label = "R\u00b2" if stat == "r2" else stat.upper()
             rows.append(_row("continuous", f"{label} {TASK_LABELS.get(task, task)}, global",
-                             pub, rep))
+                             pub, rep, metrics_reason(metrics, key)))
     return rows
 
 
