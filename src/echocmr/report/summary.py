@@ -89,8 +89,9 @@ def metric_rows(metrics: pd.DataFrame, stage: str = "evaluate") -> list[dict]:
     reasons = metrics["reason"].map(_text)
     rows = []
     for reason, part in metrics[reasons != ""].groupby(reasons[reasons != ""], sort=False):
-        rows.append(_row(stage, reason, [f"{r.source}/{r.task}" for r in part.itertuples()],
-                         ADD_TEST))
+        affected = ([f"every metrics row ({len(part)})"] if len(part) == len(metrics)
+                    else [f"{r.source}/{r.task}" for r in part.itertuples()])
+        rows.append(_row(stage, reason, affected, ADD_TEST))
     return rows
 
 
