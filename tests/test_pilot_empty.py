@@ -150,7 +150,8 @@ def test_summary_of_a_complete_run_says_nothing_is_missing():
     manifest, views, cohort = _summary_inputs()
     metrics = pd.DataFrame({"source": ["A4C"], "task": ["wma"], "auroc": [0.8], "reason": [""]})
     curves = {"A4C/multitask": pd.DataFrame({"epoch": [1, 2], "val_loss": [0.7, 0.6]})}
-    out = summary.run_summary(manifest, views, cohort, curves, metrics, metrics.iloc[:0])
+    split = pd.DataFrame({"study_key": ["S1", "S2", "S3"], "split": ["train", "val", "test"]})
+    out = summary.run_summary(manifest, views, cohort, split, curves, metrics, metrics.iloc[:0])
     assert out.empty
     assert summary.NOTHING_MISSING in summary.summary_markdown(out)
 
@@ -160,11 +161,13 @@ def test_summary_of_a_pilot_names_each_stage_what_is_missing_and_what_to_add(tmp
     binary, continuous = _pilot_metrics(tmp_path)
     curves = {"A2C/multitask": pd.DataFrame(
         {"epoch": [0], "reason": ["not trained: 0 labelled training videos, need 2"]})}
-    out = summary.run_summary(manifest, views, cohort, curves, binary, continuous)
-    assert list(out["stage"]) == ["views", "views", "cohort", "model", "evaluate", "evaluate",
-                                  "evaluate"]
+    split = pd.DataFrame({"study_key": ["S1", "S2"], "split": ["train", "train"]})
+    out = summary.run_summary(manifest, views, cohort, split, curves, binary, continuous)
+    assert list(out["stage"]) == ["views", "views", "cohort", "cohort", "model", "evaluate",
+                                  "evaluate", "evaluate"]
+    assert out["missing"].iloc[3] == "no study in val or test (2 train, 0 val, 0 test)"
     assert out["what_to_add"].str.len().gt(20).all()
-    cohort_row = out[out["stage"] == "cohort"].iloc[0]
+    cohort_row = out.iloc[2]
     assert "adults: 5 younger than cohort.min_age" in cohort_row["missing"]
     assert cohort_row["what_to_add"] == summary.ADD_ADULTS
     assert out[out["stage"] == "model"]["affected"].iloc[0] == "A2C/multitask"
@@ -175,7 +178,17 @@ def test_summary_of_a_pilot_names_each_stage_what_is_missing_and_what_to_add(tmp
 def test_summary_of_an_export_with_no_usable_file():
     manifest, views, cohort = _summary_inputs(included=False, kept_views=(), in_analysis=0)
     cohort["n_out"] = 0
-    out = summary.run_summary(manifest, views, cohort, {}, pd.DataFrame(), pd.DataFrame())
+    out = summary.run_summary(manifest, views, cohort, pd.DataFrame(columns=["split"]), {},
+                              pd.DataFrame(), pd.DataFrame())
     assert out["stage"].iloc[0] == "ingest"
     assert "2 files, none included" in out["missing"].iloc[0]
     assert np.array_equal(out["stage"].unique(), ["ingest", "views", "cohort"])
+
+
+def test_the_summary_is_printed_only_by_the_run_that_wrote_it(tmp_path):
+    md = tmp_path / "summary.md"
+    md.write_text(summary.summary_markdown(pd.DataFrame(columns=summary.COLUMNS)))
+    written = md.stat().st_mtime
+    assert summary.NOTHING_MISSING in summary.written_since(md, written - 1)
+    assert summary.written_since(md, written + 1) == ""
+    assert summary.written_since(tmp_path / "absent.md", 0) == ""

@@ -5,6 +5,8 @@
 report: "../report/workflow.rst"
 
 
+import time  # noqa: E402
+
 from echocmr.report.smk import (  # noqa: E402
     REPORT_CAT,
     bland_altman_inputs,
@@ -12,6 +14,14 @@ from echocmr.report.smk import (  # noqa: E402
     report_targets,
     supp_figure1_inputs,
 )
+from echocmr.report.summary import written_since  # noqa: E402
+
+RUN_STARTED = time.time()
+
+
+# A run that (re)wrote the summary ends by printing it: per stage, what was missing.
+onsuccess:
+    print(written_since("results/summary.md", RUN_STARTED), end="")
 
 
 rule table2:
@@ -145,6 +155,7 @@ rule summary:
         manifest="results/ingest/manifest.csv",
         views="results/views/views.csv",
         cohort_qc="results/qc/cohort.csv",
+        split="results/cohort/study_split.csv",
         curves=MODEL.training_metrics(),
         binary="results/metrics/binary.csv",
         continuous="results/metrics/continuous.csv",

@@ -9,6 +9,7 @@ with script_logging(snakemake) as log:
         snakemake.input.manifest,
         snakemake.input.views,
         snakemake.input.cohort_qc,
+        snakemake.input.split,
         snakemake.input.curves,
         snakemake.input.binary,
         snakemake.input.continuous,

@@ -27,6 +27,9 @@ ADD_PAIRS = ("CMR reports of the same patients dated within cohort.window_days o
              "study (input.cmr_reports)")
 ADD_STUDIES = "more paired studies with CMR grades and values (results/readiness.md sizes them)"
 ADD_ADULTS = "studies of patients aged at least cohort.min_age at the echo (docs/cohort.md)"
+ADD_SPLIT = ("more patients with paired, labelled studies: the split assigns whole patients "
+             "80/10/10% to train/val/test (cohort.split.fractions), so val and test stay empty "
+             "below about 10")
 ADD_TRAINING = ("more labelled studies with cines of this view: the split sends 80/10/10% of "
                 "patients to train/val/test (cohort.split.fractions)")
 ADD_TEST = ("more labelled studies, so the test split holds both classes "
@@ -72,6 +75,19 @@ def cohort_rows(cohort_qc: pd.DataFrame) -> list[dict]:
                  ["all models"], add)]
 
 
+def split_rows(study_split: pd.DataFrame) -> list[dict]:
+    """A split (`results/cohort/study_split.csv`) with studies but none in val or test."""
+    if study_split.empty:
+        return []  # no study in the analysis: cohort_rows says why
+    counts = study_split["split"].value_counts()
+    empty = [s for s in ("train", "val", "test") if int(counts.get(s, 0)) == 0]
+    if not empty:
+        return []
+    held = ", ".join(f"{int(counts.get(s, 0))} {s}" for s in ("train", "val", "test"))
+    return [_row("cohort", f"no study in {' or '.join(empty)} ({held})", ["all models"],
+                 ADD_SPLIT)]
+
+
 def training_rows(curves: dict[str, pd.DataFrame]) -> list[dict]:
     """Models written as not trained (`reason` in their metrics.csv), grouped by reason."""
     by_reason: dict[str, list[str]] = {}
@@ -96,11 +112,12 @@ def metric_rows(metrics: pd.DataFrame, stage: str = "evaluate") -> list[dict]:
 
 
 def run_summary(manifest: pd.DataFrame, views: pd.DataFrame, cohort_qc: pd.DataFrame,
-                curves: dict[str, pd.DataFrame], binary: pd.DataFrame,
-                continuous: pd.DataFrame) -> pd.DataFrame:
+                study_split: pd.DataFrame, curves: dict[str, pd.DataFrame],
+                binary: pd.DataFrame, continuous: pd.DataFrame) -> pd.DataFrame:
     """One row per (stage, what was missing), in DAG order; no rows when nothing was."""
     rows = (ingest_rows(manifest) + views_rows(views) + cohort_rows(cohort_qc)
-            + training_rows(curves) + metric_rows(pd.concat([binary, continuous])))
+            + split_rows(study_split) + training_rows(curves)
+            + metric_rows(pd.concat([binary, continuous])))
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -114,14 +131,24 @@ def summary_markdown(summary: pd.DataFrame) -> str:
     return "\n".join([*lines, ""])
 
 
-def summary_files(manifest_csv, views_csv, cohort_qc_csv, curve_csvs, binary_csv,
+def summary_files(manifest_csv, views_csv, cohort_qc_csv, split_csv, curve_csvs, binary_csv,
                   continuous_csv) -> pd.DataFrame:
     """Read the stages' contract files; `curve_csvs`: the models' metrics.csv paths."""
     curves = {f"{Path(p).parent.parent.name}/{Path(p).parent.name}": pd.read_csv(p)
               for p in curve_csvs}
     return run_summary(pd.read_csv(manifest_csv), pd.read_csv(views_csv),
-                       pd.read_csv(cohort_qc_csv), curves, pd.read_csv(binary_csv),
+                       pd.read_csv(cohort_qc_csv), pd.read_csv(split_csv), curves,
+                       pd.read_csv(binary_csv),
                        pd.read_csv(continuous_csv))
+
+
+def written_since(md, since: float) -> str:
+    """The summary's text when this run wrote it (modified after `since`), else ''; what the
+    workflow prints when it ends, so a pilot's run closes with what it lacked."""
+    path = Path(md)
+    if not path.is_file() or path.stat().st_mtime < since:
+        return ""
+    return f"{path.read_text().rstrip()}\n({path})\n"
 
 
 def write_summary(summary: pd.DataFrame, csv, md, page=None) -> None:
