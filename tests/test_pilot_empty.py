@@ -192,3 +192,27 @@ def test_the_summary_is_printed_only_by_the_run_that_wrote_it(tmp_path):
     assert summary.NOTHING_MISSING in summary.written_since(md, written - 1)
     assert summary.written_since(md, written + 1) == ""
     assert summary.written_since(tmp_path / "absent.md", 0) == ""
+
+
+def test_no_labelled_video_gives_an_untrained_view_classifier_and_excluded_videos(tmp_path):
+    from echocmr.views.stage import fit_stage
+    from echocmr.views.train import TrainSettings as ViewSettings
+
+    toy = make_toy_dataset(tmp_path / "toy", n_patients=2, n_frames=6, size=16, shards=1)
+    labels = tmp_path / "view_labels.csv"
+    pd.DataFrame(columns=["video_key", "view"]).to_csv(labels, index=False)
+    ckpt, split, history = (tmp_path / n for n in ("views.pt", "split.csv", "history.csv"))
+    fit_stage([str(d) for d in toy["shard_dirs"]], str(labels), ViewSettings(frames=2), str(ckpt),
+              str(split), str(history))
+    reason = pd.read_csv(history)["reason"].iloc[0]
+    assert reason == ("view classifier not trained: 0 labelled videos in the store "
+                      "(input.view_labels), need 1")
+    probs = classify_shard(str(toy["shard_dirs"][0]), "train", weights=str(ckpt))
+    assert len(probs) == 6 and (probs["reason"] == reason).all()
+    probs.to_csv(tmp_path / "s0.csv", index=False)
+    decide_stage([tmp_path / "s0.csv"], 0.5, tmp_path / "views.csv", tmp_path / "qc.csv")
+    views = pd.read_csv(tmp_path / "views.csv")
+    assert (views["status"] == "excluded").all()
+    rows = summary.views_rows(views)
+    assert rows[0]["missing"] == reason and rows[0]["what_to_add"] == summary.ADD_VIEW_LABELS
+    assert [r["missing"] for r in rows[1:]] == [f"no kept {v} cine" for v in ("A4C", "A2C", "PLAX")]

@@ -6,6 +6,7 @@ summary says what is missing and what to add."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -84,10 +85,14 @@ def test_every_empty_deliverable_says_why(quirks_run):
     replication = _csv(quirks_run, "results/replication.csv")
     missing = replication[replication["reproduced"].isna() & (replication["group"] != "table1")]
     assert missing["verdict"].str.startswith("n/a: ").all()
+    card = json.loads((quirks_run / "results/model/bundle/model_card.json").read_text())
+    untrained = {m["view"]: m["reason"] for m in card["untrained_models"]}
+    assert untrained and not set(untrained) & {m["view"] for m in card["models"]}
     for view in ("A4C", "A2C", "PLAX"):
         metrics = _csv(quirks_run, f"results/model/{view}/multitask/metrics.csv")
         if "reason" in metrics and metrics["reason"].notna().any():
             assert metrics["reason"].iloc[0].startswith("not trained: ")
+            assert untrained[view] == metrics["reason"].iloc[0]  # the bundle lists it so
             predictions = _csv(quirks_run, f"results/predictions/{view}/wma.csv")
             assert predictions.empty
     for figure in ("figure1.png", "supp_figure1.png", "bland_altman.png", "calibration.png"):

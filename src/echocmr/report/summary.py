@@ -23,6 +23,9 @@ TITLE = "Run summary: what was missing and what to add"
 ADD_DICOM = ("multi-frame greyscale echo cines (DICOM) in input.dicom_dir; the manifest "
              "(results/ingest/manifest.csv) gives each excluded file's reason")
 ADD_VIEW = "cines of this view, or view labels for them (input.view_labels; docs/views.md)"
+ADD_VIEW_LABELS = ("view labels for some cines of each view (input.view_labels), or "
+                   "views.backend: pretrained with views.weights (docs/views.md)")
+UNTRAINED_VIEWS = "view classifier not trained"  # echocmr.views.train.fit_shortfall
 ADD_PAIRS = ("CMR reports of the same patients dated within cohort.window_days of an echo "
              "study (input.cmr_reports)")
 ADD_STUDIES = "more paired studies with CMR grades and values (results/readiness.md sizes them)"
@@ -55,10 +58,15 @@ def ingest_rows(manifest: pd.DataFrame) -> list[dict]:
 
 
 def views_rows(views: pd.DataFrame) -> list[dict]:
-    """A main view with no kept cine: its model and Table 2 rows cannot exist."""
+    """A view classifier that could not be trained, and each main view with no kept cine (its
+    model and Table 2 rows cannot exist)."""
+    reasons = views["reason"].map(_text)
+    untrained = sorted(set(reasons[reasons.str.startswith(UNTRAINED_VIEWS)]))
+    rows = [_row("views", reason, [f"all {len(views)} videos"], ADD_VIEW_LABELS)
+            for reason in untrained]
     kept = views.loc[views["status"] == "kept", "view"].value_counts()
-    return [_row("views", f"no kept {view} cine", [view], ADD_VIEW)
-            for view in VIEWS if int(kept.get(view, 0)) == 0]
+    return rows + [_row("views", f"no kept {view} cine", [view], ADD_VIEW)
+                   for view in VIEWS if int(kept.get(view, 0)) == 0]
 
 
 def cohort_rows(cohort_qc: pd.DataFrame) -> list[dict]:
