@@ -216,3 +216,17 @@ def test_no_labelled_video_gives_an_untrained_view_classifier_and_excluded_video
     rows = summary.views_rows(views)
     assert rows[0]["missing"] == reason and rows[0]["what_to_add"] == summary.ADD_VIEW_LABELS
     assert [r["missing"] for r in rows[1:]] == [f"no kept {v} cine" for v in ("A4C", "A2C", "PLAX")]
+
+
+def test_training_curves_name_a_model_that_was_not_trained(tmp_path, monkeypatch):
+    drawn, original = [], figures._missing_panel
+    monkeypatch.setattr(figures, "_missing_panel",
+                        lambda ax, reasons: (drawn.append(reasons), original(ax, reasons)))
+    curves = {"A4C/multitask": pd.DataFrame(
+        {"epoch": [0], "train_loss": [np.nan], "val_loss": [np.nan],
+         "reason": ["not trained: 0 labelled validation videos, need 1"]}),
+        "A2C/multitask": pd.DataFrame({"epoch": [1, 2], "train_loss": [0.9, 0.8],
+                                       "val_loss": [0.95, 0.9], "val_auroc_wma": [0.5, 0.6]})}
+    figures.training_curves(curves, str(tmp_path / "curves.png"))
+    assert drawn == [["multitask not trained: 0 labelled validation videos, need 1"]]
+    assert (tmp_path / "curves.png").stat().st_size > 0

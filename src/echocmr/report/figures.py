@@ -164,6 +164,10 @@ def training_curves(curves: dict[str, pd.DataFrame], png: str) -> None:
         models = sorted(n for n in curves if n.split("/")[0] == view)
         for i, name in enumerate(models):
             frame = curves[name]
+            reasons = [r for r in frame.get("reason", []) if isinstance(r, str) and r]
+            if reasons:  # a model written as not trained: say so where its curve would be
+                _missing_panel(ax_loss, [f"{name.split('/', 1)[1]} {reasons[0]}"])
+                continue
             if frame.empty:
                 continue
             x = frame["epoch"] if "epoch" in frame.columns else np.arange(1, len(frame) + 1)
