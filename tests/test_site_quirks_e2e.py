@@ -52,6 +52,23 @@ def test_every_raw_file_is_in_the_manifest_included_or_with_a_reason(quirks_run)
     assert manifest.loc[manifest["study_key"] == multi, "accession_key"].str.count(";").eq(1).all()
     assert (manifest["age_years"] < 18).any()
     assert "single_frame" in set(manifest["reason"])  # the stills
+    videos = _csv(quirks_run, "synthetic/truth/videos.csv")
+    linear = videos.loc[videos["layout"] == "linear_probe", "file_key"]
+    assert len(linear) and linear.isin(manifest.loc[manifest["status"] == "included",
+                                                    "file_key"]).any()
+
+
+@pytest.mark.slow
+@pytest.mark.workflow
+def test_partial_grading_leaves_that_view_unlabelled(quirks_run):
+    quirks = _csv(quirks_run, "synthetic/truth/quirks.csv")
+    labels = _csv(quirks_run, "results/cohort/labels.csv").set_index("patient_key")
+    partial = quirks[(quirks["quirk"] == "partial_grading")
+                     & quirks["patient_key"].isin(labels.index)]
+    assert len(partial), "no partially graded patient reached the labels"
+    for row in partial.itertuples():
+        view = row.detail.split(" the ")[1].split(" segments")[0].lower()  # "... the A2C ..."
+        assert labels.loc[[row.patient_key], f"wma_{view}"].isna().all()  # cohort: strict
 
 
 @pytest.mark.slow

@@ -81,13 +81,17 @@ def file_under_other_patient(rng, videos: pd.DataFrame, patients: pd.DataFrame,
     return out
 
 
-def leave_segments_ungraded(rng, cmrs: pd.DataFrame, n: int) -> list[tuple[int, str]]:
+def leave_segments_ungraded(rng, cmrs: pd.DataFrame, n: int,
+                            prefer: set[int] | None = None) -> list[tuple[int, str]]:
     """Blank the wall-motion grades of one view's segments in n graded CMR reports
-    (`wm_ungraded`, `;`-joined segment numbers); returns (cmr row, view)."""
+    (`wm_ungraded`, `;`-joined segment numbers), of `prefer`red patients while there are
+    enough (so the quirk reaches the labels of a tiny cohort); returns (cmr row, view)."""
     if n <= 0:
         return []
     cmrs["wm_ungraded"] = ""
-    chosen = _pick(rng, cmrs.index[cmrs["has_wm"]], n)
+    graded = cmrs.index[cmrs["has_wm"]]
+    preferred = [i for i in graded if int(cmrs.loc[i, "patient_index"]) in (prefer or set())]
+    chosen = _pick(rng, preferred if len(preferred) >= n else graded, n)
     out = []
     for i in chosen:
         view = str(rng.choice(sorted(VIEW_SEGMENTS)))
@@ -106,8 +110,11 @@ def plant_quirks(cohort, settings: dict, seed: int) -> dict:
         "multi_accession": add_second_accession(rng, cohort.studies, n["multi_accession"]),
         "identity_conflict": file_under_other_patient(rng, cohort.videos, cohort.patients,
                                                       n["identity_conflict"]),
-        "partial_grading": leave_segments_ungraded(rng, cohort.cmrs, n["partial_grading"]),
     }
+    # adults with a study within the pairing window: where partial grades reach the labels
+    paired = set(cohort.studies.loc[cohort.studies["paired"], "patient_index"])
+    planted["partial_grading"] = leave_segments_ungraded(
+        rng, cohort.cmrs, n["partial_grading"], paired - set(planted["children"]))
     if planted["multi_accession"]:  # the file plan carries its study's accession too
         by_study = cohort.studies.set_index("study_index")["accession_number"]
         cohort.videos["accession_number"] = cohort.videos["study_index"].map(by_study)
