@@ -137,7 +137,7 @@ def test_figures_draw_a_panel_naming_what_is_missing(tmp_path, monkeypatch):
 
 def _summary_inputs(included=True, kept_views=("A4C", "A2C", "PLAX"), in_analysis=5):
     manifest = pd.DataFrame({"status": ["included" if included else "excluded", "excluded"]})
-    views = pd.DataFrame({"view": list(kept_views), "status": "kept"})
+    views = pd.DataFrame({"view": list(kept_views), "status": "kept", "reason": ""})
     cohort = pd.DataFrame([("paired", 5, 5, "", 0),
                            ("adults", 5, in_analysis, "younger than cohort.min_age at the echo",
                             5 - in_analysis),
