@@ -171,6 +171,9 @@ def test_summary_of_a_pilot_names_each_stage_what_is_missing_and_what_to_add(tmp
     assert "adults: 5 younger than cohort.min_age" in cohort_row["missing"]
     assert cohort_row["what_to_add"] == summary.ADD_ADULTS
     assert out[out["stage"] == "model"]["affected"].iloc[0] == "A2C/multitask"
+    advice = dict(zip(out["missing"], out["what_to_add"], strict=True))
+    assert advice["no positive test study (2 negative)"] == summary.ADD_TEST_CLASSES
+    assert advice[NO_TEST_STUDY] == summary.ADD_TEST
     md = summary.summary_markdown(out)
     assert "no kept A2C cine" in md and NO_TEST_STUDY in md
 

@@ -35,8 +35,10 @@ ADD_SPLIT = ("more patients with paired, labelled studies: the split assigns who
              "below about 10")
 ADD_TRAINING = ("more labelled studies with cines of this view: the split sends 80/10/10% of "
                 "patients to train/val/test (cohort.split.fractions)")
-ADD_TEST = ("more labelled studies, so the test split holds both classes "
+ADD_TEST = ("more labelled studies, so the test split holds scored studies "
             "(results/readiness.md gives the expected test counts)")
+ADD_TEST_CLASSES = ("more labelled studies, so the test split holds both classes "
+                    "(results/readiness.md gives the expected test counts)")
 
 
 def _text(value) -> str:
@@ -115,7 +117,8 @@ def metric_rows(metrics: pd.DataFrame, stage: str = "evaluate") -> list[dict]:
     for reason, part in metrics[reasons != ""].groupby(reasons[reasons != ""], sort=False):
         affected = ([f"every metrics row ({len(part)})"] if len(part) == len(metrics)
                     else [f"{r.source}/{r.task}" for r in part.itertuples()])
-        rows.append(_row(stage, reason, affected, ADD_TEST))
+        one_class = "positive test study" in reason or "negative test study" in reason
+        rows.append(_row(stage, reason, affected, ADD_TEST_CLASSES if one_class else ADD_TEST))
     return rows
 
 
