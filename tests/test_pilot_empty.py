@@ -233,3 +233,13 @@ def test_training_curves_name_a_model_that_was_not_trained(tmp_path, monkeypatch
     figures.training_curves(curves, str(tmp_path / "curves.png"))
     assert drawn == [["multitask not trained: 0 labelled validation videos, need 1"]]
     assert (tmp_path / "curves.png").stat().st_size > 0
+
+
+def test_pairing_an_export_without_a_kept_cine_gives_no_study():
+    from echocmr.cohort.pair import echo_studies
+
+    manifest = pd.DataFrame(columns=["study_key", "study_date", "status"], dtype=str)
+    views = pd.DataFrame(columns=["video_key", "study_key", "patient_key", "view", "status"],
+                         dtype=str)
+    studies = echo_studies(manifest, views)
+    assert studies.empty and list(studies.columns) == ["study_key", "patient_key", "echo_date"]

@@ -31,10 +31,10 @@ ADD_PAIRS = ("CMR reports of the same patients dated within cohort.window_days o
 ADD_STUDIES = "more paired studies with CMR grades and values (results/readiness.md sizes them)"
 ADD_ADULTS = "studies of patients aged at least cohort.min_age at the echo (docs/cohort.md)"
 ADD_SPLIT = ("more patients with paired, labelled studies: the split assigns whole patients "
-             "80/10/10% to train/val/test (cohort.split.fractions), so val and test stay empty "
-             "below about 10")
-ADD_TRAINING = ("more labelled studies with cines of this view: the split sends 80/10/10% of "
-                "patients to train/val/test (cohort.split.fractions)")
+             "to train/val/test by cohort.split.fractions (default 80/10/10%), so val and test "
+             "stay empty below about 10")
+ADD_TRAINING = ("more labelled studies with cines of this view: the split sends patients to "
+                "train/val/test by cohort.split.fractions (default 80/10/10%)")
 ADD_TEST = ("more labelled studies, so the test split holds scored studies "
             "(results/readiness.md gives the expected test counts)")
 ADD_TEST_CLASSES = ("more labelled studies, so the test split holds both classes "
