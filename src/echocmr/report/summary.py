@@ -62,7 +62,7 @@ def ingest_rows(manifest: pd.DataFrame) -> list[dict]:
 def views_rows(views: pd.DataFrame) -> list[dict]:
     """A view classifier that could not be trained, and each main view with no kept cine (its
     model and Table 2 rows cannot exist)."""
-    reasons = views["reason"].map(_text)
+    reasons = views.get("reason", pd.Series("", index=views.index)).map(_text)
     untrained = sorted(set(reasons[reasons.str.startswith(UNTRAINED_VIEWS)]))
     rows = [_row("views", reason, [f"all {len(views)} videos"], ADD_VIEW_LABELS)
             for reason in untrained]
