@@ -15,7 +15,7 @@ from echocmr.model.predict import STUDY_COLUMNS, predict_videos, write_predictio
 from echocmr.model.toy import make_toy_dataset
 from echocmr.model.train import TrainSettings, fit, training_shortfall
 from echocmr.report import figures, summary
-from echocmr.report.replication import replication_table
+from echocmr.report.replication import na_reasons, replication_figure, replication_table
 from echocmr.report.tables import table2, table2_markdown
 from echocmr.stats.evaluate import NO_TEST_STUDY, evaluate_tables
 from echocmr.views.stage import SHARD_COLUMNS, classify_shard, decide_stage
@@ -114,6 +114,9 @@ def test_table2_and_replication_read_na_with_the_reason(tmp_path):
     rep = replication_table(published, binary, continuous, None)
     assert list(rep["verdict"]) == [f"n/a: {NO_TEST_STUDY}",
                                     "n/a: 1 test study with a prediction, need 2"]
+    assert na_reasons(rep) == [NO_TEST_STUDY, "1 test study with a prediction, need 2"]
+    replication_figure(rep, str(tmp_path / "replication.png"))  # n/a rows draw, not raise
+    assert (tmp_path / "replication.png").stat().st_size > 0
 
 
 def test_figures_draw_a_panel_naming_what_is_missing(tmp_path, monkeypatch):

@@ -173,7 +173,9 @@ def replication_figure(table: pd.DataFrame, png: str, pdf: str | None = None) ->
     unit_scale = (table["group"] == "table2") | table["item"].str.startswith("R\u00b2")
     auc = table[unit_scale]
     other = table[~unit_scale]
-    height = 0.6 + 0.16 * max(len(auc), len(other), 1)
+    reasons = na_reasons(table)
+    note = 0.25 if reasons else 0.0  # inches for the line saying why rows read n/a
+    height = 0.6 + note + 0.16 * max(len(auc), len(other), 1)
     fig, axes = plt.subplots(1, 2, figsize=(style.DOUBLE_COLUMN, height))
     _forest(axes[0], auc, relative=False)
     axes[0].set_xlabel("AUROC or R\u00b2 (95% CI)")
@@ -188,8 +190,17 @@ def replication_figure(table: pd.DataFrame, png: str, pdf: str | None = None) ->
                           label="Reproduced: no overlap")]
     fig.legend(handles=handles, loc="upper center", ncol=3, frameon=False, fontsize=6,
                bbox_to_anchor=(0.5, 1.0))
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.3 / height), w_pad=1.0)
+    if reasons:  # why rows read n/a (the metrics' reasons), once each
+        fig.text(0.01, 0.005, "n/a: " + "; ".join(reasons), fontsize=5, color="0.3",
+                 va="bottom", wrap=True)
+    fig.tight_layout(rect=(0, note / height, 1, 1 - 0.3 / height), w_pad=1.0)
     style.save(fig, png, pdf)
+
+
+def na_reasons(table: pd.DataFrame) -> list[str]:
+    """The distinct reasons of the `n/a: <reason>` verdicts, in table order."""
+    verdicts = table["verdict"].astype(str)
+    return list(dict.fromkeys(v.removeprefix("n/a: ") for v in verdicts if v.startswith("n/a: ")))
 
 
 def _forest(ax, rows: pd.DataFrame, relative: bool) -> None:
@@ -207,6 +218,10 @@ def _forest(ax, rows: pd.DataFrame, relative: bool) -> None:
         ax.plot(pub[1:], [yi + 0.17] * 2, color="0.55", lw=1)
         ax.plot(pub[0], yi + 0.17, "s", color="0.55", ms=2.5)
         colour = _verdict_colour(r.overlap)
+        if not np.isfinite(rep[0]):  # no reproduced estimate: say so on the row
+            ax.annotate("n/a", xy=(pub[0], yi - 0.17), fontsize=5, color="0.4", ha="center",
+                        va="center")
+            continue
         ax.plot(rep[1:], [yi - 0.17] * 2, color=colour, lw=1)
         ax.plot(rep[0], yi - 0.17, "o", color=colour, ms=2.5)
     ax.set_yticks(y)
