@@ -246,3 +246,19 @@ def test_pairing_an_export_without_a_kept_cine_gives_no_study():
                          dtype=str)
     studies = echo_studies(manifest, views)
     assert studies.empty and list(studies.columns) == ["study_key", "patient_key", "echo_date"]
+
+
+def test_baseline_without_an_analysable_study_writes_empty_predictions(no_train_split, tmp_path):
+    from echocmr.model.stage import run_baseline
+
+    toy = no_train_split
+    labels = pd.read_csv(toy["labels"]).iloc[:0]
+    labels.to_csv(tmp_path / "labels.csv", index=False)
+    split = pd.read_csv(toy["split"]).iloc[:0]
+    split.to_csv(tmp_path / "split.csv", index=False)
+    outs = {t: tmp_path / f"{t}.csv" for t in ("wma", "lge")}
+    run_baseline(tmp_path / "labels.csv", tmp_path / "split.csv", toy["manifest"],
+                 toy["echo_reports"], toy["clinical"], outs, tmp_path / "models.json")
+    for path in outs.values():
+        frame = pd.read_csv(path)
+        assert frame.empty and list(frame.columns) == STUDY_COLUMNS

@@ -79,6 +79,12 @@ def test_an_empty_shard_and_the_qc_flow_adds_up(quirks_run):
     views = [_csv(quirks_run, f"results/views/shards-{SHARDS}/shard-{i}.csv")
              for i in range(SHARDS)]
     assert any(d.empty for d in deid) and any(v.empty for v in views)
+    # every video row is kept or excluded with a named reason, stage by stage
+    deid_rows = pd.concat(deid, ignore_index=True)
+    assert deid_rows.loc[deid_rows["status"] != "included", "reason"].notna().all()
+    decided = _csv(quirks_run, "results/views/views.csv")
+    assert len(decided) == sum(len(v) for v in views)
+    assert decided.loc[decided["status"] == "excluded", "reason"].notna().all()
     flow = _csv(quirks_run, "results/qc/flow.csv")
     flow["reason"] = flow["reason"].fillna("")
     check_flow(flow)  # raises naming any step whose counts do not add up
