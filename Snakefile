@@ -35,6 +35,7 @@ localrules:
     pair,
     labels,
     readiness,
+    summary,
     split,
     table1,
     views_decide,

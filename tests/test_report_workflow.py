@@ -28,7 +28,7 @@ BINARY = ["wma", "lge", "t1_abnormal", "t2_abnormal", "ecv_abnormal"]
 CONTINUOUS = ["t1", "t2", "ecv"]
 MY_RULES = ["evaluate", "delong", "operating_points", "table2", "figure1", "supp_figure1",
              "bland_altman", "replication", "qc_flow", "training_curves", "report_assets",
-             "readiness", "report_inputs"]
+             "readiness", "summary", "report_inputs"]
 # Planted signal: strong for wall motion, weak for scar, none for T2 (as the paper found).
 EFFECT = {"wma": 2.0, "lge": 0.8, "t1_abnormal": 0.3, "t2_abnormal": 0.0, "ecv_abnormal": 0.3}
 CONT = {"t1": (1020.0, 72.0), "t2": (48.7, 6.1), "ecv": (28.4, 5.7)}
@@ -185,6 +185,12 @@ def write_cohort(results: Path, seed: int = 2) -> None:
         labels[f"{task}_abnormal"] = (labels[task] > mean + sd).astype(int)
     (results / "cohort").mkdir(parents=True, exist_ok=True)
     labels.to_csv(results / "cohort" / "labels.csv", index=False)
+    # what the run summary reads besides the metrics: the split and the manifest
+    studies[["study_key", "patient_key", "split"]].to_csv(
+        results / "cohort" / "study_split.csv", index=False)
+    (results / "ingest").mkdir(parents=True, exist_ok=True)
+    views.assign(status="included")[["study_key", "status"]].to_csv(
+        results / "ingest" / "manifest.csv", index=False)
 
 
 def write_upstream(results: Path) -> None:

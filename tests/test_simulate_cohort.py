@@ -8,7 +8,7 @@ import pytest
 import yaml
 from conftest import REPO
 
-from echocmr.segments import segment_columns
+from echocmr.segments import VIEW_SEGMENTS, segment_columns
 from echocmr.simulate import cohort as sc
 from echocmr.simulate.settings import DEFAULTS, SimSettings, SimSettingsError
 
@@ -160,3 +160,37 @@ def test_schema_defaults_match_library_defaults():
     with open(REPO / "workflow" / "schemas" / "config.schema.yaml") as fh:
         schema = yaml.safe_load(fh)
     assert _schema_defaults(schema["properties"]["simulate"]) == DEFAULTS
+
+
+def test_site_quirks_are_planted_and_recorded_only_when_asked():
+    """simulate.quirks (issue 12): each quirk is where truth/quirks.csv says; off = no change."""
+    from echocmr.simulate.quirks import quirks_truth
+
+    clean = sc.build_cohort(SimSettings.from_config({"n_patients": 6}, seed=5))
+    quirky = sc.build_cohort(SimSettings.from_config(
+        {"n_patients": 6, "quirks": {"children": 1, "multi_accession": 1,
+                                     "identity_conflict": 1, "partial_grading": 1}}, seed=5))
+    assert clean.quirks == {"children": [], "multi_accession": [], "identity_conflict": [],
+                            "partial_grading": []}
+    assert "header_mrn" not in clean.videos and "wm_ungraded" not in clean.cmrs
+    child = quirky.patients.set_index("patient_index").loc[quirky.quirks["children"][0]]
+    assert child["age_years"] < 18
+    age_at_cmr = (child["first_cmr_date"] - child["birth_date"]).days / 365.25
+    assert 6 <= age_at_cmr < 18
+    multi = quirky.studies.set_index("study_index").loc[quirky.quirks["multi_accession"][0]]
+    assert multi["accession_number"].count("\\") == 1
+    reports = sc.echo_reports_table(quirky)
+    assert multi["accession_number"].split("\\")[0] in set(reports["accession_number"])
+    conflict = quirky.videos.set_index("video_index").loc[quirky.quirks["identity_conflict"][0]]
+    assert conflict["header_mrn"] != conflict["mrn"]
+    assert conflict["header_mrn"] in set(quirky.patients["mrn"])
+    row, view = quirky.quirks["partial_grading"][0]
+    report = sc.cmr_reports_table(quirky).loc[row]
+    assert all(report[f"wm_{s:02d}"] == "" for s in VIEW_SEGMENTS[view])
+    assert any(report[c] != "" for c in segment_columns("wm"))
+    truth = quirks_truth(quirky, quirky.quirks, "s3cret")
+    assert sorted(truth["quirk"]) == ["children", "identity_conflict", "multi_accession",
+                                      "partial_grading"]
+    assert truth["patient_key"].str.match(r"^P[0-9a-f]{12}$").all()
+    # the clean draws are untouched by the quirks (their own random stream)
+    assert clean.studies["study_uid"].equals(quirky.studies["study_uid"])

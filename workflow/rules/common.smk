@@ -82,6 +82,8 @@ def all_targets():
         "results/qc/flow.png",
         "results/readiness.csv",
         "results/readiness.md",
+        "results/summary.csv",
+        "results/summary.md",
         "results/views/view_classifier_metrics.csv",
         "results/metrics/delong.csv",
         "results/metrics/operating_points.csv",

@@ -5,6 +5,8 @@
 report: "../report/workflow.rst"
 
 
+import time  # noqa: E402
+
 from echocmr.report.smk import (  # noqa: E402
     REPORT_CAT,
     bland_altman_inputs,
@@ -12,6 +14,14 @@ from echocmr.report.smk import (  # noqa: E402
     report_targets,
     supp_figure1_inputs,
 )
+from echocmr.report.summary import written_since  # noqa: E402
+
+RUN_STARTED = time.time()
+
+
+# A run that (re)wrote the summary ends by printing it: per stage, what was missing.
+onsuccess:
+    print(written_since("results/summary.md", RUN_STARTED), end="")
 
 
 rule table2:
@@ -137,6 +147,32 @@ rule qc_flow:
         stages=["ingest", "deidentify", "crop", "views", "cohort"],
     script:
         "../scripts/qc_flow.py"
+
+
+rule summary:
+    """Per stage, what was missing and what to add (a pilot export's first page)."""
+    input:
+        manifest="results/ingest/manifest.csv",
+        views="results/views/views.csv",
+        cohort_qc="results/qc/cohort.csv",
+        split="results/cohort/study_split.csv",
+        curves=MODEL.training_metrics(),
+        binary="results/metrics/binary.csv",
+        continuous="results/metrics/continuous.csv",
+    output:
+        csv="results/summary.csv",
+        md="results/summary.md",
+        html=report(
+            "results/report/summary.html",
+            caption="../report/summary.rst",
+            category=REPORT_CAT["run"],
+        ),
+    log:
+        "results/logs/report/summary.log",
+    conda:
+        "../../envs/plot.yaml"
+    script:
+        "../scripts/summary.py"
 
 
 rule training_curves:

@@ -17,6 +17,7 @@ rule simulate:
         identifiers=os.path.join(truth_dir(), "identifiers.json"),
         burned_text=os.path.join(truth_dir(), "burned_text.csv"),
         table_defects=os.path.join(truth_dir(), "table_defects.csv"),
+        quirks=os.path.join(truth_dir(), "quirks.csv"),
     log:
         "results/logs/simulate/simulate.log",
     conda:

@@ -53,8 +53,8 @@ def echo_studies(manifest: pd.DataFrame, views: pd.DataFrame) -> pd.DataFrame:
     counts = files.groupby(["study_key", "study_date"]).size().rename("n").reset_index()
     counts = counts.sort_values(["study_key", "n", "study_date"], ascending=[True, False, True])
     dates = counts.drop_duplicates("study_key").set_index("study_key")["study_date"]
-    studies["echo_date"] = studies["study_key"].map(dates)
-    return studies
+    # a join, not Series.map: map fails on an export with no kept cine (both sides empty)
+    return studies.join(dates.rename("echo_date"), on="study_key")
 
 
 def pair_studies(

@@ -63,6 +63,9 @@ def _save_weights(best_pt, dest: Path) -> dict:
 
     saved = torch.load(best_pt, map_location="cpu", weights_only=False)
     settings = {k: saved["settings"][k] for k in NET_KEYS}
+    if not saved.get("trained", True):  # a pilot's model without weights: listed, not copied
+        return {"tasks": list(saved["tasks"]), "trained": False, "reason": saved["reason"],
+                "settings": settings}
     dest.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"state_dict": saved["state_dict"], "tasks": list(saved["tasks"]),
                 "target_mean": list(saved["target_mean"]),
@@ -124,15 +127,19 @@ def write_bundle(outdir, *, training_mode: str, weights: dict, curves: dict,
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    models = []
+    models, untrained = [], []
     for (view, model), best_pt in sorted(weights.items()):
         entry = _save_weights(best_pt, out / weights_file(view, model))
-        models.append({"view": view, "model": model, "file": weights_file(view, model), **entry})
+        if entry.get("trained", True):
+            models.append({"view": view, "model": model, "file": weights_file(view, model),
+                           **entry})
+        else:
+            untrained.append({"view": view, "model": model, **entry})
         if (view, model) in curves:
             dest = out / "curves" / view / f"{model}.csv"
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(curves[(view, model)], dest)
-    first = models[0]["settings"]
+    first = (models or untrained)[0]["settings"]
     card = {
         "format": FORMAT,
         "source": "echocmr training run",
@@ -146,6 +153,7 @@ def write_bundle(outdir, *, training_mode: str, weights: dict, curves: dict,
                   "test_clips": test_clips, **INPUT_SPEC,
                   "crop": {k: crop.get(k) for k in ("height", "width", "interpolation")}},
         "models": models,
+        "untrained_models": [{k: m[k] for k in ("view", "model", "reason")} for m in untrained],
         "thresholds": thresholds_of(operating_csv),
         "fusion": {task: json.loads(Path(p).read_text()) for task, p in sorted(fusion.items())},
         "baseline": json.loads(Path(baseline_json).read_text()),

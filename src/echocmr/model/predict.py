@@ -18,6 +18,7 @@ from echocmr.model.data import ClipDataset, all_clip_starts
 from echocmr.model.device import autocast, resolve_device
 from echocmr.model.nets import build_model
 from echocmr.model.tasks import is_binary
+from echocmr.model.train import is_trained
 
 log = logging.getLogger(__name__)
 STUDY_COLUMNS = ["study_key", "patient_key", "split", "y_true", "y_pred"]
@@ -56,6 +57,12 @@ def predict_videos(best_pt, table: pd.DataFrame, shard_dirs, test_clips: str = "
                    ) -> pd.DataFrame:
     """Per video of `table`: one prediction column per task (probability or label units)."""
     dev = resolve_device(device)
+    saved = torch.load(best_pt, map_location="cpu", weights_only=False)
+    if not is_trained(saved) or table.empty:
+        # nothing to score: the prediction tables come out empty (their columns only)
+        log.warning("no predictions: %s", saved.get("reason") or "no val/test video")
+        return table.reset_index(drop=True).assign(
+            **{f"pred_{t}": np.nan for t in saved["tasks"]})
     model, saved = load_trained(best_pt, dev)
     tasks, s = saved["tasks"], saved["settings"]
     keys = list(table["video_key"])
@@ -87,8 +94,10 @@ def predict_videos(best_pt, table: pd.DataFrame, shard_dirs, test_clips: str = "
 
 
 def task_frames(videos: pd.DataFrame, task: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(per study, per video) prediction tables of one task, labelled val/test rows only."""
-    v = videos[videos["split"].isin(["val", "test"]) & videos[task].notna()]
+    """(per study, per video) prediction tables of one task, labelled val/test rows only
+    (none for a model that was not trained: its tables are empty)."""
+    v = videos[videos["split"].isin(["val", "test"]) & videos[task].notna()
+               & videos[f"pred_{task}"].notna()]
     y_true = v[task].astype(int) if is_binary(task) else v[task]
     per_video = pd.DataFrame({
         "video_key": v["video_key"], "study_key": v["study_key"],

@@ -209,6 +209,39 @@ def _to(x: torch.Tensor, device: torch.device, channels_last: bool) -> torch.Ten
     return x
 
 
+# A pilot export can hold too few labelled videos to train on; the run goes on and says so.
+MIN_TRAIN_VIDEOS = 2  # one video cannot be batch-normalised
+MIN_VAL_VIDEOS = 1  # the best epoch is chosen on validation videos
+UNTRAINED_COLUMNS = ["epoch", "train_loss", "val_loss", "val_score", "best", "reason"]
+
+
+def training_shortfall(n_train: int, n_val: int) -> str:
+    """Why a model cannot be trained on this many labelled videos ('' when it can)."""
+    missing = []
+    if n_train < MIN_TRAIN_VIDEOS:
+        missing.append(f"{n_train} labelled training videos, need {MIN_TRAIN_VIDEOS}")
+    if n_val < MIN_VAL_VIDEOS:
+        missing.append(f"{n_val} labelled validation videos, need {MIN_VAL_VIDEOS}")
+    return "not trained: " + "; ".join(missing) if missing else ""
+
+
+def write_untrained(outdir: Path, tasks, settings: TrainSettings, reason: str) -> pd.DataFrame:
+    """The declared outputs of a model that could not be trained: a best.pt without weights
+    (`trained: False`; predict then writes empty tables) and a metrics.csv whose one row gives
+    the reason (read by the run summary and the training curves)."""
+    log.warning("%s %s", tasks, reason)
+    metrics = pd.DataFrame([{"epoch": 0, "best": 0, "reason": reason}], columns=UNTRAINED_COLUMNS)
+    metrics.to_csv(outdir / "metrics.csv", index=False)
+    atomic_save({"trained": False, "reason": reason, "tasks": list(tasks),
+                 "settings": asdict(settings)}, outdir / "best.pt")
+    return metrics
+
+
+def is_trained(saved: dict) -> bool:
+    """False for the best.pt of a model `write_untrained` wrote."""
+    return saved.get("trained", True)
+
+
 def fit(table: pd.DataFrame, shard_dirs, tasks: list[str], settings: TrainSettings, outdir,
         seed: int, progress: bool = True, on_epoch_end=None) -> pd.DataFrame:
     """Train one model on `table` (split train/val, one column per task); returns metrics.
@@ -226,9 +259,10 @@ def fit(table: pd.DataFrame, shard_dirs, tasks: list[str], settings: TrainSettin
     # a video with no label for any of the model's tasks teaches nothing
     train = train[~train[tasks].isna().all(axis=1)].reset_index(drop=True)
     val = val[~val[tasks].isna().all(axis=1)].reset_index(drop=True)
+    shortfall = training_shortfall(len(train), len(val))
+    if shortfall:
+        return write_untrained(outdir, tasks, settings, shortfall)
     y_train = train[tasks].to_numpy(np.float32)
-    if len(train) < 2:
-        raise ValueError(f"only {len(train)} labelled training videos: cannot train {tasks}")
     mean, std = standardise(tasks, y_train)
     scale = lambda df: (df[tasks].to_numpy(np.float32) - mean) / std  # noqa: E731
 

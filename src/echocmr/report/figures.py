@@ -18,6 +18,21 @@ def _metric(metrics: pd.DataFrame, source: str, task: str) -> pd.Series | None:
     return hit.iloc[0] if len(hit) else None
 
 
+def missing_reason(metric) -> str:
+    """What a panel lacks: the metrics row's `reason` (evaluate), or that there is no row."""
+    if metric is None:
+        return "not evaluated"
+    reason = metric.get("reason", "")
+    return reason if isinstance(reason, str) and reason else "no test predictions"
+
+
+def _missing_panel(ax, reasons: list[str]) -> None:
+    """Say on the panel itself why it holds no curve (a pilot export may have none)."""
+    text = "n/a: " + "; ".join(dict.fromkeys(reasons))
+    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", fontsize=6,
+            wrap=True, color="0.3")
+
+
 def _roc_axes(ax, title: str) -> None:
     ax.plot([0, 1], [0, 1], ls="--", lw=0.6, color="0.6")
     ax.set_xlim(-0.01, 1.01)
@@ -28,13 +43,16 @@ def _roc_axes(ax, title: str) -> None:
     ax.set_title(title, loc="left")
 
 
-def _roc_line(ax, frame: pd.DataFrame | None, metric, colour: str, label: str) -> None:
+def _roc_line(ax, frame: pd.DataFrame | None, metric, colour: str, label: str) -> str:
+    """Draw one ROC curve; returns '' or, when it cannot be drawn, the reason."""
     if frame is None or frame.empty or metric is None or not math.isfinite(metric["auroc"]):
-        ax.plot([], [], color=colour, label=f"{label}: n/a")
-        return
+        reason = missing_reason(metric)
+        ax.plot([], [], color=colour, label=f"{label}: n/a ({reason})")
+        return reason
     fpr, tpr = roc_points(frame["y_true"], frame["y_pred"])
     text = style.fmt_ci(metric["auroc"], metric["ci_low"], metric["ci_high"])
     ax.plot(fpr, tpr, color=colour, label=f"{label}: {text}", drawstyle="default")
+    return ""
 
 
 def figure1(binary: pd.DataFrame, preds: dict[tuple[str, str], pd.DataFrame], png: str,
@@ -45,9 +63,11 @@ def figure1(binary: pd.DataFrame, preds: dict[tuple[str, str], pd.DataFrame], pn
     for ax, task, letter, title in zip(axes, ("wma", "lge"), "AB",
                                        ("Wall motion abnormality", "Myocardial scar (LGE)")):
         _roc_axes(ax, title)
-        for source in ("fused", "A4C", "A2C", "PLAX"):
-            _roc_line(ax, preds.get((source, task)), _metric(binary, source, task),
-                      style.SOURCE_COLOURS[source], style.SOURCE_LABELS[source])
+        missing = [_roc_line(ax, preds.get((source, task)), _metric(binary, source, task),
+                             style.SOURCE_COLOURS[source], style.SOURCE_LABELS[source])
+                   for source in ("fused", "A4C", "A2C", "PLAX")]
+        if all(missing):
+            _missing_panel(ax, missing)
         ax.legend(loc="lower right", title="AUROC (95% CI)", **style.LEGEND)
         style.panel_letter(ax, letter)
     fig.tight_layout(w_pad=2.0)
@@ -60,7 +80,7 @@ def _scatter(ax, frame: pd.DataFrame | None, metric, task: str) -> None:
     ax.set_ylabel(f"Predicted {name} ({unit})")
     ax.set_title(name, loc="left")
     if frame is None or frame.empty:
-        ax.text(0.5, 0.5, "no test predictions", transform=ax.transAxes, ha="center")
+        _missing_panel(ax, [missing_reason(metric)])
         return
     y, p = frame["y_true"].to_numpy(float), frame["y_pred"].to_numpy(float)
     ax.scatter(y, p, s=5, alpha=0.55, color="0.2", linewidths=0)
@@ -85,9 +105,11 @@ def supp_figure1(binary: pd.DataFrame, continuous: pd.DataFrame,
     fig, axes = plt.subplots(2, 2, figsize=(style.DOUBLE_COLUMN, 6.4))
     ax = axes[0, 0]
     _roc_axes(ax, "Abnormal tissue composition")
-    for task in ("t1_abnormal", "t2_abnormal", "ecv_abnormal"):
-        _roc_line(ax, preds.get(("fused", task)), _metric(binary, "fused", task),
-                  style.TISSUE_COLOURS[task], style.TISSUE_LABELS[task])
+    missing = [_roc_line(ax, preds.get(("fused", task)), _metric(binary, "fused", task),
+                         style.TISSUE_COLOURS[task], style.TISSUE_LABELS[task])
+               for task in ("t1_abnormal", "t2_abnormal", "ecv_abnormal")]
+    if all(missing):
+        _missing_panel(ax, missing)
     ax.legend(loc="lower right", title="AUROC (95% CI)", **style.LEGEND)
     style.panel_letter(ax, "A")
     for ax, task, letter in zip(axes.ravel()[1:], ("t1", "t2", "ecv"), "BCD"):
@@ -109,8 +131,8 @@ def bland_altman(continuous: pd.DataFrame, preds: dict[tuple[str, str], pd.DataF
         ax.set_ylabel(f"Predicted \u2212 measured ({unit})")
         style.panel_letter(ax, letter)
         frame, metric = preds.get(("fused", task)), _metric(continuous, "fused", task)
-        if frame is None or frame.empty or metric is None:
-            ax.text(0.5, 0.5, "no test predictions", transform=ax.transAxes, ha="center")
+        if frame is None or frame.empty or metric is None or not math.isfinite(metric["bias"]):
+            _missing_panel(ax, [missing_reason(metric)])
             continue
         y, p = frame["y_true"].to_numpy(float), frame["y_pred"].to_numpy(float)
         ax.scatter((y + p) / 2, p - y, s=4, alpha=0.55, color="0.2", linewidths=0)
@@ -142,6 +164,10 @@ def training_curves(curves: dict[str, pd.DataFrame], png: str) -> None:
         models = sorted(n for n in curves if n.split("/")[0] == view)
         for i, name in enumerate(models):
             frame = curves[name]
+            reasons = [r for r in frame.get("reason", []) if isinstance(r, str) and r]
+            if reasons:  # a model written as not trained: say so where its curve would be
+                _missing_panel(ax_loss, [f"{name.split('/', 1)[1]} {reasons[0]}"])
+                continue
             if frame.empty:
                 continue
             x = frame["epoch"] if "epoch" in frame.columns else np.arange(1, len(frame) + 1)

@@ -31,12 +31,14 @@ def _f(x) -> float:
     return float("nan") if x is None else float(x)
 
 
-def verdict(pub: tuple[float, float, float], rep: tuple[float, float, float]) -> tuple[object, str]:
-    """(overlap flag or None, verdict text) for published vs reproduced (estimate, low, high)."""
+def verdict(pub: tuple[float, float, float], rep: tuple[float, float, float],
+            reason: str = "") -> tuple[object, str]:
+    """(overlap flag or None, verdict text) for published vs reproduced (estimate, low, high);
+    `reason`: why the reproduced estimate is missing, when the metrics say (`n/a: <reason>`)."""
     p, pl, ph = (_f(v) for v in pub)
     r, rl, rh = (_f(v) for v in rep)
     if not math.isfinite(r):
-        return None, "not reproduced (no estimate)"
+        return None, f"n/a: {reason}" if reason else "not reproduced (no estimate)"
     if math.isfinite(pl) and math.isfinite(ph) and math.isfinite(rl) and math.isfinite(rh):
         overlap = bool(rl <= ph and pl <= rh)
         return overlap, "CIs overlap" if overlap else "CIs do not overlap"
@@ -51,12 +53,20 @@ def verdict(pub: tuple[float, float, float], rep: tuple[float, float, float]) ->
     return None, "no interval to compare"
 
 
-def _row(group, item, pub, rep) -> dict:
-    overlap, text = verdict(pub, rep)
+def _row(group, item, pub, rep, reason: str = "") -> dict:
+    overlap, text = verdict(pub, rep, reason)
     return {"group": group, "item": item, "published": _f(pub[0]),
             "published_ci_low": _f(pub[1]), "published_ci_high": _f(pub[2]),
             "reproduced": _f(rep[0]), "reproduced_ci_low": _f(rep[1]),
             "reproduced_ci_high": _f(rep[2]), "overlap": overlap, "verdict": text}
+
+
+def metrics_reason(metrics: pd.DataFrame, key: tuple[str, str]) -> str:
+    """The evaluate stage's `reason` for a (source, task) metrics row ('' when none)."""
+    if key not in metrics.index:
+        return "not evaluated (no metrics row)"
+    reason = metrics.loc[key].get("reason", "")
+    return reason if isinstance(reason, str) else ""
 
 
 def table2_rows(published: dict, binary: pd.DataFrame) -> list[dict]:
@@ -70,7 +80,8 @@ def table2_rows(published: dict, binary: pd.DataFrame) -> list[dict]:
                     metrics.loc[(source, task), "ci_high"]) if (source, task) in metrics.index
                    else (None, None, None))
             item = f"AUROC {TASK_LABELS.get(task, task)}, {VIDEO_LABELS[source]}"
-            rows.append(_row("table2", item, by_source[source], rep))
+            rows.append(_row("table2", item, by_source[source], rep,
+                             metrics_reason(metrics, (source, task))))
     return rows
 
 
@@ -85,7 +96,7 @@ def continuous_rows(published: dict, continuous: pd.DataFrame) -> list[dict]:
                    else (None, None, None))
             label = "R\u00b2" if stat == "r2" else stat.upper()
             rows.append(_row("continuous", f"{label} {TASK_LABELS.get(task, task)}, global",
-                             pub, rep))
+                             pub, rep, metrics_reason(metrics, key)))
     return rows
 
 
@@ -162,7 +173,9 @@ def replication_figure(table: pd.DataFrame, png: str, pdf: str | None = None) ->
     unit_scale = (table["group"] == "table2") | table["item"].str.startswith("R\u00b2")
     auc = table[unit_scale]
     other = table[~unit_scale]
-    height = 0.6 + 0.16 * max(len(auc), len(other), 1)
+    reasons = na_reasons(table)
+    note = 0.25 if reasons else 0.0  # inches for the line saying why rows read n/a
+    height = 0.6 + note + 0.16 * max(len(auc), len(other), 1)
     fig, axes = plt.subplots(1, 2, figsize=(style.DOUBLE_COLUMN, height))
     _forest(axes[0], auc, relative=False)
     axes[0].set_xlabel("AUROC or R\u00b2 (95% CI)")
@@ -177,8 +190,17 @@ def replication_figure(table: pd.DataFrame, png: str, pdf: str | None = None) ->
                           label="Reproduced: no overlap")]
     fig.legend(handles=handles, loc="upper center", ncol=3, frameon=False, fontsize=6,
                bbox_to_anchor=(0.5, 1.0))
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.3 / height), w_pad=1.0)
+    if reasons:  # why rows read n/a (the metrics' reasons), once each
+        fig.text(0.01, 0.005, "n/a: " + "; ".join(reasons), fontsize=5, color="0.3",
+                 va="bottom", wrap=True)
+    fig.tight_layout(rect=(0, note / height, 1, 1 - 0.3 / height), w_pad=1.0)
     style.save(fig, png, pdf)
+
+
+def na_reasons(table: pd.DataFrame) -> list[str]:
+    """The distinct reasons of the `n/a: <reason>` verdicts, in table order."""
+    verdicts = table["verdict"].astype(str)
+    return list(dict.fromkeys(v.removeprefix("n/a: ") for v in verdicts if v.startswith("n/a: ")))
 
 
 def _forest(ax, rows: pd.DataFrame, relative: bool) -> None:
@@ -196,6 +218,10 @@ def _forest(ax, rows: pd.DataFrame, relative: bool) -> None:
         ax.plot(pub[1:], [yi + 0.17] * 2, color="0.55", lw=1)
         ax.plot(pub[0], yi + 0.17, "s", color="0.55", ms=2.5)
         colour = _verdict_colour(r.overlap)
+        if not np.isfinite(rep[0]):  # no reproduced estimate: say so on the row
+            ax.annotate("n/a", xy=(pub[0], yi - 0.17), fontsize=5, color="0.4", ha="center",
+                        va="center")
+            continue
         ax.plot(rep[1:], [yi - 0.17] * 2, color=colour, lw=1)
         ax.plot(rep[0], yi - 0.17, "o", color=colour, ms=2.5)
     ax.set_yticks(y)

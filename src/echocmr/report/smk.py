@@ -103,4 +103,5 @@ def report_targets() -> list[str]:
         "results/report/view_classifier_confusion.png",
         *(f"results/report/{name}.html" for name in REPORT_TABLES),
         "results/report/readiness.html",  # the cohort stage's readiness rule writes this page
+        "results/report/summary.html",  # the run summary (rule summary)
     ]

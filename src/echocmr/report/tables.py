@@ -26,7 +26,8 @@ TABLE2_LAYOUT = [
     ("Relaxometry parameters", "ecv_abnormal", dict.fromkeys(SOURCES, "ECV fraction (%)")),
 ]
 TABLE2_COLUMNS = ["section", "parameter", "video", "task", "source", "n", "n_pos", "auroc",
-                  "ci_low", "ci_high", "auroc_95ci", "fusion_method", "note"]
+                  "ci_low", "ci_high", "auroc_95ci", "fusion_method", "note", "reason"]
+NOT_EVALUATED = "not evaluated (no metrics row)"
 MEAN_LABEL = "Mean of available views (regression not fitted)"
 FALLBACK_MARK = "\u2020"  # dagger: the fused row is not (only) the fitted regression
 
@@ -49,6 +50,17 @@ def _fusion_note(m, n: int) -> tuple[str, str, str]:
         parts.append("the unpenalised regression fell back to L2 for some view patterns")
     label = "replace" if n and n_mean >= n else "mark"
     return label, method, "; ".join(parts)
+
+
+def na_reason(m) -> str:
+    """Why a metrics row has no AUROC ('' when it has one): its `reason`, or that no row
+    exists."""
+    if m is None:
+        return NOT_EVALUATED
+    if np.isfinite(float(m["auroc"])):
+        return ""
+    reason = m.get("reason", "")
+    return str(reason) if isinstance(reason, str) and reason else "AUROC undefined"
 
 
 def table2(binary: pd.DataFrame) -> pd.DataFrame:
@@ -83,7 +95,7 @@ def table2(binary: pd.DataFrame) -> pd.DataFrame:
                 "n_pos": int(m["n_pos"]) if m is not None else 0,
                 "auroc": get("auroc"), "ci_low": get("ci_low"), "ci_high": get("ci_high"),
                 "auroc_95ci": fmt_ci(get("auroc"), get("ci_low"), get("ci_high")),
-                "fusion_method": method, "note": note,
+                "fusion_method": method, "note": note, "reason": na_reason(m),
             })
     return pd.DataFrame(rows, columns=TABLE2_COLUMNS)
 
@@ -97,7 +109,9 @@ def _display_rows(table: pd.DataFrame) -> list[tuple[str, str, str, str]]:
             out.append(("section", r.section, "", ""))
         shown = r.parameter if r.parameter != parameter and r.source != "fused" else ""
         parameter = r.parameter
-        out.append(("row", shown, r.video, f"{r.auroc_95ci} [n={r.n}, {r.n_pos} pos.]"))
+        reason = getattr(r, "reason", "")
+        value = f"{r.auroc_95ci}: {reason}" if isinstance(reason, str) and reason else r.auroc_95ci
+        out.append(("row", shown, r.video, f"{value} [n={r.n}, {r.n_pos} pos.]"))
     return out
 
 

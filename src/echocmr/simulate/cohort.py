@@ -11,7 +11,7 @@ Everything here is vectorised numpy so the paper-scale tables build in about a s
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -19,6 +19,7 @@ from scipy import stats
 
 from echocmr.segments import VIEW_SEGMENTS, segment_columns
 from echocmr.simulate import identity
+from echocmr.simulate.quirks import ACCESSION_SEPARATOR, plant_quirks
 from echocmr.simulate.settings import ENCODINGS, LAYOUTS, SimSettings
 
 RACES = ["American Indian", "Asian", "Black", "Caucasian", "Other"]
@@ -52,6 +53,7 @@ class Cohort:
     cmrs: pd.DataFrame  # one row per CMR (a few patients have two)
     studies: pd.DataFrame  # one row per echo study
     videos: pd.DataFrame  # one row per file to write
+    quirks: dict = field(default_factory=dict)  # what simulate.quirks planted (quirks.py)
 
 
 def _rng(seed: int, *stream: int) -> np.random.Generator:
@@ -424,7 +426,9 @@ def build_cohort(s: SimSettings) -> Cohort:
     studies = build_studies(s, patients, cmrs)
     videos = build_videos(s, patients, studies)
     videos["layout"] = draw_layouts(_rng(s.seed, 7), s, len(videos))
-    return Cohort(patients=patients, cmrs=cmrs, studies=studies, videos=videos)
+    cohort = Cohort(patients=patients, cmrs=cmrs, studies=studies, videos=videos)
+    cohort.quirks = plant_quirks(cohort, s["quirks"], s.seed)
+    return cohort
 
 
 # ----------------------------------------------------------------------------- raw tables
@@ -433,8 +437,11 @@ def cmr_reports_table(cohort: Cohort) -> pd.DataFrame:
     """The CMR report export: blanks where the study lacked the sequence."""
     c = cohort.cmrs
     out = pd.DataFrame({"mrn": c["mrn"], "cmr_date": [f"{d:%Y-%m-%d}" for d in c["cmr_date"]]})
+    ungraded = c.get("wm_ungraded", pd.Series("", index=c.index)).str.split(";")
     for col in segment_columns("wm"):
-        out[col] = c[col].where(c["has_wm"], "")
+        graded = pd.Series([col.removeprefix("wm_").lstrip("0") not in u for u in ungraded],
+                           index=c.index)
+        out[col] = c[col].where(c["has_wm"] & graded, "")
     for col in segment_columns("lge"):
         out[col] = c[col].astype(int).astype(str).where(c["has_lge"], "")
     for col, flag in [("t1_native_ms", "has_t1"), ("t2_ms", "has_t2"), ("ecv_pct", "has_ecv"),
@@ -458,7 +465,10 @@ def clinical_table(cohort: Cohort) -> pd.DataFrame:
 def echo_reports_table(cohort: Cohort) -> pd.DataFrame:
     st = cohort.studies
     return pd.DataFrame({
-        "mrn": st["mrn"], "accession_number": st["accession_number"],
+        "mrn": st["mrn"],
+        # a multi-valued accession (simulate.quirks): the report system knows its first value
+        "accession_number": st["accession_number"].str.split(ACCESSION_SEPARATOR,
+                                                             regex=False).str[0],
         "study_date": [f"{d:%Y-%m-%d}" for d in st["study_date"]],
         "echo_lvef_pct": st["echo_lvef_pct"].map(lambda v: f"{v:g}"),
     })

@@ -25,6 +25,7 @@ from echocmr.simulate.cohort import (
     echo_reports_table,
     view_labels_table,
 )
+from echocmr.simulate.quirks import quirks_truth
 from echocmr.simulate.settings import SimSettings
 
 log = logging.getLogger("echocmr.simulate")
@@ -58,7 +59,8 @@ def header_for(video: dict, patient: dict, study: dict) -> dicomio.Header:
     inst = identity.INSTITUTIONS[int(patient["institution"])]
     st_date: dt.date = study["study_date"]
     return dicomio.Header(
-        patient_name=patient["patient_name"], patient_id=patient["mrn"],
+        # header_mrn: the PatientID written, another patient's for an identity-conflict quirk
+        patient_name=patient["patient_name"], patient_id=video.get("header_mrn") or patient["mrn"],
         birth_date=f"{patient['birth_date']:%Y%m%d}", sex=patient["sex"],
         age=_age_string(patient["birth_date"], st_date), accession=study["accession_number"],
         study_uid=study["study_uid"], series_uid=video["series_instance_uid"],
@@ -250,6 +252,8 @@ def run_export(s: SimSettings, outdir: str | Path, secret: str, workers: int | N
     defects = write_raw_tables(cohort, outdir / "raw", s)
     facts = write_dicom_tree(cohort, s, outdir / "raw" / "dicom", workers, progress)
     truth.write_truth(cohort, facts, outdir / "truth", secret)
+    quirks_truth(cohort, cohort.quirks, secret).to_csv(outdir / "truth" / "quirks.csv",
+                                                       index=False)
     defects.to_csv(outdir / "truth" / "table_defects.csv", index=False)
     log.info("wrote %d files, %.1f MB", len(facts), facts["file_bytes"].sum() / 1e6)
     return cohort

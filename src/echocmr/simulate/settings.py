@@ -73,6 +73,9 @@ DEFAULTS: dict[str, Any] = {
         "t2_echogenicity": 0.0,
         "ecv_echogenicity": 0.0,
     },
+    # Site quirks of a pilot export, each a count (0 = off): docs/simulate.md, quirks.py.
+    "quirks": {"children": 0, "multi_accession": 0, "identity_conflict": 0,
+               "partial_grading": 0},
     "workers": 0,
 }
 

@@ -15,6 +15,7 @@ from echocmr.segments import VIEW_SEGMENTS
 from echocmr.simulate import identity, layouts
 from echocmr.simulate.cohort import Cohort, view_wma
 from echocmr.simulate.dicomio import TRANSFER_SYNTAX
+from echocmr.simulate.quirks import ACCESSION_SEPARATOR
 
 
 def view_lge(row, view: str) -> int:
@@ -40,7 +41,9 @@ def studies_truth(cohort: Cohort, secret: str) -> pd.DataFrame:
     st = cohort.studies.copy()
     st.insert(0, "study_key", [keys.pseudonym(secret, "study", u) for u in st["study_uid"]])
     st.insert(1, "patient_key", [keys.pseudonym(secret, "patient", m) for m in st["mrn"]])
-    st["accession_key"] = [keys.pseudonym(secret, "accession", a)
+    # one key per value of a multi-valued accession, `;`-joined, as ingest writes it
+    st["accession_key"] = [";".join(keys.pseudonym(secret, "accession", v)
+                                    for v in a.split(ACCESSION_SEPARATOR))
                            for a in st["accession_number"]]
     st["study_date"] = [f"{d:%Y-%m-%d}" for d in st["study_date"]]
     return st
@@ -136,7 +139,8 @@ def identifiers(cohort: Cohort, facts: pd.DataFrame) -> dict[str, list[str]]:
         "mrns": sorted(p["mrn"]),
         "birth_dates": births,
         "birth_dates_iso": sorted(f"{b[:4]}-{b[4:6]}-{b[6:]}" for b in births),
-        "accession_numbers": sorted(st["accession_number"]),
+        "accession_numbers": sorted({v for a in st["accession_number"]
+                                     for v in a.split(ACCESSION_SEPARATOR)}),
         "institutions": sorted({i[0] for i in identity.INSTITUTIONS}),
         "institution_short_names": sorted({i[1] for i in identity.INSTITUTIONS}),
         "institution_addresses": sorted({i[2] for i in identity.INSTITUTIONS}),

@@ -26,12 +26,12 @@ log = logging.getLogger(__name__)
 PRED_COLUMNS = ["study_key", "patient_key", "split", "y_true", "y_pred"]
 FUSION_COLUMNS = ["fusion_method", "n_mean_of_views"]  # fused rows only; empty for the others
 BINARY_COLUMNS = ["source", "task", "unit", "n", "n_pos", "n_neg", "n_patients", "auroc",
-                  "ci_low", "ci_high", "n_resamples", "n_skipped", *FUSION_COLUMNS]
+                  "ci_low", "ci_high", "n_resamples", "n_skipped", *FUSION_COLUMNS, "reason"]
 CONTINUOUS_STATS = bootstrap.CONTINUOUS_STATS
 CONTINUOUS_COLUMNS = (["source", "task", "unit", "n", "n_patients"]
                       + [f"{s}{suffix}" for s in CONTINUOUS_STATS
                          for suffix in ("", "_ci_low", "_ci_high")]
-                      + ["n_resamples", "n_skipped", *FUSION_COLUMNS])
+                      + ["n_resamples", "n_skipped", *FUSION_COLUMNS, "reason"])
 # results/metrics/delong.csv (name kept for its consumers): one model-vs-baseline test per row.
 # `method`: "DeLong" (unit study) or "cluster bootstrap (patients)" (unit patient); diff_ci_*:
 # percentile interval of the bootstrap differences (empty for DeLong).
@@ -63,6 +63,22 @@ def read_predictions(path: str | Path, split: str = "test") -> pd.DataFrame:
     return frame
 
 
+# Why a metric is n/a (the `reason` column; empty when it was computed). Upstream causes (a model
+# not trained, no paired study) are named by the run summary (echocmr.report.summary).
+NO_TEST_STUDY = "no test study with a prediction"
+
+
+def binary_shortfall(n_pos: int, n_neg: int) -> str:
+    """Why an AUROC cannot be computed on this many test positives and negatives ('' if it can)."""
+    if n_pos == 0 and n_neg == 0:
+        return NO_TEST_STUDY
+    if n_pos == 0:
+        return f"no positive test study ({n_neg} negative)"
+    if n_neg == 0:
+        return f"no negative test study ({n_pos} positive)"
+    return ""
+
+
 def binary_row(frame: pd.DataFrame, source: str, task: str, n_boot: int, unit: str,
                seed: int) -> dict:
     y = frame["y_true"].to_numpy().astype(int)
@@ -70,10 +86,11 @@ def binary_row(frame: pd.DataFrame, source: str, task: str, n_boot: int, unit: s
     row = {"source": source, "task": task, "unit": unit, "n": len(frame),
            "n_pos": int(y.sum()), "n_neg": int((1 - y).sum()),
            "n_patients": int(frame["patient_key"].nunique()), "n_resamples": n_boot}
-    if row["n_pos"] == 0 or row["n_neg"] == 0:
-        log.warning("%s/%s: one class only in the test split; AUROC undefined", source, task)
+    reason = binary_shortfall(row["n_pos"], row["n_neg"])
+    if reason:
+        log.warning("%s/%s: %s; AUROC undefined", source, task, reason)
         return {**row, "auroc": np.nan, "ci_low": np.nan, "ci_high": np.nan,
-                "n_skipped": n_boot}
+                "n_skipped": n_boot, "reason": reason}
     draws = resample.draw_for(frame["study_key"], frame["patient_key"], unit, n_boot,
                               seed_for(seed, source, task))
     res = bootstrap.bootstrap_auroc(y, s, draws)
@@ -81,7 +98,7 @@ def binary_row(frame: pd.DataFrame, source: str, task: str, n_boot: int, unit: s
         log.info("%s/%s: %d of %d resamples held one class and were skipped", source, task,
                  res.n_skipped, n_boot)
     return {**row, "auroc": res.estimate, "ci_low": res.ci_low, "ci_high": res.ci_high,
-            "n_skipped": res.n_skipped}
+            "n_skipped": res.n_skipped, "reason": ""}
 
 
 def continuous_row(frame: pd.DataFrame, source: str, task: str, n_boot: int, unit: str,
@@ -89,9 +106,11 @@ def continuous_row(frame: pd.DataFrame, source: str, task: str, n_boot: int, uni
     row = {"source": source, "task": task, "unit": unit, "n": len(frame),
            "n_patients": int(frame["patient_key"].nunique()), "n_resamples": n_boot}
     if len(frame) < 2:
-        log.warning("%s/%s: fewer than 2 test studies; metrics undefined", source, task)
+        reason = (NO_TEST_STUDY if frame.empty
+                  else f"{len(frame)} test study with a prediction, need 2")
+        log.warning("%s/%s: %s; metrics undefined", source, task, reason)
         return {**row, **{c: np.nan for c in CONTINUOUS_COLUMNS if c not in row},
-                "n_skipped": n_boot}
+                "n_skipped": n_boot, "reason": reason}
     draws = resample.draw_for(frame["study_key"], frame["patient_key"], unit, n_boot,
                               seed_for(seed, source, task))
     stats = bootstrap.bootstrap_continuous(frame["y_true"], frame["y_pred"], draws)
@@ -99,6 +118,7 @@ def continuous_row(frame: pd.DataFrame, source: str, task: str, n_boot: int, uni
         row[name], row[f"{name}_ci_low"], row[f"{name}_ci_high"] = (
             res.estimate, res.ci_low, res.ci_high)
     row["n_skipped"] = stats["r2"].n_skipped  # R2 is undefined when all y_true are equal
+    row["reason"] = ""
     return row
 
 

@@ -48,6 +48,15 @@ def save_checkpoint(path: str | Path, model: nn.Module, arch: str, input_size: i
                Path(path))
 
 
+def save_untrained(path: str | Path, arch: str, input_size: int, frames: int,
+                   reason: str) -> None:
+    """The checkpoint of a classifier that could not be trained (too few labelled videos):
+    no weights, and the reason, which classify writes as every video's exclusion reason."""
+    torch.save({"layout": CHECKPOINT_LAYOUT, "arch": arch, "input_size": int(input_size),
+                "frames": int(frames), "classes": list(VIEW_CLASSES), "trained": False,
+                "reason": reason}, Path(path))
+
+
 def read_torch_file(path: str | Path) -> object:
     """`torch.load` restricted to tensors and plain containers (no code runs from the file)."""
     try:
@@ -59,7 +68,8 @@ def read_torch_file(path: str | Path) -> object:
 
 
 def load_checkpoint(path: str | Path) -> tuple[nn.Module, dict]:
-    """Model (eval mode, CPU) and its settings from a checkpoint written by `save_checkpoint`."""
+    """Model (eval mode, CPU) and its settings from a checkpoint written by `save_checkpoint`
+    (None and the settings with a `reason` for one written by `save_untrained`)."""
     ckpt = read_torch_file(path)
     if not isinstance(ckpt, dict) or ckpt.get("layout") != CHECKPOINT_LAYOUT:
         raise ValueError(f"{path} is not an echocmr view-classifier checkpoint "
@@ -67,6 +77,8 @@ def load_checkpoint(path: str | Path) -> tuple[nn.Module, dict]:
                          "views.weights_layout: echoprime")
     if list(ckpt["classes"]) != VIEW_CLASSES:
         raise ValueError(f"{path} predicts classes {ckpt['classes']}, expected {VIEW_CLASSES}")
+    if ckpt.get("trained") is False:  # save_untrained: no model, the reason instead
+        return None, {k: ckpt[k] for k in ("arch", "input_size", "frames", "reason")}
     model = build_model(ckpt["arch"])
     model.load_state_dict(ckpt["state_dict"])
     model.eval()

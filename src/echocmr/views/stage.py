@@ -14,7 +14,7 @@ from echocmr.views import metrics as vm
 from echocmr.views import model as vmodel
 from echocmr.views import pretrained
 from echocmr.views.decide import decide_views, qc_rows
-from echocmr.views.train import TrainSettings, fit_classifier, split_labelled
+from echocmr.views.train import TrainSettings, fit_classifier, fit_shortfall, split_labelled
 from echocmr.views.vocab import PROB_COLUMNS
 
 log = logging.getLogger("echocmr.views")
@@ -32,9 +32,18 @@ def fit_stage(shard_dirs: list[str], labels_csv: str, settings: TrainSettings, c
     fit = split[split["role"] == "fit"]
     log.info("labelled videos in the store: %d (fit %d, holdout %d); fit views: %s",
              len(split), len(fit), len(split) - len(fit), fit["view"].value_counts().to_dict())
+    split[["video_key", "view", "role"]].to_csv(split_out, index=False)
+    shortfall = fit_shortfall(len(fit), settings.frames)
+    if shortfall:  # a pilot export: the run goes on, every video excluded with this reason
+        log.warning("%s", shortfall)
+        vmodel.save_untrained(ckpt_out, settings.arch, settings.input_size, settings.frames,
+                              shortfall)
+        pd.DataFrame([{"epoch": 0, "reason": shortfall}],
+                     columns=["epoch", "loss", "frame_accuracy", "reason"]).to_csv(
+            history_out, index=False)
+        return
     model, history = fit_classifier(store, fit, settings)
     vmodel.save_checkpoint(ckpt_out, model, settings.arch, settings.input_size, settings.frames)
-    split[["video_key", "view", "role"]].to_csv(split_out, index=False)
     history.round(6).to_csv(history_out, index=False)
 
 
@@ -46,6 +55,15 @@ def _with_keys(meta: pd.DataFrame, probs: pd.DataFrame) -> pd.DataFrame:
     return out[SHARD_COLUMNS]
 
 
+def unclassified(keys, reason: str) -> pd.DataFrame:
+    """Uniform probabilities and an exclusion reason for videos no classifier could see."""
+    probs = pd.DataFrame({"video_key": list(keys)})
+    for column in PROB_COLUMNS:
+        probs[column] = 1.0 / len(PROB_COLUMNS)
+    probs["reason"] = reason
+    return probs
+
+
 def classify_shard(shard_dir: str, backend: str, *, labels_csv: str | None = None,
                    weights: str | None = None, weights_layout: str = "echocmr",
                    threads: int = 1) -> pd.DataFrame:
@@ -54,6 +72,8 @@ def classify_shard(shard_dir: str, backend: str, *, labels_csv: str | None = Non
     store = VideoStore([shard_dir])
     keys = store.keys()
     log.info("classifying %d videos with the %s backend", len(keys), backend)
+    if not keys:  # a shard can hold no study (small exports): an empty table, same columns
+        return pd.DataFrame(columns=SHARD_COLUMNS)
     if backend == "labels":
         probs = label_tables.label_probabilities(store.meta,
                                                  label_tables.read_label_table(labels_csv))
@@ -61,6 +81,8 @@ def classify_shard(shard_dir: str, backend: str, *, labels_csv: str | None = Non
     device = vmodel.pick_device()
     if backend == "train" or (backend == "pretrained" and weights_layout == "echocmr"):
         model, info = vmodel.load_checkpoint(weights)
+        if model is None:
+            return _with_keys(store.meta, unclassified(keys, info["reason"]))
         probs = vmodel.predict_videos(model, store, keys, info["frames"], info["input_size"],
                                       device=device)
     elif backend == "pretrained" and weights_layout == "echoprime":

@@ -34,6 +34,17 @@ class TrainSettings:
     seed: int = 0
 
 
+MIN_FIT_FRAMES = 2  # BatchNorm cannot train on a single sample
+
+
+def fit_shortfall(n_videos: int, frames: int) -> str:
+    """Why the train backend cannot fit on this many labelled videos ('' when it can)."""
+    if n_videos * frames >= MIN_FIT_FRAMES and n_videos > 0:
+        return ""
+    return (f"view classifier not trained: {n_videos} labelled videos in the store "
+            f"(input.view_labels), need {max(1, -(-MIN_FIT_FRAMES // frames))}")
+
+
 def split_labelled(labelled: pd.DataFrame, holdout_fraction: float, seed: int) -> pd.DataFrame:
     """Add `role` (fit|holdout) to labelled videos; whole patients go to one side.
 

@@ -1,0 +1,173 @@
+"""The run summary (`results/summary.csv` + `.md`): per stage, what was missing and what to add.
+
+A site's first run is often a small pilot export. Every stage then writes its outputs with what
+it could compute and says why the rest is n/a (a model `not trained: ...`, a metric `no positive
+test study`); this module gathers those reasons from the stages' own contract files, so a user
+reads one short page instead of thirty logs. It reads counts and reasons only: no key, no
+identifier reaches the summary. A run that lacked nothing says so in one line.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from echocmr.model.tasks import VIEWS
+
+COLUMNS = ["stage", "missing", "affected", "what_to_add"]
+NOTHING_MISSING = "Nothing missing: every stage had the data it needs."
+TITLE = "Run summary: what was missing and what to add"
+
+# What a site adds to fill each kind of gap (the `what_to_add` column).
+ADD_DICOM = ("multi-frame greyscale echo cines (DICOM) in input.dicom_dir; the manifest "
+             "(results/ingest/manifest.csv) gives each excluded file's reason")
+ADD_VIEW = "cines of this view, or view labels for them (input.view_labels; docs/views.md)"
+ADD_VIEW_LABELS = ("view labels for some cines of each view (input.view_labels), or "
+                   "views.backend: pretrained with views.weights (docs/views.md)")
+UNTRAINED_VIEWS = "view classifier not trained"  # echocmr.views.train.fit_shortfall
+ADD_PAIRS = ("CMR reports of the same patients dated within cohort.window_days of an echo "
+             "study (input.cmr_reports)")
+ADD_STUDIES = "more paired studies with CMR grades and values (results/readiness.md sizes them)"
+ADD_ADULTS = "studies of patients aged at least cohort.min_age at the echo (docs/cohort.md)"
+ADD_SPLIT = ("more patients with paired, labelled studies: the split assigns whole patients "
+             "to train/val/test by cohort.split.fractions (default 80/10/10%), so val and test "
+             "stay empty below about 10")
+ADD_TRAINING = ("more labelled studies with cines of this view: the split sends patients to "
+                "train/val/test by cohort.split.fractions (default 80/10/10%)")
+ADD_TEST = ("more labelled studies, so the test split holds scored studies "
+            "(results/readiness.md gives the expected test counts)")
+ADD_TEST_CLASSES = ("more labelled studies, so the test split holds both classes "
+                    "(results/readiness.md gives the expected test counts)")
+
+
+def _text(value) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _row(stage: str, missing: str, affected, what_to_add: str) -> dict:
+    return {"stage": stage, "missing": missing, "affected": ", ".join(affected),
+            "what_to_add": what_to_add}
+
+
+def ingest_rows(manifest: pd.DataFrame) -> list[dict]:
+    """No usable file at all (the QC flow names each file's reason)."""
+    included = int((manifest["status"] == "included").sum())
+    if included:
+        return []
+    return [_row("ingest", f"no usable DICOM cine ({len(manifest)} files, none included)",
+                 ["all stages"], ADD_DICOM)]
+
+
+def views_rows(views: pd.DataFrame) -> list[dict]:
+    """A view classifier that could not be trained, and each main view with no kept cine (its
+    model and Table 2 rows cannot exist)."""
+    reasons = views.get("reason", pd.Series("", index=views.index)).map(_text)
+    untrained = sorted(set(reasons[reasons.str.startswith(UNTRAINED_VIEWS)]))
+    rows = [_row("views", reason, [f"all {len(views)} videos"], ADD_VIEW_LABELS)
+            for reason in untrained]
+    kept = views.loc[views["status"] == "kept", "view"].value_counts()
+    return rows + [_row("views", f"no kept {view} cine", [view], ADD_VIEW)
+                   for view in VIEWS if int(kept.get(view, 0)) == 0]
+
+
+def cohort_rows(cohort_qc: pd.DataFrame) -> list[dict]:
+    """The cohort QC steps that emptied the analysis (`results/qc/cohort.csv`)."""
+    out_of = cohort_qc.groupby("step", sort=False)["n_out"].first()
+    if int(out_of.get("in analysis", 1)) > 0:
+        return []
+    if int(out_of.get("paired", 0)) == 0:
+        return [_row("cohort", "no echo study paired with a CMR", ["all models"], ADD_PAIRS)]
+    steps = cohort_qc[(cohort_qc["n_excluded"] > 0) & (cohort_qc["step"] != "paired")]
+    why = "; ".join(f"{r.step}: {r.n_excluded} {r.reason}" for r in steps.itertuples())
+    add = ADD_ADULTS if set(steps["step"]) == {"adults"} else ADD_STUDIES
+    return [_row("cohort", f"no study left in the analysis ({why or 'none labelled'})",
+                 ["all models"], add)]
+
+
+def split_rows(study_split: pd.DataFrame) -> list[dict]:
+    """A split (`results/cohort/study_split.csv`) with studies but none in val or test."""
+    if study_split.empty:
+        return []  # no study in the analysis: cohort_rows says why
+    counts = study_split["split"].value_counts()
+    empty = [s for s in ("train", "val", "test") if int(counts.get(s, 0)) == 0]
+    if not empty:
+        return []
+    held = ", ".join(f"{int(counts.get(s, 0))} {s}" for s in ("train", "val", "test"))
+    return [_row("cohort", f"no study in {' or '.join(empty)} ({held})", ["all models"],
+                 ADD_SPLIT)]
+
+
+def training_rows(curves: dict[str, pd.DataFrame]) -> list[dict]:
+    """Models written as not trained (`reason` in their metrics.csv), grouped by reason."""
+    by_reason: dict[str, list[str]] = {}
+    for name, frame in sorted(curves.items()):
+        for reason in frame.get("reason", pd.Series(dtype=str)).map(_text):
+            if reason:
+                by_reason.setdefault(reason, []).append(name)
+    return [_row("model", reason, names, ADD_TRAINING) for reason, names in by_reason.items()]
+
+
+def metric_rows(metrics: pd.DataFrame, stage: str = "evaluate") -> list[dict]:
+    """Metrics rows that are n/a (`reason` column of binary.csv / continuous.csv), by reason."""
+    if "reason" not in metrics:
+        return []
+    reasons = metrics["reason"].map(_text)
+    rows = []
+    for reason, part in metrics[reasons != ""].groupby(reasons[reasons != ""], sort=False):
+        affected = ([f"every metrics row ({len(part)})"] if len(part) == len(metrics)
+                    else [f"{r.source}/{r.task}" for r in part.itertuples()])
+        one_class = "positive test study" in reason or "negative test study" in reason
+        rows.append(_row(stage, reason, affected, ADD_TEST_CLASSES if one_class else ADD_TEST))
+    return rows
+
+
+def run_summary(manifest: pd.DataFrame, views: pd.DataFrame, cohort_qc: pd.DataFrame,
+                study_split: pd.DataFrame, curves: dict[str, pd.DataFrame],
+                binary: pd.DataFrame, continuous: pd.DataFrame) -> pd.DataFrame:
+    """One row per (stage, what was missing), in DAG order; no rows when nothing was."""
+    rows = (ingest_rows(manifest) + views_rows(views) + cohort_rows(cohort_qc)
+            + split_rows(study_split) + training_rows(curves)
+            + metric_rows(pd.concat([binary, continuous])))
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def summary_markdown(summary: pd.DataFrame) -> str:
+    lines = [f"# {TITLE}", ""]
+    if summary.empty:
+        return "\n".join([*lines, NOTHING_MISSING, ""])
+    lines += ["| stage | what was missing | affected | what to add |", "|---|---|---|---|"]
+    lines += [f"| {r.stage} | {r.missing} | {r.affected} | {r.what_to_add} |"
+              for r in summary.itertuples()]
+    return "\n".join([*lines, ""])
+
+
+def summary_files(manifest_csv, views_csv, cohort_qc_csv, split_csv, curve_csvs, binary_csv,
+                  continuous_csv) -> pd.DataFrame:
+    """Read the stages' contract files; `curve_csvs`: the models' metrics.csv paths."""
+    curves = {f"{Path(p).parent.parent.name}/{Path(p).parent.name}": pd.read_csv(p)
+              for p in curve_csvs}
+    return run_summary(pd.read_csv(manifest_csv), pd.read_csv(views_csv),
+                       pd.read_csv(cohort_qc_csv), pd.read_csv(split_csv), curves,
+                       pd.read_csv(binary_csv),
+                       pd.read_csv(continuous_csv))
+
+
+def written_since(md, since: float) -> str:
+    """The summary's text when this run wrote it (modified after `since`), else ''; what the
+    workflow prints when it ends, so a pilot's run closes with what it lacked."""
+    path = Path(md)
+    if not path.is_file() or path.stat().st_mtime < since:
+        return ""
+    return f"{path.read_text().rstrip()}\n({path})\n"
+
+
+def write_summary(summary: pd.DataFrame, csv, md, page=None) -> None:
+    """summary.csv, summary.md and (optionally) its page for the HTML report."""
+    from echocmr.report.tables import frame_html
+
+    summary.to_csv(csv, index=False)
+    Path(md).write_text(summary_markdown(summary))
+    if page is not None:
+        shown = summary if not summary.empty else pd.DataFrame({"summary": [NOTHING_MISSING]})
+        Path(page).write_text(frame_html(shown, TITLE))

@@ -1,0 +1,18 @@
+"""The run summary: per stage, what was missing and what to add (results/summary.md)."""
+
+from echocmr.logutil import script_logging
+
+with script_logging(snakemake) as log:
+    from echocmr.report.summary import summary_files, summary_markdown, write_summary
+
+    summary = summary_files(
+        snakemake.input.manifest,
+        snakemake.input.views,
+        snakemake.input.cohort_qc,
+        snakemake.input.split,
+        snakemake.input.curves,
+        snakemake.input.binary,
+        snakemake.input.continuous,
+    )
+    write_summary(summary, snakemake.output.csv, snakemake.output.md, snakemake.output.html)
+    log.info("%s", summary_markdown(summary))
