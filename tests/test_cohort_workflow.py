@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+import yaml
 from cohort_tables import make_cohort
 from conftest import run_snakemake
 from test_cohort_table1 import run_cohort_stage
@@ -50,8 +51,10 @@ def test_cohort_rules_run_in_snakemake(workflow_dir, tmp_path):
         assert step["n_in"].iloc[0] - step["n_excluded"].sum() == step["n_out"].iloc[0]
     assert qc["step"].unique().tolist() == ["paired", "adults", "in analysis"]
 
-    # the scripts run exactly the library, with the config's seed: same bytes
-    run_cohort_stage(cohort, tmp_path, cohort_config={}, seed=20240601)
+    # the scripts run exactly the library, with the config's seed and split: same bytes
+    config = yaml.safe_load((workflow_dir / "config" / "config.yaml").read_text())
+    run_cohort_stage(cohort, tmp_path, cohort_config={"split": config["cohort"]["split"]},
+                     seed=config["seed"])
     for path in DETERMINISTIC:
         assert (workflow_dir / path).read_bytes() == (tmp_path / path).read_bytes(), path
 

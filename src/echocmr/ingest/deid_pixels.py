@@ -132,8 +132,10 @@ def _decode_frames(ds: Dataset, path: Path, plan: PixelPlan) -> Iterator[np.ndar
 
 
 # Frames read by the first pass: text is static and the sector moves, so a spread sample of
-# the cine shows both while decoding a fraction of a long cine.
-SCAN_FRAMES = 32
+# the cine shows both while decoding a fraction of a long cine. As many as the PHI audit reads
+# (`audit_pixels.MAX_FRAMES`): with 32 of a 37-frame cine, a name typed over slowly moving
+# tissue did not stand out as static text while all 37 frames showed it (the audit's view).
+SCAN_FRAMES = 64
 
 
 def sample_indices(n_frames: int, k: int = SCAN_FRAMES) -> set[int]:
