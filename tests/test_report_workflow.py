@@ -337,7 +337,7 @@ REPORT_FILES = {
     "results/report/operating_points.html",
     "results/replication.png", "results/report/replication.html",
     "results/report/config_used.html", "results/report/software_versions.html",
-    "results/report/readiness.html",
+    "results/report/readiness.html", "results/report/summary.html",
 }
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--no-first-run", "--enable-logging=stderr",
