@@ -73,6 +73,15 @@ def test_external_cohort_is_all_test_and_scored_with_the_bundle(external_run):
     assert len(table2) > 0
 
 
+def test_external_site_recovers_the_planted_wall_motion_effect(external_run):
+    """Issue 15: the demo's bundle, trained at one site, finds the planted WMA effect at a
+    second site (another seed, screen size and encoding mix) without training."""
+    _, site, _, _ = external_run
+    metrics = pd.read_csv(site / "results/metrics/binary.csv").set_index(["source", "task"])
+    wma = metrics.loc[("fused", "wma")]
+    assert wma["ci_low"] > 0.6, f"planted WMA not recovered externally: {wma.to_dict()}"
+
+
 def test_bundle_card_carries_no_keys_of_the_training_site(external_run):
     demo, _, bundle, _ = external_run
     text = (bundle / "model_card.json").read_text()
