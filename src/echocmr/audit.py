@@ -309,6 +309,14 @@ def catalogue_tables(cat: Catalogue, tables: dict[str, str | Path | None]) -> No
                     cat.add_patient_date(mrn, row[col])
 
 
+RAW_TABLES = ("cmr_reports", "clinical", "echo_reports", "view_labels")
+
+
+def raw_tables_of(inputs) -> dict[str, str | None]:
+    """The raw tables among a rule's inputs (each absent one None): the catalogue's sources."""
+    return {name: inputs.get(name) for name in RAW_TABLES}
+
+
 def build_catalogue(dicom_dir: str | Path, tables: dict[str, str | Path | None], secret: str,
                     max_shift_days: int = 365) -> Catalogue:
     cat = Catalogue(secret, max_shift_days)

@@ -53,13 +53,13 @@ from echocmr.audit import (
     normalise,
 )
 from echocmr.ingest import decode
-from echocmr.ingest.burned_text import TemporalStats, text_candidates
+from echocmr.ingest.burned_text import TEXT_SCAN_FRAMES, TemporalStats, text_candidates
 
 log = logging.getLogger(__name__)
 
 LOCATION = "pixels (OCR)"
 PIXEL_DATA_TAGS = (bytes.fromhex("e07f1000"), bytes.fromhex("7fe00010"))  # (7FE0,0010) LE, BE
-MAX_FRAMES = 64
+MAX_FRAMES = TEXT_SCAN_FRAMES  # the frames de-identification judged the text on
 VIDEO_SUFFIXES = frozenset({".avi", ".mp4", ".mov", ".mkv"})
 # Never DICOM (skips the sniff of the many tables, logs and arrays under results/).
 NOT_DICOM_SUFFIXES = frozenset({".csv", ".tsv", ".npy", ".npz", ".log", ".txt", ".json", ".md",

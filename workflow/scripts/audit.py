@@ -5,7 +5,14 @@ import sys
 import time
 from pathlib import Path
 
-from echocmr.audit import _redacted_rel, build_catalogue, failure_message, hits_frame, scan_tree
+from echocmr.audit import (
+    _redacted_rel,
+    build_catalogue,
+    failure_message,
+    hits_frame,
+    raw_tables_of,
+    scan_tree,
+)
 from echocmr.audit_pixels import scan_pixels
 from echocmr.ingest.paths import other_layouts
 from echocmr.ingest.settings import secret_from
@@ -19,8 +26,7 @@ with script_logging(snakemake) as log:
         print(f"PHI audit cannot read pixels: {exc}", file=sys.__stderr__)
         raise
     secret = secret_from(snakemake.params.secret, snakemake.params.synthetic)
-    tables = {name: snakemake.input.get(name)
-              for name in ("cmr_reports", "clinical", "echo_reports", "view_labels")}
+    tables = raw_tables_of(snakemake.input)
     start = time.perf_counter()
     catalogue = build_catalogue(snakemake.input.dicom, tables, secret,
                                 int(snakemake.params.ingest.get("date_shift_max_days", 365)))

@@ -4,14 +4,19 @@ run, so the main audit cannot see it): its text and every embedded table and pag
 import sys
 from pathlib import Path
 
-from echocmr.audit import build_catalogue, failure_message, hits_frame, scan_file
+from echocmr.audit import (
+    build_catalogue,
+    failure_message,
+    hits_frame,
+    raw_tables_of,
+    scan_file,
+)
 from echocmr.ingest.settings import secret_from
 from echocmr.logutil import script_logging
 
 with script_logging(snakemake) as log:
     secret = secret_from(snakemake.params.secret, snakemake.params.synthetic)
-    tables = {name: snakemake.input.get(name)
-              for name in ("cmr_reports", "clinical", "echo_reports", "view_labels")}
+    tables = raw_tables_of(snakemake.input)
     catalogue = build_catalogue(snakemake.input.dicom, tables, secret,
                                 int(snakemake.params.ingest["date_shift_max_days"]))
     report = Path(snakemake.input.report)

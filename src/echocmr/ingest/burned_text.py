@@ -27,6 +27,10 @@ from echocmr.ingest.regions import luminance
 CONTRAST = 50
 # Static text varies little from frame to frame (JPEG ringing from moving neighbours only).
 STATIC_TOLERANCE = 40
+# Frames (evenly spread) whose min/max a cine's text search reads, in de-identification and in
+# the PHI audit alike: both must judge "static" on the same frames, or a name over slowly moving
+# tissue can look static to one and not to the other (a 32-of-37-frame sample hid one).
+TEXT_SCAN_FRAMES = 64
 
 
 @dataclass(frozen=True)

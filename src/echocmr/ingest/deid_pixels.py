@@ -33,6 +33,7 @@ from pydicom.encaps import generate_frames
 from pydicom.pixels.encoders import RLELosslessEncoder
 from pydicom.uid import ExplicitVRLittleEndian, JPEGBaseline8Bit, RLELossless
 
+from echocmr.ingest import burned_text as bt
 from echocmr.ingest import reasons as R
 from echocmr.ingest import regions as reg
 from echocmr.ingest.deid_header import deidentify_header, file_meta_for
@@ -132,10 +133,8 @@ def _decode_frames(ds: Dataset, path: Path, plan: PixelPlan) -> Iterator[np.ndar
 
 
 # Frames read by the first pass: text is static and the sector moves, so a spread sample of
-# the cine shows both while decoding a fraction of a long cine. As many as the PHI audit reads
-# (`audit_pixels.MAX_FRAMES`): with 32 of a 37-frame cine, a name typed over slowly moving
-# tissue did not stand out as static text while all 37 frames showed it (the audit's view).
-SCAN_FRAMES = 64
+# the cine shows both while decoding a fraction of a long cine (the same count as the audit).
+SCAN_FRAMES = bt.TEXT_SCAN_FRAMES
 
 
 def sample_indices(n_frames: int, k: int = SCAN_FRAMES) -> set[int]:
