@@ -17,7 +17,8 @@ from echocmr.model.train import TrainSettings, fit, training_shortfall
 from echocmr.report import figures, summary
 from echocmr.report.replication import na_reasons, replication_figure, replication_table
 from echocmr.report.tables import table2, table2_markdown
-from echocmr.stats.evaluate import NO_TEST_STUDY, evaluate_tables
+from echocmr.stats.evaluate import evaluate_tables
+from echocmr.stats.reasons import NO_TEST_STUDY
 from echocmr.views.stage import SHARD_COLUMNS, classify_shard, decide_stage
 
 torch.set_num_threads(1)

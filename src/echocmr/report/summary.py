@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from echocmr.model.tasks import VIEWS
+from echocmr.stats.reasons import is_one_class
 
 COLUMNS = ["stage", "missing", "affected", "what_to_add"]
 NOTHING_MISSING = "Nothing missing: every stage had the data it needs."
@@ -117,8 +118,8 @@ def metric_rows(metrics: pd.DataFrame, stage: str = "evaluate") -> list[dict]:
     for reason, part in metrics[reasons != ""].groupby(reasons[reasons != ""], sort=False):
         affected = ([f"every metrics row ({len(part)})"] if len(part) == len(metrics)
                     else [f"{r.source}/{r.task}" for r in part.itertuples()])
-        one_class = "positive test study" in reason or "negative test study" in reason
-        rows.append(_row(stage, reason, affected, ADD_TEST_CLASSES if one_class else ADD_TEST))
+        rows.append(_row(stage, reason, affected,
+                         ADD_TEST_CLASSES if is_one_class(reason) else ADD_TEST))
     return rows
 
 
