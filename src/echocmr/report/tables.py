@@ -188,7 +188,8 @@ def _pct_ci(estimate: float, low: float, high: float) -> str:
 
 
 def operating_points_display(frame: pd.DataFrame) -> pd.DataFrame:
-    """operating_points.csv as clinicians read it: percentages with 95% CIs, counts."""
+    """operating_points.csv as clinicians read it: percentages with 95% CIs, counts, and why a
+    measure reads n/a (the `reason` column; empty when all were computed)."""
     rows = []
     for r in frame.to_dict("records"):
         rows.append({
@@ -204,8 +205,14 @@ def operating_points_display(frame: pd.DataFrame) -> pd.DataFrame:
                for m, label in (("sensitivity", "Sensitivity (95% CI)"),
                                 ("specificity", "Specificity (95% CI)"),
                                 ("ppv", "PPV (95% CI)"), ("npv", "NPV (95% CI)"))},
+            "Why n/a": _text(r.get("reason")),
         })
     return pd.DataFrame(rows)
+
+
+def _text(value) -> str:
+    """A CSV cell as text: '' for an empty (NaN) cell."""
+    return value if isinstance(value, str) else ""
 
 
 def frame_html(frame: pd.DataFrame, title: str) -> str:
