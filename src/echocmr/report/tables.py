@@ -215,10 +215,24 @@ def _text(value) -> str:
     return value if isinstance(value, str) else ""
 
 
-def frame_html(frame: pd.DataFrame, title: str) -> str:
-    """A plain standalone HTML page for any table (report assets)."""
+TABLE_HTML = """<br><table><caption>{title}</caption>
+<thead>{header}</thead>
+<tbody>
+{body}
+</tbody></table>"""
+
+
+def _frame_parts(frame: pd.DataFrame) -> dict[str, str]:
     header = "<tr>" + "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns) + "</tr>"
     body = "\n".join(
         "<tr>" + "".join(f"<td>{html.escape('' if pd.isna(v) else str(v))}</td>" for v in row)
         + "</tr>" for row in frame.itertuples(index=False))
-    return HTML_PAGE.format(title=html.escape(title), header=header, body=body)
+    return {"header": header, "body": body}
+
+
+def frame_html(frame: pd.DataFrame, title: str, more=()) -> str:
+    """A plain standalone HTML page for any table (report assets); `more`: further
+    (frame, title) tables on the same page, below the first."""
+    page = HTML_PAGE.format(title=html.escape(title), **_frame_parts(frame))
+    extra = "".join(TABLE_HTML.format(title=html.escape(t), **_frame_parts(f)) for f, t in more)
+    return page.replace("</body>", f"{extra}</body>") if extra else page
