@@ -17,7 +17,8 @@ from echocmr.model.train import TrainSettings, fit, training_shortfall
 from echocmr.report import figures, summary
 from echocmr.report.replication import na_reasons, replication_figure, replication_table
 from echocmr.report.tables import table2, table2_markdown
-from echocmr.stats.evaluate import NO_TEST_STUDY, evaluate_tables
+from echocmr.stats.evaluate import evaluate_tables
+from echocmr.stats.reasons import NO_TEST_STUDY
 from echocmr.views.stage import SHARD_COLUMNS, classify_shard, decide_stage
 
 torch.set_num_threads(1)
@@ -189,6 +190,78 @@ def test_summary_of_an_export_with_no_usable_file():
     assert out["stage"].iloc[0] == "ingest"
     assert "2 files, none included" in out["missing"].iloc[0]
     assert np.array_equal(out["stage"].unique(), ["ingest", "views", "cohort"])
+
+
+def _tiny_readiness():
+    """The readiness report of six A4C-only studies with A4C and global WMA grades only."""
+    from echocmr.cohort.readiness import NEEDED_LABELS, readiness_table
+
+    studies = [f"S{i}" for i in range(6)]
+    views = pd.DataFrame({"study_key": studies, "view": "A4C", "status": "kept"})
+    labels = pd.DataFrame({c: np.nan for c in NEEDED_LABELS}, index=range(6))
+    labels["study_key"], labels["patient_key"] = studies, [f"P{i}" for i in range(6)]
+    labels["wma_a4c"] = labels["wma_global"] = [1, 0, 1, 0, 1, 0]
+    return readiness_table(views, labels, {"fractions": [0.8, 0.1, 0.1]}, {})
+
+
+def test_summary_repeats_the_readiness_verdicts_of_the_cells_it_cannot_power(tmp_path):
+    manifest, views, cohort = _summary_inputs()
+    readiness = _tiny_readiness()
+    split = pd.DataFrame({"study_key": ["S1", "S2", "S3"], "split": ["train", "val", "test"]})
+    out = summary.run_summary(manifest, views, cohort, split, {}, pd.DataFrame(),
+                              pd.DataFrame(), readiness)
+    assert set(out["stage"]) == {"readiness"}
+    advice = dict(zip(out["missing"], out["what_to_add"], strict=True))
+    affected = dict(zip(out["missing"], out["affected"], strict=True))
+    too_few = ("too few: 0.3 test positives expected (< 8); 0.3 test negatives expected (< 8)")
+    assert affected[too_few] == "A4C/wma, fused/wma" and advice[too_few] == summary.ADD_POWER
+    assert advice["no labelled study"] == summary.ADD_STUDIES
+    unpaired = "no paired study with a cine of this view"
+    assert affected[unpaired] == "A2C (every task), PLAX (every task)"
+    assert advice[unpaired] == summary.ADD_PAIRS
+    # an export with nothing paired: one row for every cell, not 32
+    empty = summary.readiness_rows(_tiny_readiness().assign(verdict=unpaired))
+    assert [r["affected"] for r in empty] == [f"every view and task ({len(readiness)})"]
+
+
+def test_summary_page_shows_each_cells_verdict_beside_what_the_run_computed(tmp_path):
+    binary, continuous = _pilot_metrics(tmp_path)
+    computed = binary.iloc[:1].assign(source="A4C", task="lge", auroc=0.8, ci_low=0.7,
+                                      ci_high=0.9, reason="")
+    cells = summary.cell_table(_tiny_readiness(), pd.concat([binary, computed]), continuous)
+    assert list(cells.columns) == summary.CELL_COLUMNS and len(cells) == 32
+    by_cell = cells.set_index(["view", "task"])
+    assert by_cell.loc[("A4C", "wma"), "this run"] == f"n/a: {NO_TEST_STUDY}"
+    assert by_cell.loc[("fused", "wma"), "this run"] == "n/a: no positive test study (2 negative)"
+    assert by_cell.loc[("A4C", "lge"), "this run"] == "AUROC 0.800 (0.700\u20130.900)"
+    assert by_cell.loc[("A4C", "lge"), "readiness"] == "no labelled study"
+    assert by_cell.loc[("PLAX", "wma"), "this run"] == "not evaluated (no metrics row)"
+    md = summary.summary_markdown(pd.DataFrame(columns=summary.COLUMNS), cells)
+    assert summary.NOTHING_MISSING in md and f"## {summary.CELLS_TITLE}" in md
+    assert "| fused | wma | too few: 0.3 test positives expected" in md
+    page = tmp_path / "summary.html"
+    summary.write_summary(pd.DataFrame(columns=summary.COLUMNS), tmp_path / "s.csv",
+                          tmp_path / "s.md", page, cells)
+    assert page.read_text().count("<table>") == 2 and "no labelled study" in page.read_text()
+
+
+def test_summary_files_tolerate_an_empty_readiness_table(tmp_path):
+    """A pilot export: header-only or empty contract files give a summary, not an error."""
+    manifest, views, cohort = _summary_inputs()
+    split = pd.DataFrame({"study_key": ["S1", "S2", "S3"], "split": ["train", "val", "test"]})
+    paths = {}
+    for name, frame in (("manifest", manifest), ("views", views), ("cohort", cohort),
+                        ("split", split), ("binary", pd.DataFrame(columns=["source", "task"])),
+                        ("continuous", pd.DataFrame(columns=["source", "task"]))):
+        paths[name] = tmp_path / f"{name}.csv"
+        frame.to_csv(paths[name], index=False)
+    for content in ("view,task,verdict\n", ""):
+        (tmp_path / "readiness.csv").write_text(content)
+        out, cells = summary.summary_files(
+            paths["manifest"], paths["views"], paths["cohort"], paths["split"], [],
+            paths["binary"], paths["continuous"], tmp_path / "readiness.csv")
+        assert out.empty and cells.empty
+        assert summary.CELLS_TITLE not in summary.summary_markdown(out, cells)
 
 
 def test_the_summary_is_printed_only_by_the_run_that_wrote_it(tmp_path):

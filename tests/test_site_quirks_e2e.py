@@ -105,6 +105,10 @@ def test_every_empty_deliverable_says_why(quirks_run):
     assert "n/a: " in (quirks_run / "results/table2.md").read_text()
     binary = _csv(quirks_run, "results/metrics/binary.csv")
     assert binary.loc[binary["auroc"].isna(), "reason"].notna().all()
+    for name, value in (("delong", "p_value"), ("operating_points", "sensitivity"),
+                        ("calibration", "slope")):
+        table = _csv(quirks_run, f"results/metrics/{name}.csv")
+        assert len(table) and table.loc[table[value].isna(), "reason"].notna().all(), name
     replication = _csv(quirks_run, "results/replication.csv")
     missing = replication[replication["reproduced"].isna() & (replication["group"] != "table1")]
     assert missing["verdict"].str.startswith("n/a: ").all()
@@ -135,6 +139,8 @@ def test_the_summary_names_what_is_missing_and_what_to_add(quirks_run):
     assert summary["missing"].str.startswith("no study in val or test").any()
     md = (quirks_run / "results/summary.md").read_text()
     assert "not trained" in md and "what to add" in md
+    assert "readiness" in set(summary["stage"])  # a 4-patient export powers no cell
+    assert "## Readiness and result per view and task" in md
     assert md.strip() in (quirks_run / "run_output.txt").read_text()  # printed at the end
     cohort_qc = _csv(quirks_run, "results/qc/cohort.csv")
     assert "younger than cohort.min_age at the echo" in set(cohort_qc["reason"].dropna())

@@ -1,13 +1,17 @@
-"""DeLong's test for correlated AUROCs: a hand-worked example and the definitional formula."""
+"""DeLong's test for correlated AUROCs: a hand-worked example and the definitional formula;
+the model-vs-baseline rows of delong.csv and the reason each n/a row gives."""
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy.stats import norm
 from sklearn.metrics import roc_auc_score
 
 from echocmr.stats.delong import auc_covariance, delong_test
+from echocmr.stats.evaluate import DELONG_COLUMNS, delong_table, paired_comparison
+from echocmr.stats.reasons import NO_SHARED_STUDY, NO_TEST_STUDY, too_few_resamples
 
 
 def test_hand_worked_example():
@@ -59,3 +63,60 @@ def test_identical_scores_give_no_difference():
 def test_one_class_is_refused():
     with pytest.raises(ValueError, match="both classes"):
         delong_test([1, 1, 1], [0.1, 0.2, 0.3], [0.3, 0.2, 0.1])
+
+
+# ---- the model-vs-baseline row says why it is n/a (delong.csv `reason`) ----------------------
+
+def _frame(rows):
+    return pd.DataFrame(rows, columns=["study_key", "patient_key", "split", "y_true", "y_pred"])
+
+
+MODEL = _frame([("S1", "P1", "test", 1, 0.9), ("S2", "P2", "test", 0, 0.2),
+                ("S3", "P3", "test", 1, 0.7), ("S4", "P4", "test", 0, 0.4)])
+BASELINE = MODEL.assign(y_pred=[0.6, 0.5, 0.3, 0.4])
+
+
+def test_a_computed_comparison_has_no_reason():
+    row = paired_comparison(MODEL, BASELINE, "wma", "A4C", "baseline", unit="study")
+    assert row["reason"] == "" and row["auroc_model"] == 1.0 and 0 <= row["p_value"] <= 1
+
+
+def test_one_class_among_the_paired_studies_is_named():
+    negatives = MODEL[MODEL["y_true"] == 0]
+    row = paired_comparison(negatives, BASELINE, "wma", "A4C", "baseline", unit="study")
+    assert row["reason"] == "no positive test study (2 negative)"
+    assert np.isnan(row["p_value"]) and np.isnan(row["auroc_model"])
+    row = paired_comparison(MODEL[MODEL["y_true"] == 1], BASELINE, "wma", "A4C", "baseline")
+    assert row["reason"] == "no negative test study (2 positive)"
+
+
+def test_a_model_without_predictions_has_no_test_study():
+    """An untrained model (or a view with no kept cine) writes an empty prediction table."""
+    row = paired_comparison(MODEL.iloc[:0], BASELINE, "wma", "PLAX", "baseline", unit="patient",
+                            n_boot=50, seed=1)
+    assert row["reason"] == NO_TEST_STUDY and row["n"] == 0 and np.isnan(row["diff"])
+
+
+def test_a_baseline_that_scored_none_of_the_models_studies_is_named():
+    other = BASELINE.assign(study_key=["S5", "S6", "S7", "S8"])
+    row = paired_comparison(MODEL, other, "wma", "A4C", "baseline", unit="study")
+    assert row["reason"] == NO_SHARED_STUDY and row["n"] == 0
+
+
+def test_a_cluster_bootstrap_without_two_two_class_resamples_names_the_count():
+    # One resample cannot give a standard error, whichever patients it drew.
+    row = paired_comparison(MODEL, BASELINE, "wma", "A4C", "baseline", unit="patient",
+                            n_boot=1, seed=3)
+    assert np.isnan(row["p_value"]) and np.isfinite(row["auroc_model"])
+    assert row["reason"] == too_few_resamples(1, row["n_skipped"])
+    assert row["reason"].endswith("resamples held both classes, need 2 for a standard error")
+
+
+def test_the_comparison_table_carries_the_reason_column(tmp_path):
+    paths = {}
+    for name, frame in (("model", MODEL.iloc[:0]), ("baseline", BASELINE)):
+        paths[name] = tmp_path / f"{name}.csv"
+        frame.to_csv(paths[name], index=False)
+    table = delong_table({("A2C", "wma"): paths["model"]}, {"wma": paths["baseline"]})
+    assert list(table.columns) == DELONG_COLUMNS and DELONG_COLUMNS[-1] == "reason"
+    assert list(table["reason"]) == [NO_TEST_STUDY]

@@ -7,13 +7,16 @@ import pandas as pd
 import pytest
 from sklearn.metrics import confusion_matrix, roc_curve
 
+from echocmr.report.tables import operating_points_display
 from echocmr.stats import resample
 from echocmr.stats.operating import (
     COLUMNS,
     operating_points_table,
     operating_replicates,
+    operating_row,
     youden_threshold,
 )
+from echocmr.stats.reasons import NO_BUNDLE_THRESHOLD, NO_TEST_STUDY
 
 
 def test_youden_threshold_halfway_below_the_best_cut():
@@ -80,6 +83,70 @@ def test_operating_points_table(tmp_path):
     assert row["npv"] == pytest.approx(tn / (tn + fn))
     for m in ("sensitivity", "specificity", "ppv", "npv"):
         assert row[f"{m}_ci_low"] <= row[m] <= row[f"{m}_ci_high"]
-    assert row["n_patients"] == 60 and row["n_resamples"] == 500
+    assert row["n_patients"] == 60 and row["n_resamples"] == 500 and row["reason"] == ""
     again = operating_points_table({("A4C", "wma"): (path, path)}, 500, "patient", 7)
     assert again.equals(table)  # same seed, same resamples
+
+
+# ---- why an operating point (or one of its measures) is n/a: the `reason` column -------------
+
+def _frame(split, rows):
+    return pd.DataFrame([(f"S{split[0]}{i}", f"P{split[0]}{i}", split, y, s)
+                         for i, (y, s) in enumerate(rows)],
+                        columns=["study_key", "patient_key", "split", "y_true", "y_pred"])
+
+
+VAL = _frame("val", [(0, 0.1), (0, 0.3), (1, 0.6), (1, 0.8)])  # threshold 0.45
+TEST = _frame("test", [(0, 0.2), (1, 0.7), (0, 0.5), (1, 0.4)])
+
+
+def test_a_computed_operating_point_has_no_reason():
+    row = operating_row(VAL, TEST, "A4C", "wma", 50, "study", 1)
+    assert row["threshold"] == pytest.approx(0.45) and row["reason"] == ""
+    assert row["sensitivity"] == 0.5 and row["specificity"] == 0.5
+
+
+def test_no_threshold_when_validation_lacks_a_class_or_a_study():
+    row = operating_row(VAL[VAL["y_true"] == 0], TEST, "A4C", "wma", 50, "study", 1)
+    assert row["reason"] == "no positive validation study (2 negative)"
+    assert np.isnan(row["threshold"]) and np.isnan(row["sensitivity"])
+    row = operating_row(VAL.iloc[:0], TEST, "A4C", "wma", 50, "study", 1)
+    assert row["reason"] == "no validation study with a prediction"
+
+
+def test_an_untrained_model_has_no_test_study():
+    row = operating_row(VAL, TEST.iloc[:0], "PLAX", "lge", 50, "study", 1)
+    assert row["reason"] == NO_TEST_STUDY and np.isnan(row["specificity"])
+
+
+def test_one_test_class_makes_only_its_measure_na():
+    row = operating_row(VAL, TEST[TEST["y_true"] == 0], "A4C", "wma", 50, "study", 1)
+    assert row["reason"] == "sensitivity n/a: no positive test study (2 negative)"
+    assert np.isnan(row["sensitivity"]) and row["specificity"] == 0.5
+
+
+def test_a_threshold_that_calls_no_test_study_positive_leaves_ppv_na():
+    low = TEST.assign(y_pred=0.01)
+    row = operating_row(VAL, low, "A4C", "wma", 50, "study", 1)
+    assert row["reason"] == "ppv n/a: no test study at or above the threshold"
+    assert np.isnan(row["ppv"]) and row["npv"] == 0.5
+    both = operating_row(VAL, low[low["y_true"] == 1], "A4C", "wma", 50, "study", 1)
+    assert both["reason"] == ("specificity n/a: no negative test study (2 positive); "
+                              "ppv n/a: no test study at or above the threshold")
+
+
+def test_a_bundle_without_a_threshold_for_the_model_is_named(tmp_path):
+    path, _ = _predictions(tmp_path, "a2c", 4, 2.0)
+    table = operating_points_table({("A2C", "wma"): (path, path)}, 20, "study", 1,
+                                   thresholds={"A4C": {"wma": 0.5}})
+    assert list(table["reason"]) == [NO_BUNDLE_THRESHOLD] and table["threshold"].isna().all()
+
+
+def test_the_display_names_why_a_measure_is_na(tmp_path):
+    rows = [operating_row(VAL, TEST, "A4C", "wma", 20, "study", 1),
+            operating_row(VAL, TEST[TEST["y_true"] == 0], "fused", "wma", 20, "study", 1)]
+    path = tmp_path / "operating_points.csv"
+    pd.DataFrame(rows, columns=COLUMNS).to_csv(path, index=False)
+    shown = operating_points_display(pd.read_csv(path))  # as the report reads it
+    assert list(shown["Why n/a"]) == ["", "sensitivity n/a: no positive test study (2 negative)"]
+    assert shown["Sensitivity (95% CI)"].iloc[1] == "n/a"

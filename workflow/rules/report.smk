@@ -159,6 +159,7 @@ rule summary:
         curves=MODEL.training_metrics(),
         binary="results/metrics/binary.csv",
         continuous="results/metrics/continuous.csv",
+        readiness="results/readiness.csv",
     output:
         csv="results/summary.csv",
         md="results/summary.md",

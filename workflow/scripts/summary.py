@@ -1,11 +1,12 @@
-"""The run summary: per stage, what was missing and what to add (results/summary.md)."""
+"""The run summary: per stage, what was missing and what to add, and the readiness verdict of
+every view/task cell beside what this run computed for it (results/summary.md)."""
 
 from echocmr.logutil import script_logging
 
 with script_logging(snakemake) as log:
     from echocmr.report.summary import summary_files, summary_markdown, write_summary
 
-    summary = summary_files(
+    summary, cells = summary_files(
         snakemake.input.manifest,
         snakemake.input.views,
         snakemake.input.cohort_qc,
@@ -13,6 +14,8 @@ with script_logging(snakemake) as log:
         snakemake.input.curves,
         snakemake.input.binary,
         snakemake.input.continuous,
+        snakemake.input.readiness,
     )
-    write_summary(summary, snakemake.output.csv, snakemake.output.md, snakemake.output.html)
-    log.info("%s", summary_markdown(summary))
+    write_summary(summary, snakemake.output.csv, snakemake.output.md, snakemake.output.html,
+                  cells)
+    log.info("%s", summary_markdown(summary, cells))

@@ -15,6 +15,16 @@ LABELS = {"wma": "Wall motion", "lge": "Scar (LGE)", "t1_abnormal": "Native T1",
           "t2_abnormal": "T2", "ecv_abnormal": "ECV"}
 
 
+def panel_text(row: pd.Series) -> str:
+    """Intercept and slope with their CIs, or n/a with the calibration row's reason."""
+    reason = row.get("reason", "")
+    if math.isnan(row["slope"]) and math.isnan(row["intercept"]):
+        return f"n/a: {reason}" if isinstance(reason, str) and reason else ""
+    return ("intercept " + style.fmt_ci(row["intercept"], row["intercept_ci_low"],
+                                        row["intercept_ci_high"], 2)
+            + "\nslope " + style.fmt_ci(row["slope"], row["slope_ci_low"], row["slope_ci_high"], 2))
+
+
 def reliability_figure(fused: dict[str, str], table: pd.DataFrame, png: str, pdf: str) -> None:
     import matplotlib.pyplot as plt
 
@@ -28,13 +38,9 @@ def reliability_figure(fused: dict[str, str], table: pd.DataFrame, png: str, pdf
         if len(bins):
             ax.plot(bins["mean_predicted"], bins["observed_rate"], "o-", ms=3)
         ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="Predicted probability", title=LABELS[task])
-        if task in rows.index and not math.isnan(rows.loc[task, "slope"]):
-            r = rows.loc[task]
-            ax.text(0.03, 0.97, "intercept " + style.fmt_ci(r["intercept"], r["intercept_ci_low"],
-                                                             r["intercept_ci_high"], 2)
-                    + "\nslope " + style.fmt_ci(r["slope"], r["slope_ci_low"],
-                                                 r["slope_ci_high"], 2),
-                    transform=ax.transAxes, va="top", fontsize=7)
+        if task in rows.index:
+            ax.text(0.03, 0.97, panel_text(rows.loc[task]), transform=ax.transAxes, va="top",
+                    fontsize=7, wrap=True)
     axes[0][0].set_ylabel("Observed rate")
     fig.tight_layout()
     style.save(fig, png, pdf)

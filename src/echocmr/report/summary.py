@@ -5,6 +5,11 @@ it could compute and says why the rest is n/a (a model `not trained: ...`, a met
 test study`); this module gathers those reasons from the stages' own contract files, so a user
 reads one short page instead of thirty logs. It reads counts and reasons only: no key, no
 identifier reaches the summary. A run that lacked nothing says so in one line.
+
+It also repeats the readiness verdicts (`results/readiness.csv`, echocmr.cohort.readiness): the
+view/task cells the cohort cannot power are rows of the summary (stage `readiness`), and the
+Markdown and HTML pages list every cell with its verdict beside what this run computed for it,
+so a site sees in one place whether each Table 2 cell was powered, not only whether it ran.
 """
 
 from __future__ import annotations
@@ -13,11 +18,20 @@ from pathlib import Path
 
 import pandas as pd
 
+from echocmr.cohort.readiness import ESTIMABLE, MIN_TEST_PER_CLASS, read_or_empty
 from echocmr.model.tasks import VIEWS
+from echocmr.report.style import fmt_ci
+from echocmr.stats.reasons import is_one_class
 
 COLUMNS = ["stage", "missing", "affected", "what_to_add"]
 NOTHING_MISSING = "Nothing missing: every stage had the data it needs."
 TITLE = "Run summary: what was missing and what to add"
+CELLS_TITLE = "Readiness and result per view and task"
+CELLS_CAPTION = ("Readiness: the verdict of results/readiness.md (counts of the cohort and the "
+                 "test split the configured split is expected to give). This run: the metric "
+                 "as computed on the test split, or why it is n/a.")
+CELL_COLUMNS = ["view", "task", "readiness", "this run"]
+READINESS_COLUMNS = ["view", "task", "verdict"]
 
 # What a site adds to fill each kind of gap (the `what_to_add` column).
 ADD_DICOM = ("multi-frame greyscale echo cines (DICOM) in input.dicom_dir; the manifest "
@@ -37,6 +51,9 @@ ADD_TRAINING = ("more labelled studies with cines of this view: the split sends 
                 "train/val/test by cohort.split.fractions (default 80/10/10%)")
 ADD_TEST = ("more labelled studies, so the test split holds scored studies "
             "(results/readiness.md gives the expected test counts)")
+ADD_POWER = ("more labelled studies with both classes: an AUROC with a usable CI needs about "
+             f"{MIN_TEST_PER_CLASS} positive and {MIN_TEST_PER_CLASS} negative test studies "
+             "(results/readiness.md gives the expected test counts)")
 ADD_TEST_CLASSES = ("more labelled studies, so the test split holds both classes "
                     "(results/readiness.md gives the expected test counts)")
 
@@ -117,40 +134,113 @@ def metric_rows(metrics: pd.DataFrame, stage: str = "evaluate") -> list[dict]:
     for reason, part in metrics[reasons != ""].groupby(reasons[reasons != ""], sort=False):
         affected = ([f"every metrics row ({len(part)})"] if len(part) == len(metrics)
                     else [f"{r.source}/{r.task}" for r in part.itertuples()])
-        one_class = "positive test study" in reason or "negative test study" in reason
-        rows.append(_row(stage, reason, affected, ADD_TEST_CLASSES if one_class else ADD_TEST))
+        rows.append(_row(stage, reason, affected,
+                         ADD_TEST_CLASSES if is_one_class(reason) else ADD_TEST))
     return rows
+
+
+def _power_advice(verdict: str) -> str:
+    """What fills a readiness gap: pairs, labels, or more studies of both classes."""
+    if verdict.startswith("no paired study"):
+        return ADD_PAIRS
+    if verdict == "no labelled study" or verdict.startswith("too few test studies"):
+        return ADD_STUDIES
+    return ADD_POWER  # no positives / no negatives / too few expected test positives, negatives
+
+
+def _cells(part: pd.DataFrame, readiness: pd.DataFrame) -> list[str]:
+    """The view/task cells of `part`, a view named once when every one of its tasks is in it."""
+    if len(part) == len(readiness):
+        return [f"every view and task ({len(part)})"]
+    out = []
+    for view, tasks in part.groupby("view", sort=False)["task"]:
+        every = len(tasks) == int((readiness["view"] == view).sum())
+        out += [f"{view} (every task)"] if every else [f"{view}/{t}" for t in tasks]
+    return out
+
+
+def readiness_rows(readiness: pd.DataFrame) -> list[dict]:
+    """The cells the readiness report (`results/readiness.csv`) finds not estimable, one row per
+    verdict."""
+    short = readiness[readiness["verdict"].map(_text) != ESTIMABLE]
+    return [_row("readiness", verdict, _cells(part, readiness), _power_advice(verdict))
+            for verdict, part in short.groupby(short["verdict"].map(_text), sort=False)]
+
+
+def _computed(m: pd.Series) -> str:
+    """The headline metric of a computed metrics row (AUROC; MAE and R2 for continuous)."""
+    if "auroc" in m and pd.notna(m["auroc"]):
+        return "AUROC " + fmt_ci(m["auroc"], m["ci_low"], m["ci_high"])
+    return ", ".join(f"{label} " + fmt_ci(m[name], m[f"{name}_ci_low"], m[f"{name}_ci_high"])
+                     for name, label in (("mae", "MAE"), ("r2", "R2")) if name in m)
+
+
+def this_run(m: pd.Series | None) -> str:
+    """What this run computed for a cell: its metric, `n/a: <reason>`, or not evaluated."""
+    from echocmr.report.tables import NOT_EVALUATED
+
+    if m is None:
+        return NOT_EVALUATED
+    reason = _text(m.get("reason"))
+    return f"n/a: {reason}" if reason else _computed(m)
+
+
+def cell_table(readiness: pd.DataFrame, binary: pd.DataFrame,
+               continuous: pd.DataFrame) -> pd.DataFrame:
+    """Per readiness cell (view or fused, and task): its verdict and what this run computed."""
+    by_cell = {(m["source"], m["task"]): m for frame in (binary, continuous)
+               if {"source", "task"} <= set(frame.columns) for _, m in frame.iterrows()}
+    rows = [{"view": r.view, "task": r.task, "readiness": _text(r.verdict),
+             "this run": this_run(by_cell.get((r.view, r.task)))}
+            for r in readiness.itertuples()]
+    return pd.DataFrame(rows, columns=CELL_COLUMNS)
 
 
 def run_summary(manifest: pd.DataFrame, views: pd.DataFrame, cohort_qc: pd.DataFrame,
                 study_split: pd.DataFrame, curves: dict[str, pd.DataFrame],
-                binary: pd.DataFrame, continuous: pd.DataFrame) -> pd.DataFrame:
-    """One row per (stage, what was missing), in DAG order; no rows when nothing was."""
+                binary: pd.DataFrame, continuous: pd.DataFrame,
+                readiness: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per (stage, what was missing), in DAG order; no rows when nothing was.
+    `readiness`: results/readiness.csv, whose cells that are not estimable add rows."""
+    ready = [] if readiness is None else readiness_rows(readiness)
     rows = (ingest_rows(manifest) + views_rows(views) + cohort_rows(cohort_qc)
-            + split_rows(study_split) + training_rows(curves)
+            + split_rows(study_split) + ready + training_rows(curves)
             + metric_rows(pd.concat([binary, continuous])))
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def summary_markdown(summary: pd.DataFrame) -> str:
+def _markdown_table(frame: pd.DataFrame, head: list[str]) -> list[str]:
+    return (["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+            + ["| " + " | ".join(str(v) for v in row) + " |"
+               for row in frame.itertuples(index=False)])
+
+
+def summary_markdown(summary: pd.DataFrame, cells: pd.DataFrame | None = None) -> str:
+    """The summary's page; `cells` (cell_table): the readiness section below the gaps."""
     lines = [f"# {TITLE}", ""]
     if summary.empty:
-        return "\n".join([*lines, NOTHING_MISSING, ""])
-    lines += ["| stage | what was missing | affected | what to add |", "|---|---|---|---|"]
-    lines += [f"| {r.stage} | {r.missing} | {r.affected} | {r.what_to_add} |"
-              for r in summary.itertuples()]
+        lines.append(NOTHING_MISSING)
+    else:
+        lines += _markdown_table(summary, ["stage", "what was missing", "affected",
+                                           "what to add"])
+    if cells is not None and len(cells):
+        lines += ["", f"## {CELLS_TITLE}", "", CELLS_CAPTION, "",
+                  *_markdown_table(cells, CELL_COLUMNS)]
     return "\n".join([*lines, ""])
 
 
 def summary_files(manifest_csv, views_csv, cohort_qc_csv, split_csv, curve_csvs, binary_csv,
-                  continuous_csv) -> pd.DataFrame:
-    """Read the stages' contract files; `curve_csvs`: the models' metrics.csv paths."""
+                  continuous_csv, readiness_csv) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Read the stages' contract files; `curve_csvs`: the models' metrics.csv paths. Returns
+    the summary and its readiness cells (cell_table)."""
     curves = {f"{Path(p).parent.parent.name}/{Path(p).parent.name}": pd.read_csv(p)
               for p in curve_csvs}
-    return run_summary(pd.read_csv(manifest_csv), pd.read_csv(views_csv),
-                       pd.read_csv(cohort_qc_csv), pd.read_csv(split_csv), curves,
-                       pd.read_csv(binary_csv),
-                       pd.read_csv(continuous_csv))
+    binary, continuous = pd.read_csv(binary_csv), pd.read_csv(continuous_csv)
+    readiness = read_or_empty(readiness_csv, READINESS_COLUMNS)
+    summary = run_summary(pd.read_csv(manifest_csv), pd.read_csv(views_csv),
+                          pd.read_csv(cohort_qc_csv), pd.read_csv(split_csv), curves,
+                          binary, continuous, readiness)
+    return summary, cell_table(readiness, binary, continuous)
 
 
 def written_since(md, since: float) -> str:
@@ -162,12 +252,15 @@ def written_since(md, since: float) -> str:
     return f"{path.read_text().rstrip()}\n({path})\n"
 
 
-def write_summary(summary: pd.DataFrame, csv, md, page=None) -> None:
-    """summary.csv, summary.md and (optionally) its page for the HTML report."""
+def write_summary(summary: pd.DataFrame, csv, md, page=None,
+                  cells: pd.DataFrame | None = None) -> None:
+    """summary.csv, summary.md and (optionally) its page for the HTML report; `cells`: the
+    readiness section of the .md and the page."""
     from echocmr.report.tables import frame_html
 
     summary.to_csv(csv, index=False)
-    Path(md).write_text(summary_markdown(summary))
+    Path(md).write_text(summary_markdown(summary, cells))
     if page is not None:
         shown = summary if not summary.empty else pd.DataFrame({"summary": [NOTHING_MISSING]})
-        Path(page).write_text(frame_html(shown, TITLE))
+        more = [] if cells is None or cells.empty else [(cells, f"{CELLS_TITLE}. {CELLS_CAPTION}")]
+        Path(page).write_text(frame_html(shown, TITLE, more))

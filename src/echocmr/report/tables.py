@@ -188,7 +188,8 @@ def _pct_ci(estimate: float, low: float, high: float) -> str:
 
 
 def operating_points_display(frame: pd.DataFrame) -> pd.DataFrame:
-    """operating_points.csv as clinicians read it: percentages with 95% CIs, counts."""
+    """operating_points.csv as clinicians read it: percentages with 95% CIs, counts, and why a
+    measure reads n/a (the `reason` column; empty when all were computed)."""
     rows = []
     for r in frame.to_dict("records"):
         rows.append({
@@ -204,14 +205,34 @@ def operating_points_display(frame: pd.DataFrame) -> pd.DataFrame:
                for m, label in (("sensitivity", "Sensitivity (95% CI)"),
                                 ("specificity", "Specificity (95% CI)"),
                                 ("ppv", "PPV (95% CI)"), ("npv", "NPV (95% CI)"))},
+            "Why n/a": _text(r.get("reason")),
         })
     return pd.DataFrame(rows)
 
 
-def frame_html(frame: pd.DataFrame, title: str) -> str:
-    """A plain standalone HTML page for any table (report assets)."""
+def _text(value) -> str:
+    """A CSV cell as text: '' for an empty (NaN) cell."""
+    return value if isinstance(value, str) else ""
+
+
+TABLE_HTML = """<br><table><caption>{title}</caption>
+<thead>{header}</thead>
+<tbody>
+{body}
+</tbody></table>"""
+
+
+def _frame_parts(frame: pd.DataFrame) -> dict[str, str]:
     header = "<tr>" + "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns) + "</tr>"
     body = "\n".join(
         "<tr>" + "".join(f"<td>{html.escape('' if pd.isna(v) else str(v))}</td>" for v in row)
         + "</tr>" for row in frame.itertuples(index=False))
-    return HTML_PAGE.format(title=html.escape(title), header=header, body=body)
+    return {"header": header, "body": body}
+
+
+def frame_html(frame: pd.DataFrame, title: str, more=()) -> str:
+    """A plain standalone HTML page for any table (report assets); `more`: further
+    (frame, title) tables on the same page, below the first."""
+    page = HTML_PAGE.format(title=html.escape(title), **_frame_parts(frame))
+    extra = "".join(TABLE_HTML.format(title=html.escape(t), **_frame_parts(f)) for f, t in more)
+    return page.replace("</body>", f"{extra}</body>") if extra else page

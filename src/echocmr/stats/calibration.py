@@ -16,13 +16,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from echocmr.stats import resample
+from echocmr.stats import reasons, resample
 from echocmr.stats.bootstrap import CI_LEVEL, percentile_ci
 from echocmr.stats.resample import chunk_rows
 
 COLUMNS = ["source", "task", "unit", "n", "n_pos", "n_patients", "mean_predicted",
            "observed_rate", "intercept", "intercept_ci_low", "intercept_ci_high", "slope",
-           "slope_ci_low", "slope_ci_high", "n_resamples", "n_skipped"]
+           "slope_ci_low", "slope_ci_high", "n_resamples", "n_skipped", "reason"]
 
 
 def _logit(p) -> np.ndarray:
@@ -94,8 +94,10 @@ def calibration_row(frame: pd.DataFrame, source: str, task: str, n_boot: int, un
            "n_pos": int(y.sum()), "n_patients": int(frame["patient_key"].nunique()),
            "mean_predicted": float(p.mean()) if len(p) else np.nan,
            "observed_rate": float(y.mean()) if len(y) else np.nan, "n_resamples": n_boot}
-    if len(frame) == 0 or y.min() == y.max():
-        return {**row, **{c: np.nan for c in COLUMNS if c not in row}, "n_skipped": n_boot}
+    reason = reasons.binary_shortfall(row["n_pos"], len(frame) - row["n_pos"])
+    if reason:
+        return {**row, **{c: np.nan for c in COLUMNS if c not in row}, "n_skipped": n_boot,
+                "reason": reason}
     lp = _logit(p)
     ones = np.ones((1, len(y)))
     row["intercept"] = float(fit_intercept(y, lp, ones)[0])
@@ -114,6 +116,8 @@ def calibration_row(frame: pd.DataFrame, source: str, task: str, n_boot: int, un
         if not np.isfinite(row[name]):
             row[f"{name}_ci_low"] = row[f"{name}_ci_high"] = np.nan
     row["n_skipped"] = max(skip_i, skip_s)
+    row["reason"] = reasons.join(reasons.no_finite_fit(name) for name in ("intercept", "slope")
+                                 if not np.isfinite(row[name]))
     return row
 
 

@@ -20,6 +20,12 @@ import pandas as pd
 
 from echocmr.stats import bootstrap, resample
 from echocmr.stats.compare import compare
+from echocmr.stats.reasons import (
+    NO_SHARED_STUDY,
+    binary_shortfall,
+    continuous_shortfall,
+    too_few_resamples,
+)
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +40,11 @@ CONTINUOUS_COLUMNS = (["source", "task", "unit", "n", "n_patients"]
                       + ["n_resamples", "n_skipped", *FUSION_COLUMNS, "reason"])
 # results/metrics/delong.csv (name kept for its consumers): one model-vs-baseline test per row.
 # `method`: "DeLong" (unit study) or "cluster bootstrap (patients)" (unit patient); diff_ci_*:
-# percentile interval of the bootstrap differences (empty for DeLong).
+# percentile interval of the bootstrap differences (empty for DeLong); `reason`: why the test
+# is n/a (echocmr.stats.reasons), empty when it was computed.
 DELONG_COLUMNS = ["task", "model", "reference", "label_from", "method", "unit", "n", "n_patients",
                   "n_pos", "n_neg", "auroc_model", "auroc_reference", "diff", "diff_ci_low",
-                  "diff_ci_high", "se", "z", "p_value", "n_resamples", "n_skipped"]
+                  "diff_ci_high", "se", "z", "p_value", "n_resamples", "n_skipped", "reason"]
 
 
 def seed_for(seed: int, *names: str) -> int:
@@ -61,22 +68,6 @@ def read_predictions(path: str | Path, split: str = "test") -> pd.DataFrame:
     if frame["study_key"].duplicated().any():
         raise ValueError(f"{path}: study_key repeated within split {split}: one row per study")
     return frame
-
-
-# Why a metric is n/a (the `reason` column; empty when it was computed). Upstream causes (a model
-# not trained, no paired study) are named by the run summary (echocmr.report.summary).
-NO_TEST_STUDY = "no test study with a prediction"
-
-
-def binary_shortfall(n_pos: int, n_neg: int) -> str:
-    """Why an AUROC cannot be computed on this many test positives and negatives ('' if it can)."""
-    if n_pos == 0 and n_neg == 0:
-        return NO_TEST_STUDY
-    if n_pos == 0:
-        return f"no positive test study ({n_neg} negative)"
-    if n_neg == 0:
-        return f"no negative test study ({n_pos} positive)"
-    return ""
 
 
 def binary_row(frame: pd.DataFrame, source: str, task: str, n_boot: int, unit: str,
@@ -105,9 +96,8 @@ def continuous_row(frame: pd.DataFrame, source: str, task: str, n_boot: int, uni
                    seed: int) -> dict:
     row = {"source": source, "task": task, "unit": unit, "n": len(frame),
            "n_patients": int(frame["patient_key"].nunique()), "n_resamples": n_boot}
-    if len(frame) < 2:
-        reason = (NO_TEST_STUDY if frame.empty
-                  else f"{len(frame)} test study with a prediction, need 2")
+    reason = continuous_shortfall(len(frame))
+    if reason:
         log.warning("%s/%s: %s; metrics undefined", source, task, reason)
         return {**row, **{c: np.nan for c in CONTINUOUS_COLUMNS if c not in row},
                 "n_skipped": n_boot, "reason": reason}
@@ -169,8 +159,11 @@ def paired_comparison(model: pd.DataFrame, reference: pd.DataFrame, task: str,
            "label_from": model_name, "unit": unit, "n": len(both),
            "n_patients": int(both["patient_key"].nunique()), "n_pos": int(y.sum()),
            "n_neg": int((1 - y).sum())}
-    if row["n_pos"] == 0 or row["n_neg"] == 0:
-        return {**row, **{c: np.nan for c in DELONG_COLUMNS if c not in row}}
+    reason = (NO_SHARED_STUDY if len(model) and both.empty
+              else binary_shortfall(row["n_pos"], row["n_neg"]))
+    if reason:
+        log.warning("%s vs %s, %s: %s; no comparison", model_name, reference_name, task, reason)
+        return {**row, **{c: np.nan for c in DELONG_COLUMNS if c not in row}, "reason": reason}
     draws = None
     if unit == "patient":
         draws = resample.draw_for(both["study_key"], both["patient_key"], unit, n_boot,
@@ -180,7 +173,9 @@ def paired_comparison(model: pd.DataFrame, reference: pd.DataFrame, task: str,
     return {**row, "method": res.method, "auroc_model": res.auc1, "auroc_reference": res.auc2,
             "diff": res.diff, "diff_ci_low": res.ci_low, "diff_ci_high": res.ci_high,
             "se": res.se, "z": res.z, "p_value": res.p_value, "n_resamples": res.n_resamples,
-            "n_skipped": res.n_skipped}
+            "n_skipped": res.n_skipped,
+            "reason": "" if np.isfinite(res.p_value)
+            else too_few_resamples(res.n_resamples, res.n_skipped)}
 
 
 paired_delong = paired_comparison  # former name

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from echocmr.stats import resample
+from echocmr.stats import reasons, resample
 from echocmr.stats.bootstrap import CI_LEVEL, percentile_ci
 from echocmr.stats.resample import Draws, chunk_rows
 
@@ -27,7 +27,7 @@ MEASURES = ("sensitivity", "specificity", "ppv", "npv")
 COLUMNS = (["source", "task", "unit", "threshold_rule", "threshold", "n_val", "youden_j_val",
             "n", "n_pos", "n_neg", "n_patients", "tp", "fp", "tn", "fn"]
            + [f"{m}{suffix}" for m in MEASURES for suffix in ("", "_ci_low", "_ci_high")]
-           + ["n_resamples", "n_skipped"])
+           + ["n_resamples", "n_skipped", "reason"])
 RULE = "Youden J on validation; positive if score >= threshold"
 BUNDLE_RULE = ("bundle threshold (Youden J on the training site's validation); positive if "
                "score >= threshold")
@@ -95,8 +95,11 @@ def operating_row(val: pd.DataFrame, test: pd.DataFrame, source: str, task: str,
            "threshold": threshold, "n_val": len(val), "youden_j_val": j, "n": len(test),
            "n_pos": int(y.sum()), "n_neg": int((1 - y).sum()),
            "n_patients": int(test["patient_key"].nunique()), "n_resamples": n_boot}
-    if not np.isfinite(threshold) or len(test) == 0:
-        return {**row, **{c: np.nan for c in COLUMNS if c not in row}, "n_skipped": n_boot}
+    reason = no_threshold(val, fixed) if not np.isfinite(threshold) else (
+        reasons.NO_TEST_STUDY if len(test) == 0 else "")
+    if reason:
+        return {**row, **{c: np.nan for c in COLUMNS if c not in row}, "n_skipped": n_boot,
+                "reason": reason}
     positive = s >= threshold
     counts = {"tp": int((positive & (y == 1)).sum()), "fp": int((positive & (y == 0)).sum()),
               "tn": int((~positive & (y == 0)).sum()), "fn": int((~positive & (y == 1)).sum())}
@@ -112,7 +115,29 @@ def operating_row(val: pd.DataFrame, test: pd.DataFrame, source: str, task: str,
         if m in ("sensitivity", "specificity"):
             skipped |= ~np.isfinite(reps[m])
     row["n_skipped"] = int(skipped.sum())  # one-class resamples (PPV/NPV skip their own)
+    row["reason"] = undefined_measures(counts)
     return row
+
+
+def no_threshold(val: pd.DataFrame, fixed: float | None) -> str:
+    """Why there is no threshold: the bundle has none, or validation lacks a class."""
+    if fixed is not None:
+        return reasons.NO_BUNDLE_THRESHOLD
+    y = val["y_true"].to_numpy().astype(int)
+    return reasons.binary_shortfall(int(y.sum()), int((1 - y).sum()), split="validation")
+
+
+def undefined_measures(counts: dict) -> str:
+    """The measures of a row with an empty denominator, each with its cause ('' if none)."""
+    n_pos, n_neg = counts["tp"] + counts["fn"], counts["fp"] + counts["tn"]
+    one_class = reasons.binary_shortfall(n_pos, n_neg)
+    return reasons.join([
+        reasons.measure_shortfall("sensitivity", one_class) if n_pos == 0 else "",
+        reasons.measure_shortfall("specificity", one_class) if n_neg == 0 else "",
+        reasons.measure_shortfall("ppv", reasons.no_test_study_called(True))
+        if counts["tp"] + counts["fp"] == 0 else "",
+        reasons.measure_shortfall("npv", reasons.no_test_study_called(False))
+        if counts["tn"] + counts["fn"] == 0 else ""])
 
 
 def operating_points_table(pairs: dict[tuple[str, str], tuple[str, str]], n_boot: int,
@@ -120,7 +145,7 @@ def operating_points_table(pairs: dict[tuple[str, str], tuple[str, str]], n_boot
                            ) -> pd.DataFrame:
     """(source, task) -> (val predictions path, test predictions path): one row each.
     `thresholds` ({source: {task: threshold}}, a bundle's): use those instead of validation
-    (a source/task the bundle has no threshold for gets none: NaN row)."""
+    (a source/task the bundle has no threshold for gets none: NaN row, `reason` says so)."""
     from echocmr.stats.evaluate import read_predictions
 
     def fixed(source, task):
