@@ -209,6 +209,11 @@ def markdown(results: list[dict], audit: dict, n_cines: int, layouts: dict) -> s
     lines += ["", f"Pixel audit of `after`'s results/deid: {audit['seconds']:.1f} s, "
               f"{audit['hits']} hit(s). (De-identification + pixel audit) / before: "
               f"{audit['ratio']:.2f}x.", ""]
+    c = audit["context"]
+    lines.append(f"Commit {c['commit']}; 1-minute load average {c['load_start']} at start, "
+                 f"{c['load_end']} at end (above 2, on this 2-core machine, other work shared "
+                 "the CPU: wall times are inflated).")
+    lines.append("")
     for r in results:
         if r["kept_by_layout"]:
             lines.append(f"- {r['variant']}: kept identifiers by layout {r['kept_by_layout']}")
@@ -219,6 +224,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--patients", type=int, default=140)
     args = ap.parse_args()
+    load_start = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench_deid_") as tmp:
         tmp = Path(tmp)
         export = make_export(tmp, args.patients)
@@ -247,6 +253,10 @@ def main() -> None:
              "ratio": (results[1]["deid_s"] + audit_s) / before,
              "tissue": {"cines": len(lost), "median": float(lost.median()),
                         "p99": float(lost.quantile(0.99)), "worst": float(lost.max())}}
+    commit = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
+                            capture_output=True, text=True).stdout.strip()
+    audit["context"] = {"commit": commit, "load_start": round(load_start, 2),
+                        "load_end": round(os.getloadavg()[0], 2)}
     result = {"machine": machine_line(), "patients": args.patients, "variants": results,
               "pixel_audit": audit, "layouts": layouts}
     save_results(ROOT / "benchmarks" / "results", "deid", result,

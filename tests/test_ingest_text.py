@@ -106,6 +106,8 @@ def test_moving_sector_blanks_console_bright_lines_not_static_tissue(seed):
     area = ka.keep_area(None, fan_mask(), lo, hi, moving=True)
     assert not area.mask[ident].any()
     assert area.mask[wall].all() and area.verified  # ...but not console text: kept
+    # the wall is seen by both looks and the residue check: read once (OCR is the cost)
+    assert area.ocr_calls == 1
 
 
 def test_dark_holes_in_a_flickering_colour_box_are_not_taken_for_text():

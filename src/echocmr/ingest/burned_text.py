@@ -31,6 +31,10 @@ STATIC_TOLERANCE = 40
 # the PHI audit alike: both must judge "static" on the same frames, or a name over slowly moving
 # tissue can look static to one and not to the other (a 32-of-37-frame sample hid one).
 TEXT_SCAN_FRAMES = 64
+# Strokes this far above (below) their surroundings are drawn like console text: the console
+# draws text near full brightness (pure green: 150), while static bright tissue (a wall that
+# barely moves) stood 50-140 above its surroundings in the synthetic export.
+CONSOLE_CONTRAST = 144
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,7 @@ class TextBox:
     light: bool
     contrast: int = 0  # 90th percentile of the strokes' height above their surroundings
     static_share: float = 1.0  # share of the other pixels of the box that are static
+    level: int = 0  # median grey level of the strokes (light: in `lo`, dark: in `hi`)
 
     @property
     def area(self) -> int:
@@ -174,18 +179,31 @@ def _line_members(left, top, right, bottom, min_h: int) -> list[np.ndarray]:
     return members
 
 
-def _letter_rows(top: np.ndarray, bottom: np.ndarray, min_h: int) -> tuple[int, int]:
+def _letter_rows(top: np.ndarray, bottom: np.ndarray, min_h: int,
+                 console: np.ndarray) -> tuple[int, int]:
     """First and last row of a line's letters. A bright wall touching the line makes a
-    component much taller than the letters; its rows above and below the letters are tissue,
-    while any text merged into it lies within the letters' rows."""
+    component much taller than the letters; its rows above and below the letters are tissue.
+    A tall component drawn like console text (`console`) is two labels whose strokes touch (an
+    MRN typed half a line above a measurement): its rows are text and stay in the box."""
     heights = bottom - top + 1
     typical = np.median(heights[heights >= min_h]) if (heights >= min_h).any() else heights.max()
-    letters = heights <= 1.5 * typical
+    letters = (heights <= 1.5 * typical) | console
     return int(top[letters].min()), int(bottom[letters].max())
 
 
-def _lines(glyphs: np.ndarray, strength: np.ndarray, static: np.ndarray, min_h: int,
-           max_h: int, light: bool) -> list[TextBox]:
+def _drawn_like_console(ids: np.ndarray, gl_labels: np.ndarray, gl_stats: np.ndarray,
+                        strength: np.ndarray) -> np.ndarray:
+    """Per glyph component: do its strokes stand out like console text (90th percentile)?"""
+    out = np.zeros(ids.size, bool)
+    for k, i in enumerate(ids):
+        x, y, w, h = (int(v) for v in gl_stats[i, :4])
+        own = gl_labels[y:y + h, x:x + w] == i
+        out[k] = np.percentile(strength[y:y + h, x:x + w][own], 90) >= CONSOLE_CONTRAST
+    return out
+
+
+def _lines(glyphs: np.ndarray, strength: np.ndarray, static: np.ndarray, image: np.ndarray,
+           min_h: int, max_h: int, light: bool) -> list[TextBox]:
     """Group glyph components into line boxes; a line needs one glyph of at least min_h rows."""
     h_img, w_img = glyphs.shape
     gap = max(3, max_h // 3)  # characters and words of one line are closer than this
@@ -208,7 +226,8 @@ def _lines(glyphs: np.ndarray, strength: np.ndarray, static: np.ndarray, min_h: 
         for m in _line_members(left, top, right, bottom, min_h):
             if bottom[m].max() - top[m].min() + 1 > max_h:  # taller than any line of text
                 continue
-            y0, y1 = _letter_rows(top[m], bottom[m], min_h)
+            console = _drawn_like_console(ids[m], gl_labels, gl_stats, strength)
+            y0, y1 = _letter_rows(top[m], bottom[m], min_h, console)
             pad = 2  # anti-aliasing and JPEG ringing reach a pixel or two past the strokes
             box = TextBox(max(0, int(left[m].min()) - pad), max(0, y0 - pad),
                           min(w_img - 1, int(right[m].max()) + pad),
@@ -216,8 +235,9 @@ def _lines(glyphs: np.ndarray, strength: np.ndarray, static: np.ndarray, min_h: 
             inside = np.isin(gl_labels[box.slices()], ids[m]) & glyphs[box.slices()]
             contrast = int(np.percentile(strength[box.slices()][inside], 90))
             around = static[box.slices()][~inside]
-            out.append(dataclasses.replace(box, contrast=contrast, static_share=float(
-                around.mean()) if around.size else 1.0))
+            out.append(dataclasses.replace(
+                box, contrast=contrast, static_share=float(around.mean()) if around.size else 1.0,
+                level=int(np.median(image[box.slices()][inside]))))
     return out
 
 
@@ -244,8 +264,8 @@ def find_candidates(lo: np.ndarray, hi: np.ndarray, within: np.ndarray | None = 
     static = is_static(lo, hi)
     light, dark = stroke_mask(strength, static, within, contrast)
     light, dark = _glyph_components(light, min_h, max_h), _glyph_components(dark, min_h, max_h)
-    boxes = (_lines(light, strength[0], static, min_h, max_h, True)
-             + _lines(dark, strength[1], static, min_h, max_h, False))
+    boxes = (_lines(light, strength[0], static, lo, min_h, max_h, True)
+             + _lines(dark, strength[1], static, hi, min_h, max_h, False))
     return Candidates(sorted(boxes, key=lambda b: (b.y0, b.x0)), light, dark)
 
 

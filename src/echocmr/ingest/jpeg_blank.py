@@ -46,13 +46,14 @@ JFIF header libjpeg writes. A 3-component JPEG with neither JFIF/Adobe markers n
 component ids is taken as YCbCr (as libjpeg does): call this only for frames whose DICOM
 PhotometricInterpretation is YBR_FULL_422 / YBR_FULL / MONOCHROME*, never for RGB.
 
-Cost: jpeglib 1.0.2 reads and writes files only, so each call writes the frame to a private
-temporary folder, reads the coefficients (one Huffman decode, libjpeg 6b: jpeglib's default) and
-writes them (one Huffman encode); about half of that is jpeglib's Python wrappers and temporary
-files. The block classification is cached per mask. Measured (benchmarks/bench_jpeg_blank.py,
-loaded 2-core machine, frames per CPU second): 256x192 186 vs 583 for Pillow decode + mask +
-re-encode, 640x480 65 vs 124, the real 640x480 cine 71 vs 151: 2-3x slower than the
-libjpeg-turbo path, in exchange for bit-identical interior pixels and exactly black outside.
+Cost: jpeglib 1.0.2 reads and writes files only, so each call goes through temporary files
+(jpeglib's own copy of the frame, and the output in a private folder), reads the coefficients
+(one Huffman decode, libjpeg 6b: jpeglib's default) and writes them (one Huffman encode); about
+half of that is jpeglib's Python wrappers and temporary files. The block classification is
+cached per mask. Measured (benchmarks/bench_jpeg_blank.py, loaded 2-core machine, frames per
+CPU second): 256x192 186 vs 583 for Pillow decode + mask + re-encode, 640x480 65 vs 124, the
+real 640x480 cine 71 vs 151: 2-3x slower than the libjpeg-turbo path, in exchange for
+bit-identical interior pixels and exactly black outside.
 """
 
 from __future__ import annotations
@@ -276,16 +277,15 @@ def _remove_workdir(pid: int, path: str) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def _read_coefficients(data: bytes, hdr: _Header, geometry, src: str):
+def _read_coefficients(data: bytes, hdr: _Header, geometry):
     """DCTJPEG with coefficients and tables loaded; jpeglib's own header pass is skipped (our
-    parse gives the same dimensions), which saves a libjpeg open per frame."""
+    parse gives the same dimensions), which saves a libjpeg open per frame. jpeglib reads
+    `content` through a temporary copy of its own; `path` only names the frame in messages."""
     import jpeglib  # imported here: loading libjpeg costs ~0.1 s and most callers never need it
 
     colour = len(hdr.components) == 3
-    with open(src, "wb") as fh:
-        fh.write(data)
     jpg = jpeglib.DCTJPEG(
-        path=src, content=data, height=hdr.height, width=hdr.width,
+        path="frame.jpg", content=data, height=hdr.height, width=hdr.width,
         block_dims=np.array([g[:2] for g in geometry], dtype=np.int32),
         samp_factor=np.array([(v, h) for _, h, v in hdr.components] if colour else [(1, 1)],
                              dtype=np.int32),
@@ -325,9 +325,9 @@ def blank_jpeg_frame(data: bytes, keep: np.ndarray, *,
     geometry = _geometry(hdr)
     plans = _plans(keep, geometry, luma_boundary == "recode")
     stem = os.path.join(_workdir(), f"{threading.get_ident()}")
-    src, dst = stem + "_in.jpg", stem + "_out.jpg"
+    dst = stem + "_out.jpg"
     try:
-        jpg, comps = _read_coefficients(data, hdr, geometry, src)
+        jpg, comps = _read_coefficients(data, hdr, geometry)
         wiped = recoded = untouched = boundary_wiped = 0
         for ci, (coef, plan) in enumerate(zip(comps, plans)):
             q = np.asarray(jpg.qt[jpg.quant_tbl_no[ci]])
@@ -350,7 +350,7 @@ def blank_jpeg_frame(data: bytes, keep: np.ndarray, *,
             wiped += int(wipe.sum())
             untouched += int(plan.inside.sum())
         jpg.markers = []    # APPn/COM of the source can hold text; libjpeg writes its own JFIF
-        jpg.content = None  # write from the coefficients alone (no second decode of `src`)
+        jpg.content = None  # write from the coefficients alone (no second decode of the frame)
         try:
             jpg.write_dct(dst)
         except OSError as exc:
@@ -358,7 +358,6 @@ def blank_jpeg_frame(data: bytes, keep: np.ndarray, *,
         with open(dst, "rb") as fh:
             out = fh.read()
     finally:
-        for path in (src, dst):
-            with contextlib.suppress(FileNotFoundError):
-                os.remove(path)
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(dst)
     return out, BlankStats(wiped, recoded, untouched, boundary_wiped)

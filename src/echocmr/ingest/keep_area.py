@@ -38,13 +38,19 @@ CONFIRM_MIN_CHARS, CONFIRM_MIN_CONF = 3, 40.0
 CONFIRM_TOTAL_CHARS, CONFIRM_TOTAL_CONF = 4, 0.0
 # ... and that text survived cleaning (the cine is then refused).
 RESIDUE_MIN_CHARS, RESIDUE_MIN_CONF = 4, 50.0
-# In a moving sector a candidate line whose strokes stand this far above (below) their
-# surroundings in every frame is burned in whatever OCR reads: console text is drawn near full
-# brightness (pure green: 150), while static bright tissue (a wall that barely moves) stood
-# 50-140 above its surroundings in the synthetic export.
-TEXT_CONTRAST = 144
-# ... for dark strokes, when at least this share of the rest of their box is static too.
+# In a moving sector a candidate line whose strokes stand out like console text in every frame
+# is burned in whatever OCR reads.
+TEXT_CONTRAST = bt.CONSOLE_CONTRAST
+# ... for dark strokes, when at least this share of the rest of their box is static too, and
+# when they are drawn: strokes as black as the screen's background are that background seen
+# between bright structures (the fan's edge and the ECG trace: median level 6 in the synthetic
+# export), not text; pure black text is left to OCR.
 STATIC_AROUND_DARK = 0.5
+DRAWN_DARK_LEVEL = 12
+
+
+# OCR words of the crops already read for one cine, by box and pixels
+OcrCache = dict[bytes, list[ocr.Word]]
 
 
 @dataclass
@@ -57,6 +63,7 @@ class KeepArea:
     text_boxes: list[bt.TextBox] = field(default_factory=list)
     verified: bool = False
     ocr_calls: int = 0
+    ocr_cache: OcrCache = field(default_factory=dict, repr=False)
 
     @property
     def text_share(self) -> float:
@@ -92,8 +99,28 @@ def reads_as_text(words: Iterable[ocr.Word], min_chars: int, min_conf: float,
     return n >= total_chars and mean >= total_conf
 
 
-def _read(found: bt.Candidates) -> list[list[ocr.Word]]:
-    return ocr.read_crops([found.ocr_image(b) for b in found.boxes]) if found.boxes else []
+def _crop_key(box: bt.TextBox, image: np.ndarray) -> bytes:
+    return f"{box.x0},{box.y0},{box.x1},{box.y1},{box.light}".encode() + image.tobytes()
+
+
+def _read(found: bt.Candidates, cache: OcrCache) -> tuple[list[list[ocr.Word]], bool]:
+    """OCR every candidate line (at most one engine call; returns the words per line and
+    whether the engine ran). A crop read by an earlier look of the same cine (same box, same
+    pixels) is not read again: the second look and the residue check mostly see the lines the
+    first look kept."""
+    images = [found.ocr_image(b) for b in found.boxes]
+    keys = [_crop_key(b, image) for b, image in zip(found.boxes, images, strict=True)]
+    todo = {key: image for key, image in zip(keys, images, strict=True) if key not in cache}
+    if todo:
+        cache.update(zip(todo, ocr.read_crops(list(todo.values())), strict=True))
+    return [cache[key] for key in keys], bool(todo)
+
+
+def _drawn_like_console(box: bt.TextBox) -> bool:
+    if box.contrast < TEXT_CONTRAST:
+        return False
+    return box.light or (box.static_share >= STATIC_AROUND_DARK
+                         and box.level > DRAWN_DARK_LEVEL)
 
 
 def is_burned_in(box: bt.TextBox, words: list[ocr.Word], moving: bool) -> bool:
@@ -102,15 +129,29 @@ def is_burned_in(box: bt.TextBox, words: list[ocr.Word], moving: bool) -> bool:
     In a moving sector: strokes that stand out like console text, or a word OCR reads as
     clearly as the residue check would. Dark strokes count only between static pixels (light
     text over static bright tissue is found as the dark gaps between its letters; the dark
-    holes of a flickering colour-flow box are not text). Tissue texture is read as a few
-    garbage characters, not a clear word. In a frozen cine OCR alone decides, with the lenient
-    rule tiny fonts need."""
+    holes of a flickering colour-flow box are not text) and only when drawn (not the black
+    background). Tissue texture is read as a few garbage characters, not a clear word. In a
+    frozen cine OCR alone decides, with the lenient rule tiny fonts need."""
     if moving:
-        console = box.contrast >= TEXT_CONTRAST and (box.light
-                                                     or box.static_share >= STATIC_AROUND_DARK)
-        return console or reads_as_text(words, RESIDUE_MIN_CHARS, RESIDUE_MIN_CONF)
+        return _drawn_like_console(box) or reads_as_text(words, RESIDUE_MIN_CHARS,
+                                                         RESIDUE_MIN_CONF)
     return reads_as_text(words, CONFIRM_MIN_CHARS, CONFIRM_MIN_CONF, CONFIRM_TOTAL_CHARS,
                          CONFIRM_TOTAL_CONF)
+
+
+def _overlap(a: bt.TextBox, b: bt.TextBox) -> bool:
+    return a.x0 <= b.x1 and b.x0 <= a.x1 and a.y0 <= b.y1 and b.y0 <= a.y1
+
+
+def _shadow_of_light_text(box: bt.TextBox, words: list[ocr.Word],
+                          judged: list[tuple[bt.TextBox, list[ocr.Word]]]) -> bool:
+    """A dark line judged burned in by contrast alone, over a light line judged burned in: the
+    dark ground around light letters (a chamber seen between them), not text of its own. Its
+    box reaches far into the tissue around the letters; blanking the light line removes the
+    text, and the next look and the residue check read what is left."""
+    if box.light or reads_as_text(words, RESIDUE_MIN_CHARS, RESIDUE_MIN_CONF):
+        return False
+    return any(other.light and _overlap(box, other) for other, _ in judged)
 
 
 def _as_cleaned(lo: np.ndarray, hi: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -121,9 +162,11 @@ def _as_cleaned(lo: np.ndarray, hi: np.ndarray, mask: np.ndarray) -> tuple[np.nd
 def _blank_burned_in(area: KeepArea, lo: np.ndarray, hi: np.ndarray, moving: bool) -> None:
     """One look for text lines inside the kept area; blank those judged burned in."""
     found = bt.find_candidates(lo, hi, area.mask)
-    words = _read(found)
-    area.ocr_calls += bool(found.boxes)
-    burned = [b for b, w in zip(found.boxes, words, strict=True) if is_burned_in(b, w, moving)]
+    words, called = _read(found, area.ocr_cache)
+    area.ocr_calls += called
+    judged = [(b, w) for b, w in zip(found.boxes, words, strict=True)
+              if is_burned_in(b, w, moving)]
+    burned = [b for b, w in judged if not _shadow_of_light_text(b, w, judged)]
     area.text_boxes += burned
     # the whole line box: small console fonts draw some glyphs as solid blobs that no stroke
     # filter sees, and a redaction box leaves no letter shape behind
@@ -147,9 +190,10 @@ def remove_text(area: KeepArea, lo: np.ndarray, hi: np.ndarray, moving: bool) ->
     _blank_burned_in(area, *_as_cleaned(lo, hi, area.mask), moving)
     if area.text_share > MAX_TEXT_SHARE:
         return area
-    residue = bt.find_candidates(*_as_cleaned(lo, hi, area.mask))
-    leftover = _read(residue)
-    area.ocr_calls += bool(residue.boxes)
+    cleaned = _as_cleaned(lo, hi, area.mask)
+    residue = bt.find_candidates(*cleaned)
+    leftover, called = _read(residue, area.ocr_cache)
+    area.ocr_calls += called
     area.verified = not any(reads_as_text(w, RESIDUE_MIN_CHARS, RESIDUE_MIN_CONF)
                             for w in leftover)
     return area

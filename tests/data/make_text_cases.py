@@ -1,0 +1,78 @@
+"""Rebuild tests/data/text_cases.npz: the per-pixel min/max images of synthetic cines whose
+in-sector text once defeated de-identification (issue 11), for tests/test_ingest_text_cases.py.
+
+They come from the 140-patient export that `benchmarks/bench_deid.py` scores, made from
+config/config.yaml's `simulate` section at commit ea4011c with the secret "s" (video keys depend
+on the secret). Each case stores what `deid_pixels.keep_mask` computes before `keep_area`: lo,
+hi (uint8), the pixel sector and the header regions (bool), whether the sector moved, and the
+truth file's boxes of the drawn text (identifier or not).
+
+    .venv/bin/python tests/data/make_text_cases.py /tmp/export140
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pydicom
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "src"))
+
+from echocmr.ingest import deid_pixels as dp  # noqa: E402
+from echocmr.ingest import keep_area as ka  # noqa: E402
+
+SECRET = "s"
+CASES = {  # name -> video key in that export
+    "mrn_touching_a_measurement": "Vb97a2e75cb36",  # MRN half a line above "LVOT 2.2 cm"
+    "mrn_over_a_bright_wall": "Vde801644cf7b",  # light digits typed over the septum
+    "labels_over_dark_chambers": "V8f943b6e26e3",  # an MRN and labels with dark surroundings
+    "black_gap_at_the_sector_edge": "V39ffd2b4b569",  # fan edge next to the ECG trace
+}
+
+
+def make_export(out: Path) -> Path:
+    from echocmr.simulate.export import run_export
+    from echocmr.simulate.settings import SimSettings
+
+    if not (out / "truth").exists():
+        config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+        section = dict(config["simulate"], n_patients=140)
+        run_export(SimSettings.from_config(section, int(config["seed"])), out, SECRET,
+                   progress=False)
+    return out
+
+
+def case_arrays(path: Path) -> dict:
+    ds = pydicom.dcmread(path)
+    acc = dp.reg.FanMaskAccumulator()
+    for frame in dp.sample_frames(ds, path, dp.plan_pixels(ds)):
+        acc.add(frame)
+    fan = acc.mask(static_fallback=True)
+    header = ka.header_mask(ds)
+    return dict(lo=acc.lo, hi=acc.hi, fan=fan, moving=acc.from_motion,
+                header=np.ones_like(fan) if header is None else header,
+                has_header=header is not None)
+
+
+def main(out: Path) -> None:
+    out = make_export(out)
+    videos = pd.read_csv(out / "truth" / "videos.csv", keep_default_na=False)
+    truth = pd.read_csv(out / "truth" / "burned_text.csv", keep_default_na=False)
+    saved = {}
+    for name, key in CASES.items():
+        row = videos[videos["video_key"] == key].iloc[0]
+        for k, v in case_arrays(out / "raw" / "dicom" / row["relative_path"]).items():
+            saved[f"{name}.{k}"] = v
+        boxes = truth[truth["video_key"] == key]
+        saved[f"{name}.boxes"] = boxes[["x0", "y0", "x1", "y1"]].to_numpy(np.int32)
+        saved[f"{name}.identifier"] = (boxes["kind"] == "identifier").to_numpy()
+    np.savez_compressed(Path(__file__).with_name("text_cases.npz"), **saved)
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))

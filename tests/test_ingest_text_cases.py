@@ -1,0 +1,67 @@
+"""In-sector text that once defeated de-identification, kept as regression cases (issue 11).
+
+Each case is the per-pixel min/max images of one cine of the synthetic export that
+benchmarks/bench_deid.py scores, with the truth file's boxes of its drawn text
+(tests/data/make_text_cases.py rebuilds them). Scored as the benchmark scores: an identifier is
+kept when pixels of its truth box survive; tissue lost is the share of the sector blanked
+outside every drawn text box (2 px margin).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from echocmr.ingest import keep_area as ka
+
+CASES = np.load(Path(__file__).parent / "data" / "text_cases.npz")
+
+
+def clean(name: str) -> tuple[ka.KeepArea, np.ndarray, list[np.ndarray]]:
+    """keep_area on a case; returns it, the drawn-text mask and each identifier box's mask."""
+    get = lambda key: CASES[f"{name}.{key}"]  # noqa: E731
+    area = ka.keep_area(get("header") if get("has_header") else None, get("fan"), get("lo"),
+                        get("hi"), bool(get("moving")))
+    text = np.zeros(area.sector.shape, bool)
+    identifiers = []
+    for (x0, y0, x1, y1), is_identifier in zip(get("boxes"), get("identifier"), strict=True):
+        text[max(0, y0 - 2):y1 + 3, max(0, x0 - 2):x1 + 3] = True
+        if is_identifier:
+            box = np.zeros_like(text)
+            box[y0:y1 + 1, x0:x1 + 1] = True
+            identifiers.append(box)
+    return area, text, identifiers
+
+
+def tissue_lost(area: ka.KeepArea, text: np.ndarray) -> float:
+    return float((area.sector & ~area.mask & ~text).sum() / area.sector.sum())
+
+
+@pytest.mark.parametrize("name", ["mrn_touching_a_measurement", "mrn_over_a_bright_wall"])
+def test_an_mrn_typed_in_the_sector_is_blanked_whole(name):
+    # touching: the MRN's strokes join the measurement's half a line below, one tall component
+    # that the line's letter rows used to cut (its top rows stayed). Over a wall: light digits
+    # over bright tissue show only as the dark gaps between them, which OCR cannot read
+    area, text, identifiers = clean(name)
+    assert area.verified
+    assert not any(area.mask[box].any() for box in identifiers)
+    assert tissue_lost(area, text) < 0.10  # the labels' line boxes, not the sector
+
+
+def test_dark_surroundings_of_blanked_light_labels_are_not_blanked_too():
+    # the chambers seen between light letters stand out as dark strokes; their boxes reached
+    # far into the tissue (16.6% of the sector outside every text box before)
+    area, text, identifiers = clean("labels_over_dark_chambers")
+    assert area.verified and not any(area.mask[box].any() for box in identifiers)
+    assert tissue_lost(area, text) < 0.05
+
+
+def test_the_black_gap_between_the_sector_edge_and_the_ecg_is_not_text():
+    # black background between bright structures looks like dark strokes (4.2% of the sector
+    # was blanked); strokes as black as the background are not drawn text
+    area, text, _ = clean("black_gap_at_the_sector_edge")
+    assert area.verified and area.text_boxes == []
+    assert tissue_lost(area, text) == 0
+
