@@ -20,6 +20,7 @@ from __future__ import annotations
 import pandas as pd
 
 from echocmr.segments import VIEW_SEGMENTS
+from echocmr.views.vocab import ANALYSIS_VIEWS
 
 ABNORMAL_WALL_MOTION = {"hypokinetic", "akinetic", "dyskinetic"}
 LABEL_COLUMNS = [
@@ -73,7 +74,7 @@ def cmr_labels(
     out = pd.DataFrame(index=cmr.index)
     all_segments = list(range(1, 18))
     for kind, prefix in (("wm", "wma"), ("lge", "lge")):
-        for view in ("A4C", "A2C", "PLAX"):
+        for view in ANALYSIS_VIEWS:
             out[f"{prefix}_{view.lower()}"] = segment_label(cmr, kind, segments[view],
                                                             segment_missing)
         out[f"{prefix}_global"] = segment_label(cmr, kind, all_segments, segment_missing)

@@ -20,7 +20,7 @@ import pandas as pd
 
 from echocmr.cohort.accession import study_echo_lvef
 from echocmr.cohort.labels import cmr_labels
-from echocmr.cohort.pair import ANALYSIS_VIEWS
+from echocmr.views.vocab import ANALYSIS_VIEWS
 
 TABLE1_COLUMNS = [
     "key", "characteristic", "value", "statistic", "estimate", "sd", "q1", "q3", "n", "N", "unit",

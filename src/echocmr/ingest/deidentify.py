@@ -17,7 +17,8 @@ from tqdm import tqdm
 
 from echocmr.ingest import reasons as R
 from echocmr.ingest.deid_pixels import PixelError, deidentify_file
-from echocmr.ingest.inventory import QC_COLUMNS, included_files
+from echocmr.ingest.inventory import included_files
+from echocmr.qc import QC_COLUMNS
 
 log = logging.getLogger(__name__)
 
