@@ -4,6 +4,7 @@ import sys
 sys.path.insert(0, os.path.join(workflow.basedir, "src"))
 
 from echocmr.config_checks import check_config  # noqa: E402
+from echocmr.deliverables import deliverables  # noqa: E402
 from echocmr.ingest import paths as ingest_paths  # noqa: E402
 from echocmr.model.smk import bundle_card  # noqa: E402
 from echocmr.model import tasks as model_tasks  # noqa: E402
@@ -71,28 +72,5 @@ def every_shard(pattern):
 
 
 def all_targets():
-    """The study's deliverables; `rule all` builds these (and, through them, everything else)."""
-    return [
-        "results/table1.csv",
-        "results/table2.csv",
-        "results/figure1.png",
-        "results/figure1.pdf",
-        "results/supp_figure1.png",
-        "results/supp_figure1.pdf",
-        "results/bland_altman.png",
-        "results/replication.csv",
-        "results/qc/flow.csv",
-        "results/qc/flow.png",
-        "results/readiness.csv",
-        "results/readiness.md",
-        "results/summary.csv",
-        "results/summary.md",
-        "results/views/view_classifier_metrics.csv",
-        "results/metrics/delong.csv",
-        "results/metrics/operating_points.csv",
-        "results/audit/phi_audit.csv",
-        "results/metrics/calibration.csv",
-        "results/calibration.png",
-        *([] if BUNDLE else ["results/model/bundle/model_card.json"]),
-        *report_targets(),
-    ]
+    """The study's deliverables (echocmr.deliverables); `rule all` builds these."""
+    return deliverables(trains_models=not BUNDLE)

@@ -91,21 +91,3 @@ def supp_figure1_inputs() -> dict[str, str]:
 def bland_altman_inputs() -> dict[str, str]:
     return {"continuous": "results/metrics/continuous.csv",
             **predictions([("fused", t) for t in CONTINUOUS_TASKS])}
-
-
-def report_targets() -> list[str]:
-    """Every report()-flagged output of the report stage (and the readiness page); `rule all`
-    should include these."""
-    return [
-        "results/qc/flow.png",
-        "results/table2.html",
-        "results/figure1.png",
-        "results/supp_figure1.png",
-        "results/bland_altman.png",
-        "results/replication.png",
-        "results/training_curves.png",
-        "results/report/view_classifier_confusion.png",
-        *(f"results/report/{name}.html" for name in REPORT_TABLES),
-        "results/report/readiness.html",  # the cohort stage's readiness rule writes this page
-        "results/report/summary.html",  # the run summary (rule summary)
-    ]
