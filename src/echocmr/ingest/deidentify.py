@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
+from echocmr import keys
 from echocmr.ingest import reasons as R
 from echocmr.ingest.deid_pixels import PixelError, deidentify_file
 from echocmr.ingest.inventory import included_files
@@ -31,7 +32,7 @@ QC_STEP, QC_UNIT = "de-identified", "videos"
 @dataclass(frozen=True)
 class DeidSettings:
     secret: str
-    max_shift_days: int = 365
+    max_shift_days: int = keys.DATE_SHIFT_MAX_DAYS
     jpeg_quality: int = 95
     lossless_jpeg: bool = True
 

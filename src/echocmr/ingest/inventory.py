@@ -56,7 +56,7 @@ class InventorySettings:
     secret: str
     n_shards: int
     min_frames: int = 32
-    date_shift_max_days: int = 365
+    date_shift_max_days: int = keys.DATE_SHIFT_MAX_DAYS
     colour_fraction: float = 0.01  # share of sector pixels that are coloured -> colour Doppler
     period: StudyPeriod | None = None  # cohort.period on the raw dates; None = no restriction
 
