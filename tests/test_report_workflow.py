@@ -20,7 +20,9 @@ import pandas as pd
 import pytest
 from conftest import copy_workflow, preset_shards, run_snakemake
 
+from echocmr.deliverables import report_targets
 from echocmr.ingest.paths import shard_path
+from echocmr.report.smk import REPORT_CAT
 from echocmr.report.tables import footnotes
 
 VIEWS = ["A4C", "A2C", "PLAX"]
@@ -396,7 +398,10 @@ def test_html_report_opens_in_chromium_and_every_item_is_reachable(report_run, t
     names = [c["name"] for c in walk["categories"]]
     assert names == ["1. Data flow and QC", "2. Cohort (Table 1)", "3. View classification",
                      "4. Model training", "5. Results", "6. Replication", "7. Run record"]
-    assert set(walk["results"]) == REPORT_FILES
+    assert names == list(REPORT_CAT.values())
+    shown = [f for category in walk["categories"] for f in category["files"]]
+    assert len(shown) == len(set(shown)), "an item is shown twice"
+    assert set(walk["results"]) == REPORT_FILES == set(report_targets())
     for path, seen in walk["results"].items():
         if path.endswith(".png"):
             assert seen["imgs"] and seen["imgs"][0]["width"] > 100, (path, seen)
@@ -409,3 +414,40 @@ def test_html_report_opens_in_chromium_and_every_item_is_reachable(report_run, t
     # mean of views (footnoted, as report.tables.footnotes writes it)
     notes = bool(footnotes(pd.read_csv(wd / "results" / "table2.csv", keep_default_na=False)))
     assert table2["rows"] == 1 + 3 + 20 + notes
+
+
+RULES = Path(__file__).resolve().parents[1] / "workflow" / "rules"
+REPORT_ITEM = re.compile(r'report\(\s*"([^"]+)",(.*?)\n\s*\)', re.S)
+
+
+def report_items() -> list[tuple[str, str, str]]:
+    """(rules file, path, category expression) of every report()-flagged output."""
+    items = []
+    for smk in sorted(RULES.glob("*.smk")):
+        for path, body in REPORT_ITEM.findall(smk.read_text()):
+            category = re.search(r"category=([^,\n]+)", body)
+            items.append((smk.name, path, category.group(1) if category else ""))
+    return items
+
+
+def test_report_items_use_only_the_numbered_categories():
+    """One list of categories (REPORT_CAT): no rule names a category of its own."""
+    items = report_items()
+    assert len(items) > 20
+    bad = [(f, p, c) for f, p, c in items
+           if not re.fullmatch(r'REPORT_CAT\["(\w+)"\]', c)
+           or re.fullmatch(r'REPORT_CAT\["(\w+)"\]', c).group(1) not in REPORT_CAT]
+    assert not bad, bad
+
+
+def test_each_table_and_figure_is_in_the_report_once():
+    """A file rendered into the report by rule report_assets is not also flagged raw, and no two
+    flagged files share a name (Table 1 was once shown as results/table1.html as well)."""
+    items = report_items()
+    names = [Path(p).name for _, p, _ in items]
+    assert sorted(n for n in set(names) if names.count(n) > 1) == []
+    assets = (RULES / "report.smk").read_text().split("rule report_assets:")[1]
+    rendered = re.findall(r'^\s+\w+="(results/[^"]+)",$', assets.split("output:")[0], re.M)
+    assert "results/table1.csv" in rendered
+    flagged = {p for _, p, _ in items}
+    assert not flagged & set(rendered), flagged & set(rendered)

@@ -120,7 +120,7 @@ class Catalogue:
     """Normalised identifiers: global ones, and dates scoped to a patient key."""
 
     secret: str
-    max_shift_days: int = 365
+    max_shift_days: int = keys.DATE_SHIFT_MAX_DAYS
     global_ids: dict[str, str] = field(default_factory=dict)
     dates: dict[str, dict[str, str]] = field(default_factory=lambda: defaultdict(dict))
     raw: RawValues = field(default_factory=RawValues)
@@ -318,7 +318,7 @@ def raw_tables_of(inputs) -> dict[str, str | None]:
 
 
 def build_catalogue(dicom_dir: str | Path, tables: dict[str, str | Path | None], secret: str,
-                    max_shift_days: int = 365) -> Catalogue:
+                    max_shift_days: int = keys.DATE_SHIFT_MAX_DAYS) -> Catalogue:
     cat = Catalogue(secret, max_shift_days)
     root = Path(dicom_dir)
     paths = sorted(Path(dp) / f for dp, _, fs in os.walk(root) for f in fs)

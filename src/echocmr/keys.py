@@ -54,7 +54,12 @@ def split_keys(cell) -> list[str]:
     return [k for k in str(cell).split(KEY_SEPARATOR) if k]
 
 
-def date_offset_days(secret: str, patient_id: str, max_days: int = 365) -> int:
+# The library's fallback for `ingest.date_shift_max_days` (equal to the config schema's default,
+# tests/test_defaults.py); every date-shifting function defaults to it.
+DATE_SHIFT_MAX_DAYS = 365
+
+
+def date_offset_days(secret: str, patient_id: str, max_days: int = DATE_SHIFT_MAX_DAYS) -> int:
     """One shift per patient, in [-max_days, -1]: applied to every date of that patient."""
     h = int(keyed_digest(secret, str(patient_id).strip(), "date-offset")[:12], 16)
     return -(1 + h % max_days)

@@ -96,12 +96,8 @@ rule table1:
     output:
         csv="results/table1.csv",
         md="results/table1.md",
-        html=report(
-            "results/table1.html",
-            caption="../report/cohort_table1.rst",
-            category="Tables",
-            labels={"table": "Table 1"},
-        ),
+        # shown in the report as results/report/table1.html (rule report_assets)
+        html="results/table1.html",
     log:
         "results/logs/cohort/table1.log",
     conda:

@@ -5,6 +5,7 @@
 
 from echocmr.model.smk import bundle_thresholds  # noqa: E402
 from echocmr.report.smk import (  # noqa: E402
+    REPORT_CAT,
     calibration_inputs,
     delong_inputs,
     evaluate_inputs,
@@ -78,7 +79,7 @@ rule calibration:
         png=report(
             "results/calibration.png",
             caption="../report/calibration.rst",
-            category="5. Results",
+            category=REPORT_CAT["results"],
         ),
         pdf="results/calibration.pdf",
     log:

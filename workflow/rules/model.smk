@@ -10,6 +10,7 @@ from echocmr.model.smk import (  # noqa: E402
     network_params,
     predict_params,
 )
+from echocmr.report.smk import REPORT_CAT  # noqa: E402
 
 MODEL = ModelPaths(config, BUNDLE)
 
@@ -25,7 +26,7 @@ rule train:
         best="results/model/{view}/{model}/best.pt",
         metrics=report(
             "results/model/{view}/{model}/metrics.csv",
-            category="Model training",
+            category=REPORT_CAT["model"],
             labels={"view": "{view}", "model": "{model}"},
         ),
     log:

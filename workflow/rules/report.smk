@@ -11,9 +11,9 @@ from echocmr.report.smk import (  # noqa: E402
     REPORT_CAT,
     bland_altman_inputs,
     figure1_inputs,
-    report_targets,
     supp_figure1_inputs,
 )
+from echocmr.deliverables import report_targets  # noqa: E402
 from echocmr.report.summary import written_since  # noqa: E402
 
 RUN_STARTED = time.time()

@@ -3,6 +3,7 @@
 # user table, pretrained = user weights (EchoPrime layout supported). Path helpers:
 # echocmr.views.smk. The views settings are checked (echocmr.views.config) when a views job
 # enters the DAG, so ingest-only targets run without them.
+from echocmr.report.smk import REPORT_CAT  # noqa: E402
 from echocmr.views.smk import MODEL, SPLIT, ViewsPaths  # noqa: E402
 
 VIEWS_PATHS = ViewsPaths(config)
@@ -53,7 +54,7 @@ rule views_decide:
     output:
         views=report(
             "results/views/views.csv",
-            category="Views",
+            category=REPORT_CAT["views"],
             labels={"table": "view per video"},
         ),
         qc="results/qc/views.csv",
@@ -71,16 +72,9 @@ rule views_metrics:
     input:
         **VIEWS_PATHS.metrics_inputs(),
     output:
-        metrics=report(
-            "results/views/view_classifier_metrics.csv",
-            category="Views",
-            labels={"table": "view classifier accuracy"},
-        ),
-        figure=report(
-            "results/views/view_classifier_confusion.png",
-            category="Views",
-            labels={"figure": "view classifier confusion matrix"},
-        ),
+        # both shown in the report through rule report_assets (view_metrics, view_confusion)
+        metrics="results/views/view_classifier_metrics.csv",
+        figure="results/views/view_classifier_confusion.png",
     log:
         "results/logs/views/metrics.log",
     conda:

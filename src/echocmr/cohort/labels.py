@@ -19,16 +19,19 @@ from __future__ import annotations
 
 import pandas as pd
 
+from echocmr.model.tasks import CONTINUOUS_TASKS, VIEW_SPECIFIC
 from echocmr.segments import VIEW_SEGMENTS
+from echocmr.views.vocab import ANALYSIS_VIEWS
 
 ABNORMAL_WALL_MOTION = {"hypokinetic", "akinetic", "dyskinetic"}
-LABEL_COLUMNS = [
-    "study_key", "patient_key", "interval_days",
-    "wma_a4c", "wma_a2c", "wma_plax", "wma_global",
-    "lge_a4c", "lge_a2c", "lge_plax", "lge_global",
-    "t1", "t1_abnormal", "t2", "t2_abnormal", "ecv", "ecv_abnormal",
-]
-TASK_LABELS = [c for c in LABEL_COLUMNS if c not in ("study_key", "patient_key", "interval_days")]
+KEY_COLUMNS = ["study_key", "patient_key", "interval_days"]
+# wma_a4c, wma_a2c, wma_plax, wma_global, lge_a4c, ...: per view and over all 17 segments.
+SEGMENT_LABELS = [f"{task}_{where}" for task in VIEW_SPECIFIC
+                  for where in (*(view.lower() for view in ANALYSIS_VIEWS), "global")]
+# t1, t1_abnormal, t2, ...: each CMR mapping value and whether it reaches its threshold.
+MAPPING_LABELS = [column for task in CONTINUOUS_TASKS for column in (task, f"{task}_abnormal")]
+LABEL_COLUMNS = [*KEY_COLUMNS, *SEGMENT_LABELS, *MAPPING_LABELS]
+TASK_LABELS = [*SEGMENT_LABELS, *MAPPING_LABELS]
 CONTINUOUS_SOURCE = {"t1": "t1_native_ms", "t2": "t2_ms", "ecv": "ecv_pct"}
 DEFAULT_THRESHOLDS = {"t1": 1060.0, "t2": 58.0, "ecv": 33.0}
 SEGMENT_MISSING_MODES = ("strict", "observed")
@@ -73,7 +76,7 @@ def cmr_labels(
     out = pd.DataFrame(index=cmr.index)
     all_segments = list(range(1, 18))
     for kind, prefix in (("wm", "wma"), ("lge", "lge")):
-        for view in ("A4C", "A2C", "PLAX"):
+        for view in ANALYSIS_VIEWS:
             out[f"{prefix}_{view.lower()}"] = segment_label(cmr, kind, segments[view],
                                                             segment_missing)
         out[f"{prefix}_global"] = segment_label(cmr, kind, all_segments, segment_missing)

@@ -27,9 +27,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from echocmr.cohort.qc import qc_rows
+from echocmr.qc import qc_rows
+from echocmr.views.vocab import ANALYSIS_VIEWS
 
-ANALYSIS_VIEWS = ("A4C", "A2C", "PLAX")
 PAIR_COLUMNS = ["study_key", "patient_key", "cmr_key", "echo_date", "cmr_date", "interval_days"]
 REASON_NO_DATE = "echo study date missing"
 REASON_NO_CMR = "no CMR within window"

@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from echocmr.cohort.accession import study_echo_lvef
-from echocmr.cohort.labels import cmr_labels
-from echocmr.cohort.pair import ANALYSIS_VIEWS
+from echocmr.cohort.labels import MAPPING_LABELS, cmr_labels
+from echocmr.views.vocab import ANALYSIS_VIEWS
 
 TABLE1_COLUMNS = [
     "key", "characteristic", "value", "statistic", "estimate", "sd", "q1", "q3", "n", "N", "unit",
@@ -101,8 +101,7 @@ def patient_cmr_values(pairs: pd.DataFrame, cmr: pd.DataFrame, thresholds: dict,
     labels["lvef"] = pd.to_numeric(cmr["lvef_pct"], errors="coerce").astype("Float64").values
     used = pairs[["patient_key", "cmr_key", "cmr_date"]].drop_duplicates("cmr_key")
     used = used.join(labels, on="cmr_key").sort_values(["patient_key", "cmr_date", "cmr_key"])
-    columns = ["lvef", "t1", "t1_abnormal", "t2", "t2_abnormal", "ecv", "ecv_abnormal",
-               "wma_global", "lge_global"]
+    columns = ["lvef", *MAPPING_LABELS, "wma_global", "lge_global"]
     # GroupBy.first skips missing values: the earliest CMR that HAS the value, per column
     return used.groupby("patient_key")[columns].first()
 

@@ -35,6 +35,7 @@ from echocmr.ingest.avi import AviWriter, tee_to_avi
 from echocmr.ingest.crop_mask import CropMask, choose_mask, pixel_box
 from echocmr.ingest.regions import FanMaskAccumulator, linear_transducer, tissue_regions
 from echocmr.ingest.store import StoreWriter
+from echocmr.qc import QC_COLUMNS
 
 log = logging.getLogger("echocmr.crop")
 
@@ -280,7 +281,6 @@ def _downscale_keep(keep: np.ndarray, box: tuple[int, int, int, int], scale: int
 
 # --- one shard ---------------------------------------------------------------------------------
 
-QC_COLUMNS = ["step", "unit", "n_in", "n_out", "reason", "n_excluded"]
 
 
 @dataclass

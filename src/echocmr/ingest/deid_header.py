@@ -171,7 +171,8 @@ class HeaderCleaner:
         return DataElement(elem.tag, elem.VR, mapped if len(mapped) > 1 else mapped[0])
 
 
-def deidentify_header(src: Dataset, secret: str, max_shift_days: int = 365) -> Dataset:
+def deidentify_header(src: Dataset, secret: str,
+                      max_shift_days: int = keys.DATE_SHIFT_MAX_DAYS) -> Dataset:
     """A new data set with the identifying header content removed, remapped or shifted.
 
     Pixel description attributes are left to the pixel stage; file meta is rebuilt by

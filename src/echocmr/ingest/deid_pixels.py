@@ -33,6 +33,7 @@ from pydicom.encaps import generate_frames
 from pydicom.pixels.encoders import RLELosslessEncoder
 from pydicom.uid import ExplicitVRLittleEndian, JPEGBaseline8Bit, RLELossless
 
+from echocmr import keys
 from echocmr.ingest import burned_text as bt
 from echocmr.ingest import reasons as R
 from echocmr.ingest import regions as reg
@@ -325,7 +326,7 @@ class DeidResult:
 
 
 def deidentify_file(src_path: str | Path, dest: str | Path, secret: str,
-                    max_shift_days: int = 365, jpeg_quality: int = 95,
+                    max_shift_days: int = keys.DATE_SHIFT_MAX_DAYS, jpeg_quality: int = 95,
                     lossless_jpeg: bool = True) -> DeidResult:
     """De-identify one DICOM file (header + pixels) into `dest`; raises PixelError on failure."""
     src_path, dest = Path(src_path), Path(dest)

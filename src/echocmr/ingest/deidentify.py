@@ -15,9 +15,11 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
+from echocmr import keys
 from echocmr.ingest import reasons as R
 from echocmr.ingest.deid_pixels import PixelError, deidentify_file
-from echocmr.ingest.inventory import QC_COLUMNS, included_files
+from echocmr.ingest.inventory import included_files
+from echocmr.qc import QC_COLUMNS
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +32,7 @@ QC_STEP, QC_UNIT = "de-identified", "videos"
 @dataclass(frozen=True)
 class DeidSettings:
     secret: str
-    max_shift_days: int = 365
+    max_shift_days: int = keys.DATE_SHIFT_MAX_DAYS
     jpeg_quality: int = 95
     lossless_jpeg: bool = True
 

@@ -28,6 +28,7 @@ from echocmr import keys
 from echocmr.ingest import reasons as R
 from echocmr.ingest import regions as reg
 from echocmr.ingest.normalise import age_years, identifier, identifier_values, parse_date
+from echocmr.qc import QC_COLUMNS
 from echocmr.study_period import StudyPeriod
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,6 @@ MANIFEST_COLUMNS = [
     "n_frames", "rows", "columns", "transfer_syntax", "photometric", "fps", "file_bytes",
     "accession_key", "study_date", "age_years", "status", "reason",
 ]
-QC_COLUMNS = ["step", "unit", "n_in", "n_out", "reason", "n_excluded"]
 ULTRASOUND_SOP_CLASSES = frozenset({
     "1.2.840.10008.5.1.4.1.1.6.1",  # Ultrasound Image Storage
     "1.2.840.10008.5.1.4.1.1.3.1",  # Ultrasound Multi-frame Image Storage
@@ -56,7 +56,7 @@ class InventorySettings:
     secret: str
     n_shards: int
     min_frames: int = 32
-    date_shift_max_days: int = 365
+    date_shift_max_days: int = keys.DATE_SHIFT_MAX_DAYS
     colour_fraction: float = 0.01  # share of sector pixels that are coloured -> colour Doppler
     period: StudyPeriod | None = None  # cohort.period on the raw dates; None = no restriction
 

@@ -15,17 +15,21 @@ def secret_from(secret_cfg: dict, synthetic: bool) -> str:
                             file=secret_cfg.get("file"), synthetic=bool(synthetic))
 
 
+def _shift_days(ingest: dict) -> int:
+    return int(ingest.get("date_shift_max_days", keys.DATE_SHIFT_MAX_DAYS))
+
+
 def inventory_settings(ingest: dict, secret: str, period: dict | None = None) -> InventorySettings:
     """`period`: the rule's `period` param (cohort.period as strings, or None)."""
     return InventorySettings(secret=secret, n_shards=int(ingest["shards"]),
                              min_frames=int(ingest.get("min_frames", 32)),
-                             date_shift_max_days=int(ingest.get("date_shift_max_days", 365)),
+                             date_shift_max_days=_shift_days(ingest),
                              colour_fraction=float(ingest.get("colour_fraction", 0.01)),
                              period=study_period(period))
 
 
 def deid_settings(ingest: dict, secret: str) -> DeidSettings:
     return DeidSettings(secret=secret,
-                        max_shift_days=int(ingest.get("date_shift_max_days", 365)),
+                        max_shift_days=_shift_days(ingest),
                         jpeg_quality=int(ingest.get("jpeg_quality", 95)),
                         lossless_jpeg=ingest.get("jpeg_blanking", "lossless") == "lossless")

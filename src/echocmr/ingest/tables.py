@@ -53,7 +53,7 @@ class TableError(ValueError):
 @dataclass
 class Keyer:
     secret: str
-    max_shift_days: int = 365
+    max_shift_days: int = keys.DATE_SHIFT_MAX_DAYS
     period: StudyPeriod | None = None  # cohort.period on the raw dates
 
     def in_period(self, day: dt.date) -> bool:
@@ -184,7 +184,8 @@ def view_label_table(df: pd.DataFrame, k: Keyer, rej: Rejections) -> pd.DataFram
 
 
 def pseudonymise_tables(paths: dict[str, str | Path | None], secret: str,
-                        max_shift_days: int = 365, period: StudyPeriod | None = None,
+                        max_shift_days: int = keys.DATE_SHIFT_MAX_DAYS,
+                        period: StudyPeriod | None = None,
                         ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
     """All four tables (view_labels may be None -> empty) and the rejected rows; `period`:
     cohort.period (None = no restriction)."""

@@ -12,6 +12,8 @@ from echocmr.model.tasks import model_tasks
 # Heavy imports live in the functions: fuse and baseline run in the `stats` env (no torch).
 
 log = logging.getLogger(__name__)
+# Torch threads when the model section names none (the config schema's default, test_defaults).
+DEFAULT_THREADS = 1
 
 
 def shard_dirs_of(index_csvs) -> list[Path]:
@@ -29,7 +31,7 @@ def run_train(view: str, model_name: str, index_csvs, views_csv, labels_csv, spl
     from echocmr.model.data import view_table
     from echocmr.model.train import TrainSettings, fit, model_seed
 
-    torch.set_num_threads(int(model_cfg.get("threads", 1)))
+    torch.set_num_threads(int(model_cfg.get("threads", DEFAULT_THREADS)))
     shard_dirs = shard_dirs_of(index_csvs)
     tasks = model_tasks(model_cfg["mode"], model_name)
     table = view_table(views_csv, labels_csv, split_csv, view, tasks, _store_keys(shard_dirs))
@@ -48,7 +50,7 @@ def run_predict(view: str, model_name: str, best_pt, index_csvs, views_csv, labe
     from echocmr.model.data import view_table
     from echocmr.model.predict import predict_videos, write_predictions
 
-    torch.set_num_threads(int(model_cfg.get("threads", 1)))
+    torch.set_num_threads(int(model_cfg.get("threads", DEFAULT_THREADS)))
     shard_dirs = shard_dirs_of(index_csvs)
     tasks = model_tasks(model_cfg["mode"], model_name)
     table = view_table(views_csv, labels_csv, split_csv, view, tasks, _store_keys(shard_dirs))

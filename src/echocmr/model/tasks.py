@@ -1,13 +1,17 @@
-"""Task names, their kind (binary or continuous) and the label column each view/fusion reads."""
+"""Task names (their one home, tests/test_single_homes.py), their kind (binary or continuous)
+and the label column each view/fusion reads. `VIEWS` is the views' home re-exported."""
 
 from __future__ import annotations
 
-VIEWS = ("A4C", "A2C", "PLAX")
+from echocmr.views.vocab import ANALYSIS_VIEWS as VIEWS
+
 BINARY_TASKS = ("wma", "lge", "t1_abnormal", "t2_abnormal", "ecv_abnormal")
 CONTINUOUS_TASKS = ("t1", "t2", "ecv")
 TASKS = BINARY_TASKS + CONTINUOUS_TASKS
 # Wall motion and scar are labelled per view: only the AHA segments a view shows count.
 VIEW_SPECIFIC = ("wma", "lge")
+# The CMR mapping parameters past their threshold (one global label each).
+MAPPING_BINARY_TASKS = tuple(t for t in BINARY_TASKS if t not in VIEW_SPECIFIC)
 
 
 def is_binary(task: str) -> bool:

@@ -15,7 +15,7 @@ import pandas as pd
 
 from echocmr.ingest import paths as ingest_paths
 from echocmr.ingest.store import StoreWriter
-from echocmr.model.tasks import BINARY_TASKS, VIEWS
+from echocmr.model.tasks import BINARY_TASKS, VIEW_SPECIFIC, VIEWS
 
 
 def beating_ring(n_frames: int, size: int, wma: bool, rng: np.random.Generator) -> np.ndarray:
@@ -57,10 +57,10 @@ def make_toy_dataset(root, n_patients: int = 40, n_frames: int = 40, size: int =
         t2 = float(rng.normal(50, 4))
         labels = {"study_key": study, "patient_key": patient, "interval_days": 0}
         for task in BINARY_TASKS:
-            for v in ("a4c", "a2c", "plax", "global"):
-                if task in ("wma", "lge"):
+            for v in [*(view.lower() for view in VIEWS), "global"]:
+                if task in VIEW_SPECIFIC:
                     labels[f"{task}_{v}"] = int(wma) if task == "wma" else int(rng.random() < .4)
-            if task not in ("wma", "lge"):
+            if task not in VIEW_SPECIFIC:
                 labels[task] = int(rng.random() < 0.5)
         labels.update({"t1": float(rng.normal(1000, 40)), "t2": t2,
                        "ecv": float(rng.normal(27, 3))})

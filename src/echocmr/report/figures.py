@@ -7,8 +7,10 @@ import math
 import numpy as np
 import pandas as pd
 
+from echocmr.model.tasks import CONTINUOUS_TASKS, MAPPING_BINARY_TASKS
 from echocmr.report import style
 from echocmr.stats.roc import roc_points
+from echocmr.views.vocab import ANALYSIS_VIEWS
 
 plt = style.plt
 
@@ -65,7 +67,7 @@ def figure1(binary: pd.DataFrame, preds: dict[tuple[str, str], pd.DataFrame], pn
         _roc_axes(ax, title)
         missing = [_roc_line(ax, preds.get((source, task)), _metric(binary, source, task),
                              style.SOURCE_COLOURS[source], style.SOURCE_LABELS[source])
-                   for source in ("fused", "A4C", "A2C", "PLAX")]
+                   for source in ("fused", *ANALYSIS_VIEWS)]
         if all(missing):
             _missing_panel(ax, missing)
         ax.legend(loc="lower right", title="AUROC (95% CI)", **style.LEGEND)
@@ -107,12 +109,12 @@ def supp_figure1(binary: pd.DataFrame, continuous: pd.DataFrame,
     _roc_axes(ax, "Abnormal tissue composition")
     missing = [_roc_line(ax, preds.get(("fused", task)), _metric(binary, "fused", task),
                          style.TISSUE_COLOURS[task], style.TISSUE_LABELS[task])
-               for task in ("t1_abnormal", "t2_abnormal", "ecv_abnormal")]
+               for task in MAPPING_BINARY_TASKS]
     if all(missing):
         _missing_panel(ax, missing)
     ax.legend(loc="lower right", title="AUROC (95% CI)", **style.LEGEND)
     style.panel_letter(ax, "A")
-    for ax, task, letter in zip(axes.ravel()[1:], ("t1", "t2", "ecv"), "BCD"):
+    for ax, task, letter in zip(axes.ravel()[1:], CONTINUOUS_TASKS, "BCD"):
         _scatter(ax, preds.get(("fused", task)), _metric(continuous, "fused", task), task)
         style.panel_letter(ax, letter)
     fig.tight_layout(h_pad=1.5, w_pad=2.0)
@@ -124,7 +126,7 @@ def bland_altman(continuous: pd.DataFrame, preds: dict[tuple[str, str], pd.DataF
     """Mean of predicted and measured vs their difference, bias and 95% limits of agreement."""
     style.apply()
     fig, axes = plt.subplots(1, 3, figsize=(style.DOUBLE_COLUMN, 2.5))
-    for ax, task, letter in zip(axes, ("t1", "t2", "ecv"), "ABC"):
+    for ax, task, letter in zip(axes, CONTINUOUS_TASKS, "ABC"):
         name, unit = style.CONTINUOUS_LABELS[task]
         ax.set_title(name, loc="left")
         ax.set_xlabel(f"Mean of predicted and measured ({unit})")
@@ -151,7 +153,7 @@ def training_curves(curves: dict[str, pd.DataFrame], png: str) -> None:
     """Per view (columns): loss per epoch (top; dashed training, solid validation) and the
     validation AUROC of every binary task (bottom), one colour per model or task."""
     style.apply()
-    order = {"A4C": 0, "A2C": 1, "PLAX": 2}
+    order = {view: i for i, view in enumerate(ANALYSIS_VIEWS)}
     views = sorted({name.split("/")[0] for name in curves},
                    key=lambda v: (order.get(v, 9), v)) or ["(none)"]
     fig, axes = plt.subplots(2, len(views), figsize=(style.DOUBLE_COLUMN, 4.2), squeeze=False,

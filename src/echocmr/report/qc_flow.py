@@ -14,10 +14,10 @@ import textwrap
 
 import pandas as pd
 
+from echocmr.qc import QC_COLUMNS
 from echocmr.report import style
 
 plt = style.plt
-QC_COLUMNS = ["step", "unit", "n_in", "n_out", "reason", "n_excluded"]
 FLOW_COLUMNS = ["order", "stage", *QC_COLUMNS]
 
 

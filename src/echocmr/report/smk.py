@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-VIEWS = ["A4C", "A2C", "PLAX"]
-BINARY_TASKS = ["wma", "lge", "t1_abnormal", "t2_abnormal", "ecv_abnormal"]
-CONTINUOUS_TASKS = ["t1", "t2", "ecv"]
-TASKS = BINARY_TASKS + CONTINUOUS_TASKS
+from echocmr.model.tasks import (
+    BINARY_TASKS,
+    CONTINUOUS_TASKS,
+    MAPPING_BINARY_TASKS,
+    TASKS,
+    VIEW_SPECIFIC,
+    VIEWS,
+)
 
 REPORT_CAT = {
     "qc": "1. Data flow and QC",
@@ -41,7 +45,7 @@ def predictions(pairs) -> dict[str, str]:
 def evaluate_inputs() -> dict[str, str]:
     # Every view and the fused model for all tasks; the clinical baseline is a logistic model of
     # the binary outcomes, evaluated beside them.
-    pairs = [(s, t) for s in VIEWS + ["fused"] for t in TASKS]
+    pairs = [(s, t) for s in [*VIEWS, "fused"] for t in TASKS]
     return predictions(pairs + [("baseline", t) for t in BINARY_TASKS])
 
 
@@ -51,19 +55,19 @@ def fusion_pattern_inputs() -> dict[str, str]:
 
 
 def delong_inputs() -> dict[str, str]:
-    return predictions([(s, t) for s in VIEWS + ["fused", "baseline"] for t in BINARY_TASKS])
+    return predictions([(s, t) for s in [*VIEWS, "fused", "baseline"] for t in BINARY_TASKS])
 
 
 def calibration_inputs() -> dict[str, str]:
     """Test predictions of every view, the fused model and the baseline, binary tasks."""
-    return predictions([(s, t) for s in VIEWS + ["fused", "baseline"] for t in BINARY_TASKS])
+    return predictions([(s, t) for s in [*VIEWS, "fused", "baseline"] for t in BINARY_TASKS])
 
 
 def operating_point_inputs() -> dict[str, str]:
     """`{split}__{source}__{task}` -> prediction table holding that split. View and baseline
     tables hold val and test; the fused val predictions (in-sample) are a file of their own."""
     out = {}
-    for source in VIEWS + ["fused", "baseline"]:
+    for source in [*VIEWS, "fused", "baseline"]:
         for task in BINARY_TASKS:
             test = f"results/predictions/{source}/{task}.csv"
             out[f"test__{source}__{task}"] = test
@@ -73,12 +77,12 @@ def operating_point_inputs() -> dict[str, str]:
 
 
 def figure1_inputs() -> dict[str, str]:
-    pairs = [(s, t) for t in ("wma", "lge") for s in VIEWS + ["fused"]]
+    pairs = [(s, t) for t in VIEW_SPECIFIC for s in [*VIEWS, "fused"]]
     return {"binary": "results/metrics/binary.csv", **predictions(pairs)}
 
 
 def supp_figure1_inputs() -> dict[str, str]:
-    tasks = ["t1_abnormal", "t2_abnormal", "ecv_abnormal"] + CONTINUOUS_TASKS
+    tasks = [*MAPPING_BINARY_TASKS, *CONTINUOUS_TASKS]
     return {"binary": "results/metrics/binary.csv",
             "continuous": "results/metrics/continuous.csv",
             **predictions([("fused", t) for t in tasks])}
@@ -87,21 +91,3 @@ def supp_figure1_inputs() -> dict[str, str]:
 def bland_altman_inputs() -> dict[str, str]:
     return {"continuous": "results/metrics/continuous.csv",
             **predictions([("fused", t) for t in CONTINUOUS_TASKS])}
-
-
-def report_targets() -> list[str]:
-    """Every report()-flagged output of the report stage (and the readiness page); `rule all`
-    should include these."""
-    return [
-        "results/qc/flow.png",
-        "results/table2.html",
-        "results/figure1.png",
-        "results/supp_figure1.png",
-        "results/bland_altman.png",
-        "results/replication.png",
-        "results/training_curves.png",
-        "results/report/view_classifier_confusion.png",
-        *(f"results/report/{name}.html" for name in REPORT_TABLES),
-        "results/report/readiness.html",  # the cohort stage's readiness rule writes this page
-        "results/report/summary.html",  # the run summary (rule summary)
-    ]

@@ -7,11 +7,13 @@ import html
 import numpy as np
 import pandas as pd
 
+from echocmr.model.tasks import VIEW_SPECIFIC
 from echocmr.report.style import fmt_ci
+from echocmr.views.vocab import ANALYSIS_VIEWS
 
 VIDEO_LABELS = {"A4C": "A4c view", "A2C": "A2c view", "PLAX": "PLAX view",
                 "fused": "Logistic regression using three views"}
-SOURCES = ("A4C", "A2C", "PLAX", "fused")
+SOURCES = (*ANALYSIS_VIEWS, "fused")
 
 # (section, task, parameter label per source) in the paper's row order.
 TABLE2_LAYOUT = [
@@ -173,7 +175,7 @@ caption {{ caption-side: top; font-weight: bold; text-align: left; padding-botto
 
 
 SOURCE_LABELS = {**VIDEO_LABELS, "baseline": "Clinical baseline (echo LVEF, age, sex)"}
-TASK_LABELS = {task: section if task in ("wma", "lge") else parameters["fused"]
+TASK_LABELS = {task: section if task in VIEW_SPECIFIC else parameters["fused"]
                for section, task, parameters in TABLE2_LAYOUT}
 TASK_LABELS.update({"t1_abnormal": "Native T1 >= threshold", "t2_abnormal": "T2 >= threshold",
                     "ecv_abnormal": "ECV >= threshold"})

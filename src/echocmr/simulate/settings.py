@@ -10,7 +10,8 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-MAIN_VIEWS = ("A4C", "A2C", "PLAX")
+from echocmr.views.vocab import ANALYSIS_VIEWS as MAIN_VIEWS
+
 DISTRACTOR_VIEWS = ("PSAX", "A5C", "SUBCOSTAL")
 ALL_VIEWS = MAIN_VIEWS + DISTRACTOR_VIEWS
 ENCODINGS = ("jpeg_ybr422", "rgb", "mono2", "rle")

@@ -16,6 +16,7 @@ from echocmr.simulate import identity, layouts
 from echocmr.simulate.cohort import Cohort, view_wma
 from echocmr.simulate.dicomio import TRANSFER_SYNTAX
 from echocmr.simulate.quirks import ACCESSION_SEPARATOR
+from echocmr.views.vocab import ANALYSIS_VIEWS
 
 
 def view_lge(row, view: str) -> int:
@@ -25,7 +26,7 @@ def view_lge(row, view: str) -> int:
 def patients_truth(cohort: Cohort, secret: str) -> pd.DataFrame:
     p = cohort.patients.copy()
     p.insert(1, "patient_key", [keys.pseudonym(secret, "patient", m) for m in p["mrn"]])
-    for view in ("A4C", "A2C", "PLAX"):
+    for view in ANALYSIS_VIEWS:
         p[f"wma_{view.lower()}"] = [view_wma(r, view) for _, r in p.iterrows()]
         p[f"lge_{view.lower()}"] = [view_lge(r, view) for _, r in p.iterrows()]
     wm_cols = [f"wm_{s:02d}" for s in range(1, 18)]
@@ -79,7 +80,7 @@ def videos_truth(cohort: Cohort, facts: pd.DataFrame, secret: str) -> pd.DataFra
     for col in ("rows", "columns", "file_bytes", *scan):
         out[col] = pd.to_numeric(out[col]).astype("Int64")
     # Planted per-view labels of the patient (the ground truth the models should recover).
-    for view in ("A4C", "A2C", "PLAX"):
+    for view in ANALYSIS_VIEWS:
         lv = view.lower()
         out[f"wma_{lv}"] = [view_wma(pat.loc[i], view) for i in v["patient_index"]]
     out["wma_view"] = [view_wma(pat.loc[i], vw) if vw in VIEW_SEGMENTS else ""

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from echocmr.qc import QC_COLUMNS
 from echocmr.views.vocab import ANALYSIS_VIEWS, PROB_COLUMNS, VIEW_CLASSES
 
 VIEWS_COLUMNS = ["video_key", "study_key", "patient_key", "view", *PROB_COLUMNS, "confidence",
                  "status", "reason"]
-QC_COLUMNS = ["step", "unit", "n_in", "n_out", "reason", "n_excluded"]
 
 # Fixed exclusion vocabulary of this stage (documented in docs/views.md).
 REASON_OTHER = "other view"

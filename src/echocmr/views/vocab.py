@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
-ANALYSIS_VIEWS = ["A4C", "A2C", "PLAX"]
-VIEW_CLASSES = ANALYSIS_VIEWS + ["OTHER"]
+# The one home of the analysis views (tests/test_single_homes.py): every stage imports these.
+ANALYSIS_VIEWS = ("A4C", "A2C", "PLAX")
+VIEW_CLASSES = [*ANALYSIS_VIEWS, "OTHER"]
 PROB_COLUMNS = [f"p_{v}" for v in VIEW_CLASSES]
 
 # Spellings seen in reporting systems and public data sets (EchoNet, EchoPrime, CAMUS) for the

@@ -1,4 +1,5 @@
-"""QC accounting rows of the cohort stage (docs/ARCHITECTURE.md, "QC accounting")."""
+"""QC accounting (docs/ARCHITECTURE.md, "QC accounting"): the one home of the QC table's
+columns, which every stage that drops things writes, and the rows of one step."""
 
 from __future__ import annotations
 

@@ -1,0 +1,105 @@
+"""One home per fact (issue 14): the analysis views, the task names, the QC columns and the
+deliverables are each spelled out in one module; everything else imports them.
+
+The scan reads every Python and Snakemake file under src/ and workflow/ for a bracketed literal
+(list, tuple or set) that spells one of these facts again, and names its file and line.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from echocmr.deliverables import deliverables
+from echocmr.model.tasks import BINARY_TASKS, CONTINUOUS_TASKS, MAPPING_BINARY_TASKS
+from echocmr.qc import QC_COLUMNS
+from echocmr.views.vocab import ANALYSIS_VIEWS
+
+REPO = Path(__file__).resolve().parents[1]
+SOURCES = [*sorted((REPO / "src").rglob("*.py")), *sorted((REPO / "workflow").rglob("*.smk")),
+           REPO / "Snakefile"]
+# Other names a literal of views may carry beside the views themselves (a source list such as
+# ("A4C", "A2C", "PLAX", "fused") restates the views as much as the bare tuple does).
+VIEW_COMPANIONS = {"fused", "baseline", "global", "OTHER"}
+
+# fact -> (home, does a literal's set of strings restate it?)
+FACTS = {
+    "analysis views": ("src/echocmr/views/vocab.py", lambda s: (
+        set(ANALYSIS_VIEWS) <= s <= set(ANALYSIS_VIEWS) | VIEW_COMPANIONS
+        or {v.lower() for v in ANALYSIS_VIEWS} <= s)),
+    "task names": ("src/echocmr/model/tasks.py", lambda s: (
+        set(BINARY_TASKS) <= s or set(CONTINUOUS_TASKS) <= s or set(MAPPING_BINARY_TASKS) <= s)),
+    "QC columns": ("src/echocmr/qc.py", lambda s: set(QC_COLUMNS) <= s),
+    "deliverables": ("src/echocmr/deliverables.py", lambda s: len(
+        s & set(deliverables(trains_models=True))) >= 2),
+}
+# Literals that name the same strings for another reason, with that reason.
+ALLOWED = {
+    # simulate.effects keys: the planted CMR tissue measures, not the model's task names
+    ("src/echocmr/simulate/render.py", "task names"),
+}
+
+BRACKETED = re.compile(r"[\[({]([^\[\](){}]*)[\])}]")
+STRING = re.compile(r"\"([^\"\n]*)\"|'([^'\n]*)'")
+
+
+def restatements(text: str) -> list[tuple[int, str]]:
+    """(line, fact) of every bracketed literal in `text` that spells out one of FACTS."""
+    found = []
+    for match in BRACKETED.finditer(text):
+        body = match.group(1)
+        if match.group(0).startswith("{") and ":" in body:
+            continue  # a dict: display labels keyed by view are checked below instead
+        strings = {a or b for a, b in STRING.findall(body)}
+        line = text.count("\n", 0, match.start()) + 1
+        found += [(line, fact) for fact, (_, spells) in FACTS.items() if spells(strings)]
+    return found
+
+
+def test_each_fact_is_spelled_out_only_in_its_home():
+    misplaced = []
+    for path in SOURCES:
+        rel = path.relative_to(REPO).as_posix()
+        for line, fact in restatements(path.read_text()):
+            if rel != FACTS[fact][0] and (rel, fact) not in ALLOWED:
+                misplaced.append(f"{rel}:{line}: {fact} (home: {FACTS[fact][0]})")
+    assert not misplaced, "\n".join(misplaced)
+
+
+def test_each_home_spells_out_its_fact():
+    for fact, (home, _) in FACTS.items():
+        assert fact in {f for _, f in restatements((REPO / home).read_text())}, (fact, home)
+
+
+@pytest.mark.parametrize("snippet", [
+    'VIEWS = ("A4C", "A2C", "PLAX")',
+    "SOURCES = ['fused', 'A4C',\n           'A2C', 'PLAX']",
+    'for v in ("a4c", "a2c", "plax", "global"):',
+    'TASKS = ["wma", "lge", "t1_abnormal", "t2_abnormal", "ecv_abnormal"]',
+    'cols = ["step", "unit", "n_in", "n_out", "reason", "n_excluded"]',
+    'targets = ["results/table1.csv", "results/table2.csv"]',
+])
+def test_the_scan_finds_a_restated_fact(snippet):
+    assert restatements(f"x = 1\n{snippet}\n")
+
+
+def test_simulator_lists_of_other_views_are_not_the_analysis_views():
+    assert not restatements('still = rng.choice(["A4C", "PLAX", "PSAX", "A2C"])')
+
+
+def test_dicts_keyed_by_view_have_exactly_the_analysis_views():
+    from echocmr.cohort import table1
+    from echocmr.report import style, tables
+    from echocmr.segments import VIEW_SEGMENTS
+    from echocmr.simulate.settings import DEFAULTS
+
+    views = set(ANALYSIS_VIEWS)
+    assert set(VIEW_SEGMENTS) == views
+    assert set(table1.VIEW_LABELS) == views
+    assert set(DEFAULTS["view_probability"]) == views
+    assert set(tables.SOURCES) == set(tables.VIDEO_LABELS) == views | {"fused"}
+    assert set(style.SOURCE_COLOURS) == set(style.SOURCE_LABELS) == views | {"fused"}
+    for _, _, labels in tables.TABLE2_LAYOUT:
+        assert set(labels) == views | {"fused"}
