@@ -198,3 +198,17 @@ def test_train_keys_are_the_training_settings():
 
     fields = {f.name for f in dataclasses.fields(TrainSettings)}
     assert set(TRAIN_KEYS) == fields | {"mode"}
+
+
+def test_every_script_rule_carries_the_code_fingerprint_of_its_script(tmp_path):
+    from echocmr.codehash import ScriptFingerprints
+
+    code = ScriptFingerprints(REPO)
+    with SnakemakeApi(OutputSettings(quiet={Quietness.ALL})) as api:
+        workflow = api.workflow(ResourceSettings(), ConfigSettings(), snakefile=REPO / "Snakefile",
+                                workdir=tmp_path)._workflow
+        scripted = {rule.name: (rule.params.get("code"), Path(rule.script).name)
+                    for rule in workflow.rules if rule.script}
+    assert len(scripted) > 30
+    missing = sorted(name for name, (fp, script) in scripted.items() if fp != code.of(script))
+    assert not missing, f"rules without their script's code=CODE.of(...) param: {missing}"
