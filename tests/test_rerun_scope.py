@@ -70,7 +70,8 @@ def test_a_changed_key_reruns_exactly_the_rules_that_read_it(demo_run, tmp_path,
     jobs = params_jobs(demo_run, "--configfile", str(overlay))
     # a recorder downstream of a reader is listed for its updated input, not its params
     assert jobs - RECORDERS == readers
-    assert jobs == RECORDERS if not readers else True
+    if not readers:  # a key no rule reads as a param (model.threads): only the recorders
+        assert jobs == RECORDERS
 
 
 def test_an_edited_library_module_reruns_the_rules_whose_scripts_import_it(demo_run):
