@@ -25,6 +25,7 @@ rule audit:
         **rule_params(config, "date_shift_max_days", "shards"),
         ocr_sample=config["audit"]["ocr_sample"],
         seed=config["seed"],
+        code=CODE.of("audit.py"),
     script:
         "../scripts/audit.py"
 
@@ -45,5 +46,6 @@ rule audit_report:
         "../../envs/dicom.yaml"
     params:
         **rule_params(config, "date_shift_max_days"),
+        code=CODE.of("audit_report.py"),
     script:
         "../scripts/audit_report.py"

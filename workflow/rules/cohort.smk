@@ -25,6 +25,8 @@ rule validate_tables:
         "results/logs/cohort/validate_tables.log",
     conda:
         "../../envs/stats.yaml"
+    params:
+        code=CODE.of("validate_tables.py"),
     script:
         "../scripts/validate_tables.py"
 
@@ -45,6 +47,7 @@ rule pair:
     params:
         window_days=config["cohort"]["window_days"],
         min_age=config["cohort"]["min_age"],
+        code=CODE.of("pair.py"),
     script:
         "../scripts/pair.py"
 
@@ -61,6 +64,7 @@ rule labels:
         "../../envs/stats.yaml"
     params:
         cohort=label_config(config, BUNDLE),
+        code=CODE.of("labels.py"),
     script:
         "../scripts/labels.py"
 
@@ -80,6 +84,7 @@ rule split:
     params:
         split=split_config(config),
         seed=config["seed"],
+        code=CODE.of("split.py"),
     script:
         "../scripts/split.py"
 
@@ -104,5 +109,6 @@ rule table1:
         "../../envs/stats.yaml"
     params:
         cohort=label_config(config, BUNDLE),
+        code=CODE.of("table1.py"),
     script:
         "../scripts/table1.py"

@@ -3,6 +3,7 @@ import sys
 
 sys.path.insert(0, os.path.join(workflow.basedir, "src"))
 
+from echocmr.codehash import ScriptFingerprints  # noqa: E402
 from echocmr.config_checks import check_config  # noqa: E402
 from echocmr.deliverables import deliverables  # noqa: E402
 from echocmr.ingest import paths as ingest_paths  # noqa: E402
@@ -11,6 +12,9 @@ from echocmr.model import tasks as model_tasks  # noqa: E402
 from echocmr.views.vocab import ANALYSIS_VIEWS  # noqa: E402
 
 check_config(config)
+# Every rule's `code` param: its script and the echocmr modules it imports, so that a library
+# edit reruns the rules that run it (echocmr.codehash; docs/ARCHITECTURE.md "What reruns when").
+CODE = ScriptFingerprints(workflow.basedir)
 # model.mode external: the model card of model.bundle (None when this run trains its models).
 BUNDLE = bundle_card(config)
 

@@ -21,6 +21,7 @@ rule crop:
         mem_mb=2000,
         runtime=60,
     params:
-        crop=lambda wc: config["ingest"]["crop"],
+        crop=config["ingest"]["crop"],
+        code=CODE.of("crop.py"),
     script:
         "../scripts/crop.py"

@@ -32,6 +32,7 @@ rule evaluate:
         n_bootstrap=config["evaluate"]["n_bootstrap"],
         unit=config["evaluate"]["unit"],
         seed=config["seed"],
+        code=CODE.of("evaluate.py"),
     script:
         "../scripts/evaluate.py"
 
@@ -49,6 +50,7 @@ rule delong:
         n_bootstrap=config["evaluate"]["n_bootstrap"],
         unit=config["evaluate"]["unit"],
         seed=config["seed"],
+        code=CODE.of("delong.py"),
     script:
         "../scripts/delong.py"
 
@@ -67,6 +69,7 @@ rule operating_points:
         unit=config["evaluate"]["unit"],
         seed=config["seed"],
         thresholds=bundle_thresholds(BUNDLE),
+        code=CODE.of("operating_points.py"),
     script:
         "../scripts/operating_points.py"
 
@@ -90,5 +93,6 @@ rule calibration:
         n_bootstrap=config["evaluate"]["n_bootstrap"],
         unit=config["evaluate"]["unit"],
         seed=config["seed"],
+        code=CODE.of("calibration.py"),
     script:
         "../scripts/calibration.py"

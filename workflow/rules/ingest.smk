@@ -24,6 +24,7 @@ rule inventory:
         ),
         # raw study dates exist only here: cohort.period is checked before they are shifted
         period=period_param(config),
+        code=CODE.of("inventory.py"),
     script:
         "../scripts/inventory.py"
 
@@ -46,6 +47,7 @@ rule deidentify:
         runtime=120,
     params:
         **rule_params(config, "date_shift_max_days", "jpeg_quality", "jpeg_blanking"),
+        code=CODE.of("deidentify.py"),
     script:
         "../scripts/deidentify.py"
 
@@ -66,5 +68,6 @@ rule deidentify_tables:
     params:
         **rule_params(config, "date_shift_max_days"),
         period=period_param(config),
+        code=CODE.of("deidentify_tables.py"),
     script:
         "../scripts/deidentify_tables.py"

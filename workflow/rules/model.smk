@@ -6,7 +6,8 @@
 from echocmr.model.bundle import config_hash  # noqa: E402
 from echocmr.model.smk import (  # noqa: E402
     ModelPaths,
-    label_config,
+    card_crop,
+    card_label_definitions,
     network_params,
     predict_params,
 )
@@ -41,6 +42,7 @@ rule train:
     params:
         model=network_params(config),
         seed=config["seed"],
+        code=CODE.of("model_train.py"),
     script:
         "../scripts/model_train.py"
 
@@ -65,6 +67,7 @@ rule predict:
         model=predict_params(config, BUNDLE),
         model_name=MODEL.model_name,
         tasks=MODEL.tasks,
+        code=CODE.of("model_predict.py"),
     script:
         "../scripts/model_predict.py"
 
@@ -89,6 +92,7 @@ rule fuse:
         min_fit=config["model"]["fuse_min_val"],
         penalty=config["model"]["fusion_penalty"],
         bundle=config["model"]["bundle"] if BUNDLE else None,
+        code=CODE.of("model_fuse.py"),
     script:
         "../scripts/model_fuse.py"
 
@@ -111,6 +115,7 @@ rule baseline:
     params:
         tasks=BINARY_TASKS,
         bundle=config["model"]["bundle"] if BUNDLE else None,
+        code=CODE.of("model_baseline.py"),
     script:
         "../scripts/model_baseline.py"
 
@@ -136,8 +141,9 @@ rule bundle:
     params:
         training_mode=config["model"]["mode"],
         test_clips=config["model"]["test_clips"],
-        label_definitions=label_config(config, None),
-        crop=config["ingest"]["crop"],
+        label_definitions=card_label_definitions(config),
+        crop=card_crop(config),
         config_sha256=config_hash(config),
+        code=CODE.of("model_bundle.py"),
     script:
         "../scripts/model_bundle.py"

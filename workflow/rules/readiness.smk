@@ -25,5 +25,6 @@ rule readiness:
         split=split_config(config),
         # the published AUROCs of the replication table: the AUROC each CI is sized at
         published=config["report"]["published"].get("table2", {}),
+        code=CODE.of("readiness.py"),
     script:
         "../scripts/readiness.py"

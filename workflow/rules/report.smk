@@ -39,6 +39,8 @@ rule table2:
         "results/logs/report/table2.log",
     conda:
         "../../envs/plot.yaml"
+    params:
+        code=CODE.of("table2.py"),
     script:
         "../scripts/table2.py"
 
@@ -59,6 +61,7 @@ rule figure1:
         "../../envs/plot.yaml"
     params:
         figure="figure1",
+        code=CODE.of("figures.py"),
     script:
         "../scripts/figures.py"
 
@@ -79,6 +82,7 @@ rule supp_figure1:
         "../../envs/plot.yaml"
     params:
         figure="supp_figure1",
+        code=CODE.of("figures.py"),
     script:
         "../scripts/figures.py"
 
@@ -99,6 +103,7 @@ rule bland_altman:
         "../../envs/plot.yaml"
     params:
         figure="bland_altman",
+        code=CODE.of("figures.py"),
     script:
         "../scripts/figures.py"
 
@@ -121,6 +126,7 @@ rule replication:
         "../../envs/plot.yaml"
     params:
         published=config["report"]["published"],
+        code=CODE.of("replication.py"),
     script:
         "../scripts/replication.py"
 
@@ -145,6 +151,7 @@ rule qc_flow:
         "../../envs/plot.yaml"
     params:
         stages=["ingest", "deidentify", "crop", "views", "cohort"],
+        code=CODE.of("qc_flow.py"),
     script:
         "../scripts/qc_flow.py"
 
@@ -172,6 +179,8 @@ rule summary:
         "results/logs/report/summary.log",
     conda:
         "../../envs/plot.yaml"
+    params:
+        code=CODE.of("summary.py"),
     script:
         "../scripts/summary.py"
 
@@ -189,6 +198,8 @@ rule training_curves:
         "results/logs/report/training_curves.log",
     conda:
         "../../envs/plot.yaml"
+    params:
+        code=CODE.of("training_curves.py"),
     script:
         "../scripts/training_curves.py"
 
@@ -266,6 +277,10 @@ rule report_assets:
         "results/logs/report/report_assets.log",
     conda:
         "../../envs/plot.yaml"
+    params:
+        # the whole config, recorded in results/config_used.yaml: a cheap rule, rerun on any change
+        config=config,
+        code=CODE.of("report_assets.py"),
     script:
         "../scripts/report_assets.py"
 

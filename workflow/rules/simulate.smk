@@ -29,5 +29,6 @@ rule simulate:
         settings=config["simulate"],
         seed=config["seed"],
         secret=config["secret"],
+        code=CODE.of("simulate.py"),
     script:
         "../scripts/simulate.py"

@@ -25,6 +25,7 @@ rule views_fit:
         mem_mb=4000,
     params:
         settings=VIEWS_PATHS.train_settings(),
+        code=CODE.of("views_fit.py"),
     script:
         "../scripts/views_fit.py"
 
@@ -44,6 +45,7 @@ rule views_classify:
     params:
         backend=VIEWS_PATHS.backend,
         weights_layout=VIEWS_PATHS.weights_layout(),
+        code=CODE.of("views_classify.py"),
     script:
         "../scripts/views_classify.py"
 
@@ -64,6 +66,7 @@ rule views_decide:
         "../../envs/torch.yaml"
     params:
         threshold=config["views"]["threshold"],
+        code=CODE.of("views_decide.py"),
     script:
         "../scripts/views_decide.py"
 
@@ -84,5 +87,6 @@ rule views_metrics:
         synthetic=VIEWS_PATHS.synthetic,
         secret_env=config["secret"]["env"],
         secret_file=config["secret"]["file"],
+        code=CODE.of("views_metrics.py"),
     script:
         "../scripts/views_metrics.py"

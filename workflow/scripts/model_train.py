@@ -14,7 +14,8 @@ with script_logging(snakemake):
         views_csv=snakemake.input.views,
         labels_csv=snakemake.input.labels,
         split_csv=snakemake.input.split,
-        model_cfg=snakemake.params.model,
+        # the job's threads (model.threads, capped by --cores): a resource, not a param
+        model_cfg={**snakemake.params.model, "threads": snakemake.threads},
         seed=snakemake.params.seed,
         outdir=Path(snakemake.output.best).parent,
     )

@@ -30,7 +30,7 @@ with script_logging(snakemake):
             frame = pd.read_csv(snakemake.input[name], keep_default_na=False)
         with open(snakemake.output[name], "w") as handle:
             handle.write(frame_html(frame, title))
-    config_text = config_yaml(snakemake.config)
+    config_text = config_yaml(snakemake.params.config)
     versions = software_versions()
     for path, text in ((snakemake.output.config, config_text),
                        (snakemake.output.versions, versions)):

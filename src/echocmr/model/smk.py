@@ -8,14 +8,25 @@ import os
 from echocmr.ingest.paths import shard_dirs
 from echocmr.model.tasks import BINARY_TASKS, TASKS, VIEWS
 
-# `model` keys read only by the fuse rule: kept out of the train/predict params so that changing
-# how views are fused does not retrain (or re-predict with) any network.
-FUSION_KEYS = ("fuse_min_val", "fusion_penalty")
+# The `model` keys each network rule reads; the rest (fusion, bundle, threads) stay out of their
+# params, so that changing how views are fused, or a job's thread count, reruns no network.
+# TRAIN_KEYS = the fields of echocmr.model.train.TrainSettings + `mode` (which tasks a model
+# has); tests/test_model_unit.py holds the two together (train.py needs torch, the parse not).
+TRAIN_KEYS = ("mode", "arch", "layers", "width", "weights", "frames", "period", "resolution",
+              "lr", "weight_decay", "batch_size", "max_epochs", "patience", "device",
+              "num_workers", "selection_tasks", "task_weights")
+# Prediction takes the input spec (frames, period, resolution) and the net from best.pt, its
+# input: only how to clip, batch and where to run come from the config.
+PREDICT_KEYS = ("mode", "test_clips", "batch_size", "device")
+# The label definitions of the labels and Table 1 rules (and of a bundle's model card).
+LABEL_KEYS = ("segments", "thresholds", "segment_missing")
+# The crop settings a model card records: the input spec another site must reproduce.
+CARD_CROP_KEYS = ("height", "width", "interpolation")
 
 
 def network_params(config: dict) -> dict:
-    """The `model` keys the train and predict rules read (all but the fusion keys)."""
-    return {k: v for k, v in config["model"].items() if k not in FUSION_KEYS + ("bundle",)}
+    """The `model` keys the train rule reads (TRAIN_KEYS)."""
+    return {k: config["model"][k] for k in TRAIN_KEYS}
 
 
 def is_external(config: dict) -> bool:
@@ -42,25 +53,31 @@ def bundle_card(config: dict) -> dict | None:
 
 
 def predict_params(config: dict, card: dict | None) -> dict:
-    """Predict rule params: the network keys, or in external mode the run-time keys of the
-    config with the bundle's training mode and test-clip choice (the input spec is the
-    bundle's, read from its weight files)."""
-    params = network_params(config)
+    """Predict rule params (PREDICT_KEYS); in external mode with the bundle's training mode and
+    test-clip choice (the input spec is the bundle's, read from its weight files)."""
+    params = {k: config["model"][k] for k in PREDICT_KEYS}
     if card is not None:
-        params = {k: params[k] for k in ("batch_size", "device", "num_workers", "threads")}
         params.update(mode=card["training_mode"], test_clips=card["input"]["test_clips"])
     return params
 
 
 def label_config(config: dict, card: dict | None) -> dict:
-    """The `cohort` settings the labels and Table 1 rules read; in external mode the label
-    definitions (segments per view, thresholds, missing-segment rule) are the bundle's."""
-    # not label definitions: the split, and the cohort criteria applied at ingest and pairing
-    cohort = {k: v for k, v in config["cohort"].items()
-              if k not in ("split", "period", "min_age")}
-    if card is not None:
-        cohort.update(card["label_definitions"])
-    return cohort
+    """The label definitions (LABEL_KEYS of `cohort`) the labels and Table 1 rules read; in
+    external mode the bundle's (segments per view, thresholds, missing-segment rule)."""
+    bundle = card["label_definitions"] if card is not None else {}
+    return {k: bundle.get(k, config["cohort"][k]) for k in LABEL_KEYS}
+
+
+def card_label_definitions(config: dict) -> dict:
+    """What a model card records as its label definitions: LABEL_KEYS and the pairing window
+    (in the config's order, as the card always had them)."""
+    keys = (*LABEL_KEYS, "window_days")
+    return {k: v for k, v in config["cohort"].items() if k in keys}
+
+
+def card_crop(config: dict) -> dict:
+    """The crop settings a model card records (CARD_CROP_KEYS of `ingest.crop`)."""
+    return {k: config["ingest"]["crop"][k] for k in CARD_CROP_KEYS}
 
 
 def split_config(config: dict) -> dict:
