@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 MAIN_VIEWS = ("A4C", "A2C", "PLAX")
-DISTRACTOR_VIEWS = ("PSAX", "A5C", "SUBCOSTAL")
-ALL_VIEWS = MAIN_VIEWS + DISTRACTOR_VIEWS
 ENCODINGS = ("jpeg_ybr422", "rgb", "mono2", "rle")
 # Vendor screen layouts (docs/simulate.md "Screen layouts"); `classic` is the original one.
 LAYOUTS = ("classic", "fullscreen_region", "bottom_banner", "side_banner", "dark_on_light",
