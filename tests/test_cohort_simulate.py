@@ -17,9 +17,8 @@ from cohort_tables import Cohort
 from test_cohort_table1 import run_cohort_stage
 
 from echocmr.keys import SYNTHETIC_DEMO_SECRET, date_offset_days, pseudonym
-
-simcohort = pytest.importorskip("echocmr.simulate.cohort")
-settings = pytest.importorskip("echocmr.simulate.settings")
+from echocmr.simulate import cohort as simcohort
+from echocmr.simulate import settings
 
 SECRET = SYNTHETIC_DEMO_SECRET
 MAIN_VIEWS = ("A4C", "A2C", "PLAX")

@@ -22,6 +22,7 @@ from pydicom.uid import ExplicitVRLittleEndian, JPEGBaseline8Bit, generate_uid
 
 from echocmr.ingest import crop, decode, regions
 from echocmr.ingest.avi import read_avi
+from echocmr.ingest.crop_shard import QC_COLUMNS, ShardInputs, crop_shard
 from echocmr.ingest.store import StoreWriter, VideoStore
 
 US_MULTIFRAME = "1.2.840.10008.5.1.4.1.1.3.1"
@@ -287,7 +288,7 @@ def test_store_rolls_back_a_video_that_fails_mid_stream(tmp_path):
 
 # --- a shard, with damaged files ----------------------------------------------------------------
 
-def _shard_fixture(root: Path, files: dict[str, Path | bytes | None]) -> crop.ShardInputs:
+def _shard_fixture(root: Path, files: dict[str, Path | bytes | None]) -> ShardInputs:
     """results/deid/shard-0 layout: <patient>/<study>/<video>.dcm + shard CSV + manifest."""
     deid_dir = root / "deid" / "shard-0"
     rows, deid_rows = [], []
@@ -305,7 +306,7 @@ def _shard_fixture(root: Path, files: dict[str, Path | bytes | None]) -> crop.Sh
     deid_rows.append(dict(video_key="VEXCLUDED000", status="excluded", reason="deid_failed"))
     pd.DataFrame(rows).to_csv(root / "manifest.csv", index=False)
     pd.DataFrame(deid_rows).to_csv(root / "deid" / "shard-0.csv", index=False)
-    return crop.ShardInputs(deid_dir, root / "deid" / "shard-0.csv", root / "manifest.csv")
+    return ShardInputs(deid_dir, root / "deid" / "shard-0.csv", root / "manifest.csv")
 
 
 def test_shard_writes_store_avi_and_qc_and_excludes_damaged(tmp_path, jpeg_cine):
@@ -319,7 +320,7 @@ def test_shard_writes_store_avi_and_qc_and_excludes_damaged(tmp_path, jpeg_cine)
     })
     out = tmp_path / "crop" / "shard-0"
     qc_path = tmp_path / "qc" / "shard-0.csv"
-    outcome = crop.crop_shard(inputs, out, qc_path, crop.CropConfig())
+    outcome = crop_shard(inputs, out, qc_path, crop.CropConfig())
     reasons = dict(zip(outcome["video_key"], outcome["reason"]))
     assert reasons["V000000000001"] == ""
     assert reasons["V000000000002"] in crop.CROP_REASONS
@@ -341,7 +342,7 @@ def test_shard_writes_store_avi_and_qc_and_excludes_damaged(tmp_path, jpeg_cine)
     assert np.abs(avi_frames.astype(int) - frames).mean() < 2.0
 
     qc = pd.read_csv(qc_path, keep_default_na=False)
-    assert list(qc.columns) == crop.QC_COLUMNS
+    assert list(qc.columns) == QC_COLUMNS
     assert (qc["step"] == "cropped").all()
     assert qc["n_in"].iloc[0] == 4 and qc["n_out"].iloc[0] == 1
     assert qc["n_in"].iloc[0] - qc["n_excluded"].sum() == qc["n_out"].iloc[0]
@@ -352,7 +353,7 @@ def test_shard_is_deterministic(tmp_path, jpeg_cine):
     for run in ("a", "b"):
         inputs = _shard_fixture(tmp_path / run, {"V000000000001": jpeg_cine[0]})
         out = tmp_path / run / "crop"
-        crop.crop_shard(inputs, out, tmp_path / run / "qc.csv", crop.CropConfig())
+        crop_shard(inputs, out, tmp_path / run / "qc.csv", crop.CropConfig())
         outs.append([(out / "frames.npy").read_bytes(), (out / "index.csv").read_bytes(),
                      (out / "avi" / "V000000000001.avi").read_bytes()])
     assert outs[0] == outs[1]
@@ -562,7 +563,7 @@ def test_crop_mask_goes_to_the_index_and_the_log(tmp_path, jpeg_cine, caplog):
     inputs = _shard_fixture(tmp_path, {"V000000000001": jpeg_cine[0]})
     out = tmp_path / "crop"
     with caplog.at_level("INFO", logger="echocmr.crop"):
-        crop.crop_shard(inputs, out, tmp_path / "qc.csv", crop.CropConfig(), write_avi=False)
+        crop_shard(inputs, out, tmp_path / "qc.csv", crop.CropConfig(), write_avi=False)
     index = pd.read_csv(out / "index.csv")
     assert index["crop_mask"].tolist() == ["fan"]
     assert "mask fan" in caplog.text

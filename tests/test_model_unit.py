@@ -23,7 +23,7 @@ from echocmr.model.data import (
     to_tensor,
     view_table,
 )
-from echocmr.model.fuse import fuse_task
+from echocmr.model.fuse import fuse_task_splits
 from echocmr.model.nets import build_model
 from echocmr.model.predict import predict_videos, task_frames
 from echocmr.model.tasks import TASKS, label_column, model_tasks
@@ -210,7 +210,8 @@ def test_fusion_handles_missing_views_per_pattern():
     drop["A4C"] = keys[115:118]
     drop["A2C"] += keys[115:118]
     drop["PLAX"] += keys[115:118]  # three test studies without any view
-    fused, patterns = fuse_task("wma", _view_preds(rng, keys, splits, y, drop), labels, split)
+    preds = _view_preds(rng, keys, splits, y, drop)
+    fused, _, patterns = fuse_task_splits("wma", preds, labels, split)
     assert len(fused) == 57 and set(fused["split"]) == {"test"}
     counts = patterns.set_index("views")
     assert counts.loc["A4C+A2C+PLAX", "n_test"] == 42
@@ -231,7 +232,7 @@ def test_fusion_falls_back_to_mean_when_a_pattern_has_too_few_val_studies():
     labels = pd.DataFrame({"study_key": keys, "patient_key": keys, "t1": y * 50.0 + 1000})
     split = pd.DataFrame({"patient_key": keys, "split": splits})
     preds = _view_preds(rng, keys, splits, y, {"A4C": keys[:20]})  # no val study has A4C
-    fused, patterns = fuse_task("t1", preds, labels, split, min_fit=10)
+    fused, _, patterns = fuse_task_splits("t1", preds, labels, split, min_fit=10)
     full = patterns.set_index("views").loc["A4C+A2C+PLAX"]
     assert full["n_val"] == 0 and full["method"].startswith("mean")
     assert len(fused) == 20

@@ -21,7 +21,6 @@ import io
 import os
 import sys
 
-REPORT = "results/report.html"
 # Parsed attributes that, when set, mean "not a full run of the default targets".
 NOT_A_FULL_RUN = (
     "dryrun", "until", "omit_from", "allowed_rules", "target_jobs", "lint", "report",

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import cv2
 
-from echocmr.ingest.crop import CropConfig, ShardInputs, crop_shard
+from echocmr.ingest.crop import CropConfig
+from echocmr.ingest.crop_shard import ShardInputs, crop_shard
 from echocmr.logutil import script_logging
 
 with script_logging(snakemake) as log:  # noqa: F821 - injected by Snakemake

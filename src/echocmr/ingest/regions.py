@@ -25,7 +25,6 @@ DATA_TISSUE, DATA_COLOUR_FLOW, DATA_PW_DOPPLER, DATA_CW_DOPPLER = 1, 2, 3, 4
 DATA_ECG, DATA_GREY_BAR, DATA_COLOUR_BAR = 0x0A, 0x0D, 0x0E
 # A 2D region holding tissue (or colour flow laid over tissue) is image; the rest is annotation.
 IMAGE_DATA_TYPES = frozenset({DATA_TISSUE, DATA_COLOUR_FLOW})
-DOPPLER_DATA_TYPES = frozenset({DATA_COLOUR_FLOW, DATA_PW_DOPPLER, DATA_CW_DOPPLER})
 
 
 @dataclass(frozen=True)

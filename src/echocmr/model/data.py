@@ -114,9 +114,6 @@ class ClipDataset(Dataset):
     def __len__(self) -> int:
         return len(self.video_keys)
 
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
     @property
     def store(self) -> VideoStore:
         if self._store is None:

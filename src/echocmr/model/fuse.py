@@ -102,14 +102,6 @@ def _predict(model, binary: bool, x: np.ndarray) -> np.ndarray:
     return model.predict_proba(x)[:, 1] if binary else model.predict(x)
 
 
-def fuse_task(task: str, view_preds: dict[str, pd.DataFrame], labels: pd.DataFrame,
-              split: pd.DataFrame, min_fit: int = 10,
-              penalty: str = "l2") -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(fused test predictions, pattern counts) for one task."""
-    fused, _, counts = fuse_task_splits(task, view_preds, labels, split, min_fit, penalty)
-    return fused, counts
-
-
 def _frame(group: pd.DataFrame, split: str, gcol: str, binary: bool, pred) -> pd.DataFrame:
     return pd.DataFrame({"study_key": group["study_key"], "patient_key": group["patient_key"],
                          "split": split,

@@ -50,7 +50,3 @@ def model_tasks(mode: str, model_name: str) -> list[str]:
     raise ValueError(f"model.mode={mode!r}: use per_task or multitask")
 
 
-def model_name_for(mode: str, task: str) -> str:
-    """Name of the model folder under results/model/{view}/ that predicts `task`."""
-    check_task(task)
-    return "multitask" if mode == "multitask" else task

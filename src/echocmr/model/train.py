@@ -7,6 +7,9 @@ Layout of a model folder `results/model/{view}/{model_name}/`:
     state/last.pt  last finished epoch: model, optimiser, history, early-stopping state
     state/best.pt  best weights so far
 `state/` is not a Snakemake output, so a killed job's checkpoint survives `--rerun-incomplete`.
+
+`fit` = `build_setup` (data, model, optimiser) -> `resume` (checkpoint of this very run) ->
+`epoch_loop` (`run_epoch` until early stopping) -> `export` (best.pt, metrics.csv).
 """
 
 from __future__ import annotations
@@ -188,14 +191,13 @@ class EpochSampler:
         return self.n
 
 
-def evaluate(model, loader, device, binary, channels_last,
-             weights=None) -> tuple[float, np.ndarray]:
+def evaluate(model, loader, device, binary, weights=None) -> tuple[float, np.ndarray]:
     """Validation loss and logits (n, n_tasks), in dataset order."""
     model.eval()
     losses, outs, n = 0.0, [], 0
     with torch.no_grad():
         for x, y, m in loader:
-            x, y, m = _to(x, device, channels_last), y.to(device), m.to(device)
+            x, y, m = _to(x, device), y.to(device), m.to(device)
             with autocast(device):
                 logits = model(x).float()
             losses += float(masked_loss(logits, y, m, binary, weights)) * len(x)
@@ -204,9 +206,9 @@ def evaluate(model, loader, device, binary, channels_last,
     return losses / max(n, 1), (np.concatenate(outs) if outs else np.zeros((0, binary.numel())))
 
 
-def _to(x: torch.Tensor, device: torch.device, channels_last: bool) -> torch.Tensor:
-    x = x.to(device, non_blocking=True)
-    return x
+def _to(x: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """To the device; the net itself makes a channels_last_3d copy on CUDA (nets.py)."""
+    return x.to(device, non_blocking=True)
 
 
 # A pilot export can hold too few labelled videos to train on; the run goes on and says so.
@@ -242,6 +244,177 @@ def is_trained(saved: dict) -> bool:
     return saved.get("trained", True)
 
 
+@dataclass
+class TrainingSetup:
+    """Everything one training run is made of, built once before the first epoch."""
+
+    tasks: list[str]
+    settings: TrainSettings
+    seed: int
+    device: torch.device
+    model: torch.nn.Module
+    optimiser: torch.optim.Optimizer
+    sampler: EpochSampler
+    train_loader: DataLoader
+    val_loader: DataLoader
+    val_targets: np.ndarray  # standardised validation labels, in val_loader order
+    binary: torch.Tensor     # per task: BCE (True) or MSE (False)
+    weights: torch.Tensor | None
+    target_mean: np.ndarray
+    target_std: np.ndarray
+    fingerprint: str         # which run a checkpoint belongs to
+
+
+def labelled_splits(table: pd.DataFrame, tasks) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The train and val videos with a label for at least one of the model's tasks (a video
+    with none teaches nothing)."""
+    def labelled(split: str) -> pd.DataFrame:
+        part = table[table["split"] == split].reset_index(drop=True)
+        return part[~part[tasks].isna().all(axis=1)].reset_index(drop=True)
+    return labelled("train"), labelled("val")
+
+
+def build_setup(train: pd.DataFrame, val: pd.DataFrame, shard_dirs, tasks, settings,
+                seed: int, device: torch.device) -> TrainingSetup:
+    """Data (standardised targets, datasets, loaders), model and optimiser, in the order that
+    consumes the seeded random streams (the model's initial weights come after the data)."""
+    mean, std = standardise(tasks, train[tasks].to_numpy(np.float32))
+    y_train = (train[tasks].to_numpy(np.float32) - mean) / std
+    y_val = (val[tasks].to_numpy(np.float32) - mean) / std
+    common = dict(frames=settings.frames, period=settings.period, size=settings.resolution)
+    train_ds = ClipDataset(shard_dirs, train["video_key"], y_train, seed=seed, **common)
+    val_ds = ClipDataset(shard_dirs, val["video_key"], y_val, starts=[0] * len(val), **common)
+    sampler = EpochSampler(len(train_ds), seed, settings.batch_size)
+    train_loader = _loader(train_ds, settings.batch_size, sampler, device, settings.num_workers)
+    val_loader = _loader(val_ds, settings.batch_size, None, device, settings.num_workers)
+    binary = torch.tensor([is_binary(t) for t in tasks], device=device)
+    weights = loss_weights(tasks, settings.task_weights, device)
+    model, optimiser = build_model_and_optimiser(settings, len(tasks), device)
+    fp = fingerprint(settings, tasks, list(train["video_key"]) + list(val["video_key"]),
+                     np.concatenate([y_train.ravel(), y_val.ravel()]), seed)
+    return TrainingSetup(tasks=list(tasks), settings=settings, seed=seed, device=device,
+                         model=model, optimiser=optimiser, sampler=sampler,
+                         train_loader=train_loader, val_loader=val_loader, val_targets=y_val,
+                         binary=binary, weights=weights, target_mean=mean, target_std=std,
+                         fingerprint=fp)
+
+
+def build_model_and_optimiser(settings: TrainSettings, n_tasks: int, device: torch.device
+                              ) -> tuple[torch.nn.Module, torch.optim.Optimizer]:
+    """The network (channels_last_3d on CUDA, where those convolutions are faster) and AdamW."""
+    model = build_model(settings.arch, n_tasks, settings.layers, settings.width,
+                        settings.weights).to(device)
+    if device.type == "cuda":
+        model = model.to(memory_format=torch.channels_last_3d)
+        model.channels_last = True
+    optimiser = torch.optim.AdamW(model.parameters(), lr=settings.lr,
+                                  weight_decay=settings.weight_decay)
+    return model, optimiser
+
+
+def fresh_run() -> dict:
+    """The loop state before the first epoch (what `state/last.pt` carries between runs)."""
+    return {"epoch": 0, "history": [], "best_score": -math.inf, "best_epoch": 0, "bad": 0,
+            "done": False}
+
+
+def resume(setup: TrainingSetup, last_path: Path) -> dict:
+    """The loop state to go on from: the checkpoint's, with its model and optimiser loaded,
+    when it belongs to this very run (same fingerprint); a fresh one otherwise."""
+    if not last_path.exists():
+        return fresh_run()
+    saved = torch.load(last_path, map_location=setup.device, weights_only=False)
+    if saved["fingerprint"] != setup.fingerprint:
+        log.info("checkpoint belongs to another run (settings or data changed): restarting")
+        return fresh_run()
+    setup.model.load_state_dict(saved["model"])
+    setup.optimiser.load_state_dict(saved["optimiser"])
+    log.info("resuming after epoch %d (checkpoint %s)", saved["run"]["epoch"], last_path)
+    return saved["run"]
+
+
+def train_one_epoch(setup: TrainingSetup, epoch: int, progress: bool) -> tuple[float, int]:
+    """One pass over the training videos; returns (mean training loss, samples seen)."""
+    torch.manual_seed(setup.seed + epoch)  # per epoch, so a resumed run draws as an unbroken one
+    setup.sampler.epoch = epoch
+    reset_peak_memory(setup.device)
+    setup.model.train()
+    total, n = 0.0, 0
+    bar = tqdm(setup.train_loader, desc=f"epoch {epoch}", file=sys.stderr,
+               disable=not progress, mininterval=5, leave=False)
+    for x, y, m in bar:
+        x, y, m = _to(x, setup.device), y.to(setup.device), m.to(setup.device)
+        with autocast(setup.device):
+            logits = setup.model(x)
+        loss = masked_loss(logits, y, m, setup.binary, setup.weights)
+        setup.optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        setup.optimiser.step()
+        total += loss.item() * len(x)
+        n += len(x)
+        bar.set_postfix(loss=f"{total / n:.4f}")
+    return total / max(n, 1), n
+
+
+def run_epoch(setup: TrainingSetup, run: dict, epoch: int, best_path: Path,
+              progress: bool) -> None:
+    """Train and validate one epoch, keep its weights when it scores best, record it in `run`."""
+    t0 = time.perf_counter()
+    train_loss, n = train_one_epoch(setup, epoch, progress)
+    train_time = time.perf_counter() - t0
+    val_loss, val_logits = evaluate(setup.model, setup.val_loader, setup.device, setup.binary,
+                                    setup.weights)
+    std = setup.target_std
+    scores = task_scores(setup.tasks, val_logits, setup.val_targets, std)
+    score = selection_score(setup.tasks, scores, std, val_loss, setup.settings.selection_tasks)
+    improved = score > run["best_score"]
+    if improved:
+        run.update(best_score=score, best_epoch=epoch, bad=0)
+        atomic_save(setup.model.state_dict(), best_path)
+    else:
+        run["bad"] += 1
+    run["history"].append({
+        "epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, **scores,
+        "val_score": score, "best": int(improved),
+        "time_s": time.perf_counter() - t0, "samples_per_s": n / max(train_time, 1e-9),
+        "peak_mem_mb": peak_memory_mb(setup.device)})
+    log.info("epoch %d: train_loss %.4f val_loss %.4f score %.4f%s", epoch, train_loss,
+             val_loss, score, " (best)" if improved else "")
+    run["epoch"] = epoch
+
+
+def epoch_loop(setup: TrainingSetup, run: dict, state_dir: Path, progress: bool,
+               on_epoch_end=None) -> dict:
+    """Epochs until `max_epochs` or `patience` epochs without a better score; the checkpoint
+    of every finished epoch is on disk before `on_epoch_end(epoch)` runs."""
+    while not run["done"]:
+        epoch = run["epoch"] + 1
+        run_epoch(setup, run, epoch, state_dir / "best.pt", progress)
+        settings = setup.settings
+        run["done"] = epoch >= settings.max_epochs or run["bad"] >= settings.patience
+        atomic_save({"fingerprint": setup.fingerprint, "model": setup.model.state_dict(),
+                     "optimiser": setup.optimiser.state_dict(), "run": run},
+                    state_dir / "last.pt")
+        if on_epoch_end is not None:
+            on_epoch_end(epoch)
+    return run
+
+
+def export(setup: TrainingSetup, run: dict, state_dir: Path, outdir: Path) -> pd.DataFrame:
+    """The declared outputs: metrics.csv (one row per epoch) and best.pt (the best epoch's
+    weights with everything `predict` needs)."""
+    metrics = pd.DataFrame(run["history"])
+    metrics.to_csv(outdir / "metrics.csv", index=False)
+    best_state = torch.load(state_dir / "best.pt", map_location="cpu", weights_only=True)
+    atomic_save({"state_dict": best_state, "tasks": list(setup.tasks),
+                 "target_mean": setup.target_mean.tolist(),
+                 "target_std": setup.target_std.tolist(), "best_epoch": run["best_epoch"],
+                 "settings": asdict(setup.settings)}, outdir / "best.pt")
+    log.info("best epoch %d (score %.4f) of %d", run["best_epoch"], run["best_score"],
+             run["epoch"])
+    return metrics
+
+
 def fit(table: pd.DataFrame, shard_dirs, tasks: list[str], settings: TrainSettings, outdir,
         seed: int, progress: bool = True, on_epoch_end=None) -> pd.DataFrame:
     """Train one model on `table` (split train/val, one column per task); returns metrics.
@@ -253,107 +426,14 @@ def fit(table: pd.DataFrame, shard_dirs, tasks: list[str], settings: TrainSettin
     state_dir.mkdir(parents=True, exist_ok=True)
     device = resolve_device(settings.device)
     seed_everything(seed, device)
-
-    train = table[table["split"] == "train"].reset_index(drop=True)
-    val = table[table["split"] == "val"].reset_index(drop=True)
-    # a video with no label for any of the model's tasks teaches nothing
-    train = train[~train[tasks].isna().all(axis=1)].reset_index(drop=True)
-    val = val[~val[tasks].isna().all(axis=1)].reset_index(drop=True)
+    train, val = labelled_splits(table, tasks)
     shortfall = training_shortfall(len(train), len(val))
     if shortfall:
         return write_untrained(outdir, tasks, settings, shortfall)
-    y_train = train[tasks].to_numpy(np.float32)
-    mean, std = standardise(tasks, y_train)
-    scale = lambda df: (df[tasks].to_numpy(np.float32) - mean) / std  # noqa: E731
-
-    common = dict(frames=settings.frames, period=settings.period, size=settings.resolution)
-    train_ds = ClipDataset(shard_dirs, train["video_key"], scale(train), seed=seed, **common)
-    val_ds = ClipDataset(shard_dirs, val["video_key"], scale(val), starts=[0] * len(val),
-                         **common)
-    sampler = EpochSampler(len(train_ds), seed, settings.batch_size)
-    train_loader = _loader(train_ds, settings.batch_size, sampler, device, settings.num_workers)
-    val_loader = _loader(val_ds, settings.batch_size, None, device, settings.num_workers)
-    binary = torch.tensor([is_binary(t) for t in tasks], device=device)
-    weights = loss_weights(tasks, settings.task_weights, device)
-
-    model = build_model(settings.arch, len(tasks), settings.layers, settings.width,
-                        settings.weights).to(device)
-    channels_last = device.type == "cuda"
-    if channels_last:
-        model = model.to(memory_format=torch.channels_last_3d)
-        model.channels_last = True
-    optimiser = torch.optim.AdamW(model.parameters(), lr=settings.lr,
-                                  weight_decay=settings.weight_decay)
-
-    fp = fingerprint(settings, tasks, list(train["video_key"]) + list(val["video_key"]),
-                     np.concatenate([scale(train).ravel(), scale(val).ravel()]), seed)
-    run = {"epoch": 0, "history": [], "best_score": -math.inf, "best_epoch": 0, "bad": 0,
-           "done": False}
-    last_path, best_path = state_dir / "last.pt", state_dir / "best.pt"
-    if last_path.exists():
-        saved = torch.load(last_path, map_location=device, weights_only=False)
-        if saved["fingerprint"] == fp:
-            model.load_state_dict(saved["model"])
-            optimiser.load_state_dict(saved["optimiser"])
-            run = saved["run"]
-            log.info("resuming after epoch %d (checkpoint %s)", run["epoch"], last_path)
-        else:
-            log.info("checkpoint belongs to another run (settings or data changed): restarting")
-
-    while not run["done"]:
-        epoch = run["epoch"] + 1
-        torch.manual_seed(seed + epoch)
-        sampler.epoch = epoch
-        reset_peak_memory(device)
-        model.train()
-        t0, total, n = time.perf_counter(), 0.0, 0
-        bar = tqdm(train_loader, desc=f"epoch {epoch}", file=sys.stderr, disable=not progress,
-                   mininterval=5, leave=False)
-        for x, y, m in bar:
-            x, y, m = _to(x, device, channels_last), y.to(device), m.to(device)
-            with autocast(device):
-                logits = model(x)
-            loss = masked_loss(logits, y, m, binary, weights)
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            optimiser.step()
-            total += loss.item() * len(x)
-            n += len(x)
-            bar.set_postfix(loss=f"{total / n:.4f}")
-        train_time = time.perf_counter() - t0
-        val_loss, val_logits = evaluate(model, val_loader, device, binary, channels_last,
-                                        weights)
-        scores = task_scores(tasks, val_logits, scale(val), std)
-        score = selection_score(tasks, scores, std, val_loss, settings.selection_tasks)
-        improved = score > run["best_score"]
-        if improved:
-            run.update(best_score=score, best_epoch=epoch, bad=0)
-            atomic_save(model.state_dict(), best_path)
-        else:
-            run["bad"] += 1
-        run["history"].append({
-            "epoch": epoch, "train_loss": total / max(n, 1), "val_loss": val_loss, **scores,
-            "val_score": score, "best": int(improved),
-            "time_s": time.perf_counter() - t0, "samples_per_s": n / max(train_time, 1e-9),
-            "peak_mem_mb": peak_memory_mb(device)})
-        log.info("epoch %d: train_loss %.4f val_loss %.4f score %.4f%s", epoch,
-                 total / max(n, 1), val_loss, score, " (best)" if improved else "")
-        run["epoch"] = epoch
-        run["done"] = epoch >= settings.max_epochs or run["bad"] >= settings.patience
-        atomic_save({"fingerprint": fp, "model": model.state_dict(),
-                     "optimiser": optimiser.state_dict(), "run": run}, last_path)
-        if on_epoch_end is not None:
-            on_epoch_end(epoch)
-
-    metrics = pd.DataFrame(run["history"])
-    metrics.to_csv(outdir / "metrics.csv", index=False)
-    best_state = torch.load(best_path, map_location="cpu", weights_only=True)
-    atomic_save({"state_dict": best_state, "tasks": list(tasks), "target_mean": mean.tolist(),
-                 "target_std": std.tolist(), "best_epoch": run["best_epoch"],
-                 "settings": asdict(settings)}, outdir / "best.pt")
-    log.info("best epoch %d (score %.4f) of %d", run["best_epoch"], run["best_score"],
-             run["epoch"])
-    return metrics
+    setup = build_setup(train, val, shard_dirs, tasks, settings, seed, device)
+    run = resume(setup, state_dir / "last.pt")
+    run = epoch_loop(setup, run, state_dir, progress, on_epoch_end)
+    return export(setup, run, state_dir, outdir)
 
 
 def model_seed(seed: int, *names: str) -> int:

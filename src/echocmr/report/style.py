@@ -8,8 +8,7 @@ matplotlib.use("Agg")  # headless: figures are files, never windows
 
 import matplotlib.pyplot as plt  # noqa: E402
 
-# Journal column widths (inches): single column ~85 mm, double ~174 mm.
-SINGLE_COLUMN = 3.35
+# Journal double-column width (inches, ~174 mm).
 DOUBLE_COLUMN = 6.85
 DPI = 300
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import multiprocessing as mp
-import os
 from pathlib import Path
 
 import numpy as np
@@ -257,7 +256,3 @@ def run_export(s: SimSettings, outdir: str | Path, secret: str, workers: int | N
     defects.to_csv(outdir / "truth" / "table_defects.csv", index=False)
     log.info("wrote %d files, %.1f MB", len(facts), facts["file_bytes"].sum() / 1e6)
     return cohort
-
-
-def default_workers() -> int:
-    return max(1, min(4, os.cpu_count() or 1))

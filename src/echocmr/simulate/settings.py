@@ -12,8 +12,6 @@ from typing import Any
 
 from echocmr.views.vocab import ANALYSIS_VIEWS as MAIN_VIEWS
 
-DISTRACTOR_VIEWS = ("PSAX", "A5C", "SUBCOSTAL")
-ALL_VIEWS = MAIN_VIEWS + DISTRACTOR_VIEWS
 ENCODINGS = ("jpeg_ybr422", "rgb", "mono2", "rle")
 # Vendor screen layouts (docs/simulate.md "Screen layouts"); `classic` is the original one.
 LAYOUTS = ("classic", "fullscreen_region", "bottom_banner", "side_banner", "dark_on_light",

@@ -178,9 +178,6 @@ def paired_comparison(model: pd.DataFrame, reference: pd.DataFrame, task: str,
             else too_few_resamples(res.n_resamples, res.n_skipped)}
 
 
-paired_delong = paired_comparison  # former name
-
-
 def delong_table(models: dict[tuple[str, str], str], baselines: dict[str, str],
                  unit: str = "study", n_boot: int = 0, seed: int = 0) -> pd.DataFrame:
     """Each (model source, task) against the baseline of the same task, on the test split,
