@@ -1,6 +1,7 @@
 """External validation end to end: the demo run's model bundle (no extra training) is exported and
 evaluated on a second synthetic site (another seed, encoding and screen-size mix) in its own
-working directory (`snakemake --directory`), as docs/external.md describes."""
+working directory (`snakemake --directory`), as docs/external.md describes; the second site
+classifies views with the bundle's view classifier instead of training one."""
 
 from __future__ import annotations
 
@@ -30,7 +31,10 @@ def external_run(demo_run, tmp_path_factory):
     subprocess.run([str(VENV_BIN / "python"), "-m", "echocmr.model.bundle", "export",
                     str(demo_run / "results/model/bundle"), str(bundle)], check=True,
                    cwd=demo_run)
-    (root / "bundle.yaml").write_text(f"model:\n  bundle: {bundle}\n")
+    (root / "bundle.yaml").write_text(
+        f"model:\n  bundle: {bundle}\n"
+        "views:\n  backend: pretrained\n  weights_layout: echocmr\n"
+        f"  weights: {bundle / 'views' / 'view_classifier.pt'}\n")
     site = root / "site2"
     site.mkdir()
     proc = run_snakemake(root, "-s", str(demo_run / "Snakefile"), "--directory", str(site),
@@ -48,6 +52,19 @@ def test_external_run_trains_nothing_and_writes_every_deliverable(external_run):
     assert pd.read_csv(site / "results/audit/phi_audit.csv").empty
     # the demo site's outputs are untouched by the second site's run
     assert (demo / "results/model/bundle/model_card.json").is_file()
+
+
+def test_external_site_classifies_views_with_the_bundle_classifier(external_run):
+    """Issue 15 item 1: no view classifier is trained at the second site; the bundle's one
+    labels its videos (accuracy against the synthetic truth, every video unseen)."""
+    _, site, _, out = external_run
+    assert "rule views_fit:" not in out and "localrule views_fit:" not in out
+    assert not (site / "results/views/model").exists()
+    metrics = pd.read_csv(site / "results/views/view_classifier_metrics.csv")
+    accuracy = metrics.loc[metrics["metric"] == "accuracy", "value"].iloc[0]
+    n = metrics.loc[metrics["metric"] == "n_videos", "value"].iloc[0]
+    print(f"second site, bundle view classifier: accuracy {accuracy:.4f} on {n:.0f} videos")
+    assert n > 100 and accuracy >= 0.9, metrics
 
 
 def test_external_cohort_is_all_test_and_scored_with_the_bundle(external_run):
@@ -92,6 +109,9 @@ def test_bundle_card_carries_no_keys_of_the_training_site(external_run):
     assert card["training_mode"] == "multitask" and len(card["models"]) == 3
     assert set(card["fusion"]) >= set(BINARY_TASKS) and card["baseline"]["models"]
     assert {"train", "val", "test"} == set(card["training_cohort"])
+    views = card["view_classifier"]
+    assert views["file"] in card["files"] and views["classes"] == ["A4C", "A2C", "PLAX", "OTHER"]
+    assert views["validation"]["accuracy"] >= 0.95 and views["validation"]["n_videos"] > 100
 
 
 def test_external_mode_without_a_bundle_stops_before_any_job(workflow_dir):

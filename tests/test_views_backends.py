@@ -113,3 +113,43 @@ def test_pretrained_backend_applies_an_echocmr_checkpoint(store, tmp_path):
     with pytest.raises(ValueError, match="echoprime"):
         stage.classify_shard(str(root / "shard-0"), "pretrained", weights=str(labels),
                              weights_layout="echocmr")
+
+
+def test_bundle_carries_the_trained_view_classifier_and_classifies_the_same(store, tmp_path):
+    """The train backend's checkpoint copied into a model bundle, applied at another site with
+    `views.backend: pretrained, views.weights_layout: echocmr`, gives the same probabilities as
+    the original; the card describes it and carries its accuracy on unseen videos."""
+    from echocmr.model import bundle
+    from echocmr.views import metrics as vm
+    from echocmr.views.decide import decide_views
+
+    root, truth, labels = store
+    quick = TrainSettings(arch="shufflenet_v2_x0_5", input_size=48, frames=2, epochs=1,
+                          holdout_fraction=0.0, seed=2)
+    out = tmp_path / "m"
+    out.mkdir()
+    torch.set_num_threads(1)
+    stage.fit_stage([str(root / "shard-0")], str(labels), quick, str(out / "model.pt"),
+                    str(out / "split.csv"), str(out / "history.csv"))
+    original = _classify_all(root, "train", weights=str(out / "model.pt"))
+    reference = pd.DataFrame({"video_key": list(truth), "true_view": list(truth.values())})
+    table = vm.metrics_table(vm.comparable(decide_views(original, 0.5), reference), "truth")
+    table.to_csv(out / "metrics.csv", index=False)
+
+    entry = bundle.save_view_classifier(out / "model.pt", out / "metrics.csv", tmp_path / "b")
+    assert entry["file"] == bundle.VIEW_CLASSIFIER_FILE and entry["arch"] == quick.arch
+    assert entry["input"]["frames"] == 2 and entry["input"]["input_size"] == 48
+    assert entry["classes"] == ["A4C", "A2C", "PLAX", "OTHER"]
+    accuracy = table.loc[table["metric"] == "accuracy", "value"].iloc[0]
+    assert entry["validation"]["accuracy"] == pytest.approx(accuracy)
+    assert entry["validation"]["n_videos"] == len(truth)
+    copied = _classify_all(root, "pretrained", weights=str(tmp_path / "b" / entry["file"]),
+                           weights_layout="echocmr")
+    pd.testing.assert_frame_equal(copied, original)
+
+    # a pilot run's untrained classifier is described with its reason, no file is copied
+    from echocmr.views.model import save_untrained
+    save_untrained(out / "none.pt", "resnet18", 48, 3, "view classifier not trained: 0 videos")
+    entry = bundle.save_view_classifier(out / "none.pt", None, tmp_path / "c")
+    assert entry["trained"] is False and "file" not in entry
+    assert not (tmp_path / "c" / bundle.VIEW_CLASSIFIER_FILE).exists()

@@ -126,6 +126,7 @@ rule bundle:
         **MODEL.trained(),
         **{f"curve__{k}": v for k, v in MODEL.curves().items()},
         **{f"fusion__{t}": f"results/predictions/fused/{t}.models.json" for t in TASKS},
+        **VIEWS_PATHS.bundle_inputs(),
         baseline="results/predictions/baseline/models.json",
         labels="results/cohort/labels.csv",
         split="results/cohort/study_split.csv",

@@ -4,7 +4,7 @@
 # echocmr.views.smk. The views settings are checked (echocmr.views.config) when a views job
 # enters the DAG, so ingest-only targets run without them.
 from echocmr.report.smk import REPORT_CAT  # noqa: E402
-from echocmr.views.smk import MODEL, SPLIT, ViewsPaths  # noqa: E402
+from echocmr.views.smk import METRICS, MODEL, SPLIT, ViewsPaths  # noqa: E402
 
 VIEWS_PATHS = ViewsPaths(config)
 
@@ -76,7 +76,7 @@ rule views_metrics:
         **VIEWS_PATHS.metrics_inputs(),
     output:
         # both shown in the report through rule report_assets (view_metrics, view_confusion)
-        metrics="results/views/view_classifier_metrics.csv",
+        metrics=METRICS,
         figure="results/views/view_classifier_confusion.png",
     log:
         "results/logs/views/metrics.log",

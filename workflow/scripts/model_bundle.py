@@ -31,5 +31,9 @@ with script_logging(snakemake) as log:
         test_clips=snakemake.params.test_clips,
         crop=snakemake.params.crop,
         config_sha256=snakemake.params.config_sha256,
+        view_classifier=snakemake.input.get("view_classifier"),
+        view_metrics=snakemake.input.get("view_metrics"),
     )
-    log.info("bundle: %d models, %d files", len(card["models"]), len(card["files"]))
+    log.info("bundle: %d models, view classifier %s, %d files", len(card["models"]),
+             "included" if card["view_classifier"] else "none (not trained)",
+             len(card["files"]))

@@ -8,6 +8,9 @@ A bundle is a folder:
                                CIs, echocmr version, config hash, sha256 of every file
     weights/{view}/{model}.pt  state dict + tasks + target standardisation + settings
     curves/{view}/{model}.csv  training curves (metrics.csv of the training run)
+    views/view_classifier.pt   the view classifier, when the run trained one (views.backend:
+                               train); another site applies it with views.backend: pretrained,
+                               views.weights_layout: echocmr
 
 Nothing in it identifies a patient: no keys, no dates, no paths of the training site; the
 cohort appears only as counts, prevalences and metrics. `python -m echocmr.model.bundle export
@@ -31,6 +34,7 @@ import pandas as pd
 import echocmr
 from echocmr.model.card import CARD, FORMAT, BundleError, load_card, model_entry, sha256  # noqa: F401
 from echocmr.model.tasks import BINARY_TASKS, CONTINUOUS_TASKS, TASKS, VIEWS, global_column
+from echocmr.views.vocab import VIEW_CLASSES
 
 # Settings of a trained model another site needs to rebuild it and feed it (not its optimiser).
 NET_KEYS = ("arch", "layers", "width", "frames", "period", "resolution")
@@ -40,6 +44,13 @@ INPUT_SPEC = {
     "clip": "frames at stride period; test clip starts at the first frame (test_clips=first) "
             "or the mean over all non-overlapping clips (all)",
     "store": "ultrasound sector cropped and resized to a square (ingest.crop), luminance only",
+}
+VIEW_CLASSIFIER_FILE = "views/view_classifier.pt"
+VIEW_INPUT_SPEC = {
+    "channels": "1 (store luminance)",
+    "scaling": "uint8 / 255 to [0, 1], resized from the store's crop to input_size (area)",
+    "sampling": "`frames` frames evenly spread over the cine; a video's probabilities are the "
+              "mean softmax over them",
 }
 RELEASED_SETTINGS = {"arch": "r2plus1d_18", "layers": [2, 2, 2, 2], "width": 64, "frames": 16,
                      "period": 2, "resolution": 112}
@@ -73,6 +84,46 @@ def _save_weights(best_pt, dest: Path) -> dict:
     return {"tasks": list(saved["tasks"]), "best_epoch": saved.get("best_epoch"),
             "target_mean": list(saved["target_mean"]), "target_std": list(saved["target_std"]),
             "settings": settings}
+
+
+def view_validation(metrics_csv) -> dict:
+    """The view classifier's accuracy on videos it never saw (rule views_metrics): aggregates
+    only, NaN (a view absent from the reference) as None."""
+    table = pd.read_csv(metrics_csv, keep_default_na=False, na_values=[""])
+
+    def value(metric: str, **where) -> float | None:
+        rows = table[table["metric"] == metric]
+        for column, wanted in where.items():
+            rows = rows[rows[column] == wanted]
+        v = float(rows["value"].iloc[0]) if len(rows) else float("nan")
+        return v if np.isfinite(v) else None
+
+    n_videos = value("n_videos")
+    return {"reference": str(table["reference"].iloc[0]),
+            "n_videos": int(n_videos) if n_videos is not None else 0,
+            "accuracy": value("accuracy"),
+            "recall": {v: value("recall", true_view=v) for v in VIEW_CLASSES}}
+
+
+def save_view_classifier(checkpoint, metrics_csv, outdir) -> dict:
+    """Copy the train backend's checkpoint into the bundle (it holds only the state dict, arch,
+    input size, frames and classes); returns its card entry. An untrained pilot classifier is
+    described, not copied."""
+    from echocmr.views.model import CHECKPOINT_LAYOUT, load_checkpoint
+
+    model, info = load_checkpoint(checkpoint)  # also refuses a file in any other layout
+    entry = {"layout": CHECKPOINT_LAYOUT, "arch": info["arch"], "classes": list(VIEW_CLASSES),
+             "input": {"frames": info["frames"], "input_size": info["input_size"],
+                       **VIEW_INPUT_SPEC},
+             "validation": view_validation(metrics_csv) if metrics_csv else None}
+    if model is None:
+        return {**entry, "trained": False, "reason": info["reason"]}
+    dest = Path(outdir) / VIEW_CLASSIFIER_FILE
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(checkpoint, dest)
+    return {"file": VIEW_CLASSIFIER_FILE, **entry,
+            "use": {"views.backend": "pretrained", "views.weights_layout": "echocmr",
+                    "views.weights": f"<bundle>/{VIEW_CLASSIFIER_FILE}"}}
 
 
 def cohort_summary(labels_csv, split_csv) -> dict:
@@ -120,9 +171,12 @@ def thresholds_of(operating_csv) -> dict:
 def write_bundle(outdir, *, training_mode: str, weights: dict, curves: dict,
                  fusion: dict, baseline_json, labels_csv, split_csv, binary_csv,
                  continuous_csv, operating_csv, label_definitions: dict, test_clips: str,
-                 crop: dict, config_sha256: str) -> dict:
+                 crop: dict, config_sha256: str, view_classifier=None,
+                 view_metrics=None) -> dict:
     """Write the bundle of a training run. `weights` / `curves`: {(view, model): path};
-    `fusion`: {task: path of the fuse rule's models JSON}."""
+    `fusion`: {task: path of the fuse rule's models JSON}; `view_classifier` /
+    `view_metrics`: the train backend's checkpoint and its accuracy table (None when the run
+    trained no view classifier)."""
     out = Path(outdir)
     if out.exists():
         shutil.rmtree(out)
@@ -154,6 +208,8 @@ def write_bundle(outdir, *, training_mode: str, weights: dict, curves: dict,
                   "crop": {k: crop.get(k) for k in ("height", "width", "interpolation")}},
         "models": models,
         "untrained_models": [{k: m[k] for k in ("view", "model", "reason")} for m in untrained],
+        "view_classifier": (save_view_classifier(view_classifier, view_metrics, out)
+                            if view_classifier else None),
         "thresholds": thresholds_of(operating_csv),
         "fusion": {task: json.loads(Path(p).read_text()) for task, p in sorted(fusion.items())},
         "baseline": json.loads(Path(baseline_json).read_text()),
@@ -246,7 +302,8 @@ def from_released(table_csv, outdir) -> dict:
         "input": {**{k: RELEASED_SETTINGS[k] for k in ("frames", "period", "resolution")},
                   "test_clips": "first", **INPUT_SPEC,
                   "crop": {"height": 112, "width": 112, "interpolation": "cubic"}},
-        "models": models, "thresholds": {}, "fusion": {t: [] for t in tasks}, "baseline": None,
+        "models": models, "view_classifier": None,
+        "thresholds": {}, "fusion": {t: [] for t in tasks}, "baseline": None,
         "label_definitions": {"segments": {v: list(s) for v, s in VIEW_SEGMENTS.items()},
                               "thresholds": dict(DEFAULT_THRESHOLDS),
                               "segment_missing": "strict"},

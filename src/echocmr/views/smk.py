@@ -11,6 +11,7 @@ from echocmr.views.config import check_views_config
 LABELS = "results/deid/tables/view_labels.csv"
 MODEL = "results/views/model/view_classifier.pt"
 SPLIT = "results/views/model/split.csv"
+METRICS = "results/views/view_classifier_metrics.csv"
 TRAIN_KEYS = ["arch", "input_size", "frames", "epochs", "batch_size", "lr", "holdout_fraction"]
 
 
@@ -59,6 +60,13 @@ class ViewsPaths:
         else:
             inputs["weights"] = self.views["weights"]
         return inputs
+
+    def bundle_inputs(self) -> dict:
+        """What the model bundle carries of the views stage: the trained classifier and its
+        accuracy on unseen videos (train backend only; other backends train nothing)."""
+        if self.backend != "train":
+            return {}
+        return {"view_classifier": MODEL, "view_metrics": METRICS}
 
     def metrics_inputs(self) -> dict:
         inputs = {"views": "results/views/views.csv"}
