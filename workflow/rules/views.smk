@@ -4,7 +4,7 @@
 # echocmr.views.smk. The views settings are checked (echocmr.views.config) when a views job
 # enters the DAG, so ingest-only targets run without them.
 from echocmr.report.smk import REPORT_CAT  # noqa: E402
-from echocmr.views.smk import METRICS, MODEL, SPLIT, ViewsPaths  # noqa: E402
+from echocmr.views.smk import METRICS, SPLIT, VIEW_CLASSIFIER, ViewsPaths  # noqa: E402
 
 VIEWS_PATHS = ViewsPaths(config)
 
@@ -13,7 +13,7 @@ rule views_fit:
     input:
         unpack(lambda wc: VIEWS_PATHS.fit_inputs()),
     output:
-        model=MODEL,
+        model=VIEW_CLASSIFIER,
         split=SPLIT,
         history="results/views/model/history.csv",
     log:

@@ -9,7 +9,7 @@ from echocmr.ingest.paths import shard_dirs, shard_path
 from echocmr.views.config import check_views_config
 
 LABELS = "results/deid/tables/view_labels.csv"
-MODEL = "results/views/model/view_classifier.pt"
+VIEW_CLASSIFIER = "results/views/model/view_classifier.pt"
 SPLIT = "results/views/model/split.csv"
 METRICS = "results/views/view_classifier_metrics.csv"
 TRAIN_KEYS = ["arch", "input_size", "frames", "epochs", "batch_size", "lr", "holdout_fraction"]
@@ -56,7 +56,7 @@ class ViewsPaths:
         if self.backend == "labels":
             inputs["labels"] = LABELS
         elif self.backend == "train":
-            inputs["weights"] = MODEL
+            inputs["weights"] = VIEW_CLASSIFIER
         else:
             inputs["weights"] = self.views["weights"]
         return inputs
@@ -66,7 +66,7 @@ class ViewsPaths:
         accuracy on unseen videos (train backend only; other backends train nothing)."""
         if self.backend != "train":
             return {}
-        return {"view_classifier": MODEL, "view_metrics": METRICS}
+        return {"view_classifier": VIEW_CLASSIFIER, "view_metrics": METRICS}
 
     def metrics_inputs(self) -> dict:
         inputs = {"views": "results/views/views.csv"}
