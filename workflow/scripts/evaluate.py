@@ -16,6 +16,7 @@ with script_logging(snakemake) as log:
         unit=snakemake.params.unit,
         seed=snakemake.params.seed,
         fusion=fusion,
+        absent={tuple(k.split("__")): v for k, v in snakemake.params.absent.items()},
     )
     binary.to_csv(snakemake.output.binary, index=False, float_format="%.6f")
     continuous.to_csv(snakemake.output.continuous, index=False, float_format="%.6f")
