@@ -8,6 +8,7 @@ from echocmr.config_checks import check_config  # noqa: E402
 from echocmr.deliverables import deliverables  # noqa: E402
 from echocmr.ingest import paths as ingest_paths  # noqa: E402
 from echocmr.model.smk import bundle_card  # noqa: E402
+from echocmr.model.scope import Scope  # noqa: E402
 from echocmr.model import tasks as model_tasks  # noqa: E402
 from echocmr.views.vocab import ANALYSIS_VIEWS  # noqa: E402
 
@@ -17,6 +18,8 @@ check_config(config)
 CODE = ScriptFingerprints(workflow.basedir)
 # model.mode external: the model card of model.bundle (None when this run trains its models).
 BUNDLE = bundle_card(config)
+# The (view, task) models and baseline this run scores: all of them, or the bundle's.
+SCOPE = Scope.of(BUNDLE)
 
 N_SHARDS = config["ingest"]["shards"]
 SHARDS = list(range(N_SHARDS))

@@ -7,8 +7,10 @@ from echocmr.model.smk import bundle_thresholds  # noqa: E402
 from echocmr.report.smk import (  # noqa: E402
     REPORT_CAT,
     calibration_inputs,
+    compared_pairs,
     delong_inputs,
     evaluate_inputs,
+    evaluated_pairs,
     fusion_pattern_inputs,
     operating_point_inputs,
 )
@@ -16,8 +18,8 @@ from echocmr.report.smk import (  # noqa: E402
 
 rule evaluate:
     input:
-        **evaluate_inputs(),
-        **fusion_pattern_inputs(),
+        **evaluate_inputs(SCOPE),
+        **fusion_pattern_inputs(SCOPE),
     output:
         binary="results/metrics/binary.csv",
         continuous="results/metrics/continuous.csv",
@@ -29,6 +31,7 @@ rule evaluate:
         mem_mb=2000,
     params:
         binary_tasks=BINARY_TASKS,
+        absent=SCOPE.absent(evaluated_pairs()),
         n_bootstrap=config["evaluate"]["n_bootstrap"],
         unit=config["evaluate"]["unit"],
         seed=config["seed"],
@@ -39,7 +42,7 @@ rule evaluate:
 
 rule delong:
     input:
-        **delong_inputs(),
+        **delong_inputs(SCOPE),
     output:
         "results/metrics/delong.csv",
     log:
@@ -50,6 +53,7 @@ rule delong:
         n_bootstrap=config["evaluate"]["n_bootstrap"],
         unit=config["evaluate"]["unit"],
         seed=config["seed"],
+        absent=SCOPE.absent(compared_pairs()),
         code=CODE.of("delong.py"),
     script:
         "../scripts/delong.py"
@@ -57,7 +61,7 @@ rule delong:
 
 rule operating_points:
     input:
-        **operating_point_inputs(),
+        **operating_point_inputs(SCOPE),
     output:
         "results/metrics/operating_points.csv",
     log:
@@ -76,7 +80,7 @@ rule operating_points:
 
 rule calibration:
     input:
-        **calibration_inputs(),
+        **calibration_inputs(SCOPE),
     output:
         csv="results/metrics/calibration.csv",
         png=report(

@@ -74,7 +74,7 @@ rule predict:
 
 rule fuse:
     input:
-        views=MODEL.view_predictions(),
+        views=MODEL.view_predictions,
         labels="results/cohort/labels.csv",
         split="results/cohort/study_split.csv",
         card=MODEL.card_input(),
@@ -88,7 +88,7 @@ rule fuse:
     conda:
         "../../envs/stats.yaml"
     params:
-        views=VIEWS,
+        views=MODEL.fused_views,
         min_fit=config["model"]["fuse_min_val"],
         penalty=config["model"]["fusion_penalty"],
         bundle=config["model"]["bundle"] if BUNDLE else None,

@@ -47,7 +47,7 @@ rule table2:
 
 rule figure1:
     input:
-        **figure1_inputs(),
+        **figure1_inputs(SCOPE),
     output:
         png=report(
             "results/figure1.png",
@@ -68,7 +68,7 @@ rule figure1:
 
 rule supp_figure1:
     input:
-        **supp_figure1_inputs(),
+        **supp_figure1_inputs(SCOPE),
     output:
         png=report(
             "results/supp_figure1.png",
@@ -89,7 +89,7 @@ rule supp_figure1:
 
 rule bland_altman:
     input:
-        **bland_altman_inputs(),
+        **bland_altman_inputs(SCOPE),
     output:
         png=report(
             "results/bland_altman.png",

@@ -15,8 +15,10 @@ with script_logging(snakemake) as log:
             baselines[task] = path
         else:
             models[(source, task)] = path
+    absent = {tuple(k.split("__")): v for k, v in snakemake.params.absent.items()}
     table = delong_table(models, baselines, unit=snakemake.params.unit,
-                         n_boot=snakemake.params.n_bootstrap, seed=snakemake.params.seed)
+                         n_boot=snakemake.params.n_bootstrap, seed=snakemake.params.seed,
+                         absent=absent)
     table.to_csv(snakemake.output[0], index=False, float_format="%.6g")
     log.info("%d comparisons with the baseline (%s)", len(table),
              ", ".join(sorted(set(table["method"].dropna()))))

@@ -3,6 +3,8 @@
 from echocmr.logutil import script_logging
 
 with script_logging(snakemake) as log:
+    import pandas as pd
+
     from echocmr.stats.evaluate import evaluate_tables
 
     keys = list(snakemake.input.keys())
@@ -16,11 +18,13 @@ with script_logging(snakemake) as log:
         unit=snakemake.params.unit,
         seed=snakemake.params.seed,
         fusion=fusion,
+        absent={tuple(k.split("__")): v for k, v in snakemake.params.absent.items()},
     )
     binary.to_csv(snakemake.output.binary, index=False, float_format="%.6f")
     continuous.to_csv(snakemake.output.continuous, index=False, float_format="%.6f")
     log.info("%d binary and %d continuous metric rows", len(binary), len(continuous))
     for row in binary.itertuples():
-        if row.source == "fused" and row.n_mean_of_views and row.n_mean_of_views > 0:
+        mean_of_views = 0 if pd.isna(row.n_mean_of_views) else row.n_mean_of_views
+        if row.source == "fused" and mean_of_views > 0:  # NA: a task not in the bundle
             log.warning("fused %s: %d of %d test studies scored by the mean of their views "
                         "(%s)", row.task, row.n_mean_of_views, row.n, row.fusion_method)

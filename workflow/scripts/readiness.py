@@ -14,4 +14,5 @@ with script_logging(snakemake):
         csv_out=snakemake.output.csv,
         md_out=snakemake.output.md,
         html_out=snakemake.output.html,
+        absent=snakemake.params.absent,
     )

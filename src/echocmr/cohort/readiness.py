@@ -37,6 +37,8 @@ COLUMNS = ["view", "task", "kind", "cines", "paired_studies", "labelled_studies"
            "positives", "negatives", "test_share", "test_studies", "test_positives",
            "test_negatives", "published_auroc", "auroc_se", "ci_half_width", "verdict"]
 ESTIMABLE = "estimable"
+# The verdict's prefix for a cell the run has no model for (a bundle without it).
+NOT_AVAILABLE = "n/a"
 
 
 # ---- the split and the published values ------------------------------------------------------
@@ -151,14 +153,19 @@ def readiness_row(paired: pd.DataFrame, task: str, source: str, share: float,
 
 
 def readiness_table(views: pd.DataFrame, labels: pd.DataFrame, split_config: dict,
-                    published_table2: dict) -> pd.DataFrame:
+                    published_table2: dict, absent: dict | None = None) -> pd.DataFrame:
     """One row per source (A4C, A2C, PLAX, fused) and task, COLUMNS; empty inputs give rows of
-    zeros with a verdict saying so."""
+    zeros with a verdict saying so. `absent` (`source__task` -> reason: cells the run has no
+    model for, echocmr.model.scope) keeps their counts, with the verdict `n/a: <reason>`."""
     share = test_share(split_config)
     rows = []
     for source in SOURCES:
         paired = source_frame(views, labels, source)
         rows += [readiness_row(paired, task, source, share, published_table2) for task in TASKS]
+    for row in rows:
+        reason = (absent or {}).get(f"{row['view']}__{row['task']}")
+        if reason:
+            row["verdict"] = f"{NOT_AVAILABLE}: {reason}"
     table = pd.DataFrame(rows, columns=COLUMNS)
     # expected counts are estimates: two decimals say enough (and keep the CSV readable)
     table = table.round({"test_studies": 2, "test_positives": 2, "test_negatives": 2,
@@ -237,11 +244,11 @@ def to_html(table: pd.DataFrame) -> str:
 
 
 def write_readiness(views_csv, labels_csv, split_config: dict, published_table2: dict,
-                    csv_out, md_out, html_out) -> pd.DataFrame:
+                    csv_out, md_out, html_out, absent: dict | None = None) -> pd.DataFrame:
     """File entry point of the readiness rule: read views and labels, write CSV, MD, HTML."""
     table = readiness_table(read_or_empty(views_csv, VIEW_COLUMNS),
                             read_or_empty(labels_csv, NEEDED_LABELS), split_config,
-                            published_table2)
+                            published_table2, absent)
     Path(csv_out).parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(csv_out, index=False, lineterminator="\n")
     Path(md_out).write_text(to_markdown(table))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 
 from echocmr.ingest.paths import shard_dirs
+from echocmr.model.scope import Scope
 from echocmr.model.tasks import BINARY_TASKS, TASKS, VIEWS
 
 # The `model` keys each network rule reads; the rest (fusion, bundle, threads) stay out of their
@@ -92,10 +93,12 @@ def bundle_thresholds(card: dict | None) -> dict | None:
 
 class ModelPaths:
     """Which files the model rules read and write, for the configured `model.mode` (in
-    external mode: the bundle's training mode, and weights read from the bundle)."""
+    external mode: the bundle's training mode, weights read from the bundle, and only the
+    bundle's models scheduled: `scope`)."""
 
     def __init__(self, config: dict, card: dict | None = None):
         self.card = card
+        self.scope = Scope.of(card)
         self.bundle = config["model"].get("bundle")
         self.mode = card["training_mode"] if card else config["model"]["mode"]
         self.n_shards = config["ingest"]["shards"]
@@ -160,15 +163,21 @@ class ModelPaths:
                 for n in self.names()}
 
     def training_metrics(self) -> list[str]:
-        """Training curves for the report: this run's, or the bundle's (external mode)."""
+        """Training curves for the report: this run's, or those the bundle carries (external
+        mode; released weights come without any)."""
         if self.external:
-            return [os.path.join(self.bundle, "curves", v, f"{n}.csv") for v in VIEWS
-                    for n in self.names()]
+            held = self.card.get("files", {})
+            return [os.path.join(self.bundle, rel) for rel in
+                    (f"curves/{v}/{n}.csv" for v in VIEWS for n in self.names()) if rel in held]
         return list(self.curves().values())
 
-    @staticmethod
-    def view_predictions(task: str = "{task}") -> list[str]:
-        return [f"results/predictions/{view}/{task}.csv" for view in VIEWS]
+    def fused_views(self, wildcards) -> list[str]:
+        """The views with a model of the fuse job's task (all three unless a bundle lacks some)."""
+        return self.scope.views_of(wildcards.task)
+
+    def view_predictions(self, wildcards) -> list[str]:
+        return [f"results/predictions/{view}/{wildcards.task}.csv"
+                for view in self.fused_views(wildcards)]
 
     @staticmethod
     def targets() -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from echocmr.model.scope import Scope
 from echocmr.model.tasks import (
     BINARY_TASKS,
     CONTINUOUS_TASKS,
@@ -36,39 +37,51 @@ REPORT_TABLES = {
 }
 
 
-def predictions(pairs) -> dict[str, str]:
-    """Named prediction tables `{source}__{task}` -> contract path, for a rule's input."""
+def predictions(pairs, scope: Scope | None = None) -> dict[str, str]:
+    """Named prediction tables `{source}__{task}` -> contract path, for a rule's input; with a
+    `scope`, only the pairs it scores (a bundle's models: echocmr.model.scope)."""
     return {f"{source}__{task}": f"results/predictions/{source}/{task}.csv"
-            for source, task in pairs}
+            for source, task in pairs if scope is None or scope.scored(source, task)}
 
 
-def evaluate_inputs() -> dict[str, str]:
+def evaluated_pairs() -> list[tuple[str, str]]:
     # Every view and the fused model for all tasks; the clinical baseline is a logistic model of
     # the binary outcomes, evaluated beside them.
-    pairs = [(s, t) for s in [*VIEWS, "fused"] for t in TASKS]
-    return predictions(pairs + [("baseline", t) for t in BINARY_TASKS])
+    return ([(s, t) for s in [*VIEWS, "fused"] for t in TASKS]
+            + [("baseline", t) for t in BINARY_TASKS])
 
 
-def fusion_pattern_inputs() -> dict[str, str]:
+def compared_pairs() -> list[tuple[str, str]]:
+    """Every view, the fused model and the baseline, binary tasks."""
+    return [(s, t) for s in [*VIEWS, "fused", "baseline"] for t in BINARY_TASKS]
+
+
+def evaluate_inputs(scope: Scope) -> dict[str, str]:
+    return predictions(evaluated_pairs(), scope)
+
+
+def fusion_pattern_inputs(scope: Scope) -> dict[str, str]:
     """The fuse rule's view-pattern tables `fusion__{task}`: how each fused study was scored."""
-    return {f"fusion__{t}": f"results/predictions/fused/{t}.views.csv" for t in TASKS}
+    return {f"fusion__{t}": f"results/predictions/fused/{t}.views.csv" for t in scope.tasks}
 
 
-def delong_inputs() -> dict[str, str]:
-    return predictions([(s, t) for s in [*VIEWS, "fused", "baseline"] for t in BINARY_TASKS])
+def delong_inputs(scope: Scope) -> dict[str, str]:
+    return predictions(compared_pairs(), scope)
 
 
-def calibration_inputs() -> dict[str, str]:
+def calibration_inputs(scope: Scope) -> dict[str, str]:
     """Test predictions of every view, the fused model and the baseline, binary tasks."""
-    return predictions([(s, t) for s in [*VIEWS, "fused", "baseline"] for t in BINARY_TASKS])
+    return predictions(compared_pairs(), scope)
 
 
-def operating_point_inputs() -> dict[str, str]:
+def operating_point_inputs(scope: Scope) -> dict[str, str]:
     """`{split}__{source}__{task}` -> prediction table holding that split. View and baseline
     tables hold val and test; the fused val predictions (in-sample) are a file of their own."""
     out = {}
     for source in [*VIEWS, "fused", "baseline"]:
         for task in BINARY_TASKS:
+            if not scope.scored(source, task):
+                continue
             test = f"results/predictions/{source}/{task}.csv"
             out[f"test__{source}__{task}"] = test
             out[f"val__{source}__{task}"] = (
@@ -76,18 +89,18 @@ def operating_point_inputs() -> dict[str, str]:
     return out
 
 
-def figure1_inputs() -> dict[str, str]:
+def figure1_inputs(scope: Scope) -> dict[str, str]:
     pairs = [(s, t) for t in VIEW_SPECIFIC for s in [*VIEWS, "fused"]]
-    return {"binary": "results/metrics/binary.csv", **predictions(pairs)}
+    return {"binary": "results/metrics/binary.csv", **predictions(pairs, scope)}
 
 
-def supp_figure1_inputs() -> dict[str, str]:
+def supp_figure1_inputs(scope: Scope) -> dict[str, str]:
     tasks = [*MAPPING_BINARY_TASKS, *CONTINUOUS_TASKS]
     return {"binary": "results/metrics/binary.csv",
             "continuous": "results/metrics/continuous.csv",
-            **predictions([("fused", t) for t in tasks])}
+            **predictions([("fused", t) for t in tasks], scope)}
 
 
-def bland_altman_inputs() -> dict[str, str]:
+def bland_altman_inputs(scope: Scope) -> dict[str, str]:
     return {"continuous": "results/metrics/continuous.csv",
-            **predictions([("fused", t) for t in CONTINUOUS_TASKS])}
+            **predictions([("fused", t) for t in CONTINUOUS_TASKS], scope)}

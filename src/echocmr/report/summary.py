@@ -21,7 +21,7 @@ import pandas as pd
 from echocmr.cohort.readiness import ESTIMABLE, MIN_TEST_PER_CLASS, read_or_empty
 from echocmr.model.tasks import VIEWS
 from echocmr.report.style import fmt_ci
-from echocmr.stats.reasons import is_one_class
+from echocmr.stats.reasons import NO_BUNDLE_BASELINE, NOT_IN_BUNDLE, is_one_class
 
 COLUMNS = ["stage", "missing", "affected", "what_to_add"]
 NOTHING_MISSING = "Nothing missing: every stage had the data it needs."
@@ -54,6 +54,9 @@ ADD_TEST = ("more labelled studies, so the test split holds scored studies "
 ADD_POWER = ("more labelled studies with both classes: an AUROC with a usable CI needs about "
              f"{MIN_TEST_PER_CLASS} positive and {MIN_TEST_PER_CLASS} negative test studies "
              "(results/readiness.md gives the expected test counts)")
+ADD_MODEL = ("a bundle with a model of this view and task (and, for the model-vs-baseline "
+             "test, the LVEF/age/sex baseline): a bundle exported by a training run carries "
+             "every one (docs/external.md)")
 ADD_TEST_CLASSES = ("more labelled studies, so the test split holds both classes "
                     "(results/readiness.md gives the expected test counts)")
 
@@ -134,13 +137,21 @@ def metric_rows(metrics: pd.DataFrame, stage: str = "evaluate") -> list[dict]:
     for reason, part in metrics[reasons != ""].groupby(reasons[reasons != ""], sort=False):
         affected = ([f"every metrics row ({len(part)})"] if len(part) == len(metrics)
                     else [f"{r.source}/{r.task}" for r in part.itertuples()])
-        rows.append(_row(stage, reason, affected,
-                         ADD_TEST_CLASSES if is_one_class(reason) else ADD_TEST))
+        rows.append(_row(stage, reason, affected, _metric_advice(reason)))
     return rows
+
+
+def _metric_advice(reason: str) -> str:
+    """What fills a metric's gap: a bundle holding the model, both classes, or test studies."""
+    if reason in (NOT_IN_BUNDLE, NO_BUNDLE_BASELINE):
+        return ADD_MODEL
+    return ADD_TEST_CLASSES if is_one_class(reason) else ADD_TEST
 
 
 def _power_advice(verdict: str) -> str:
     """What fills a readiness gap: pairs, labels, or more studies of both classes."""
+    if verdict.endswith(NOT_IN_BUNDLE):
+        return ADD_MODEL
     if verdict.startswith("no paired study"):
         return ADD_PAIRS
     if verdict == "no labelled study" or verdict.startswith("too few test studies"):

@@ -112,23 +112,52 @@ def continuous_row(frame: pd.DataFrame, source: str, task: str, n_boot: int, uni
     return row
 
 
+def absent_row(source: str, task: str, reason: str) -> dict:
+    """The metrics row of a (source, task) the run has no predictions of (a model the bundle
+    lacks): no studies, every statistic n/a, and why."""
+    return {"source": source, "task": task, "n": 0, "n_pos": 0, "n_neg": 0, "n_patients": 0,
+            "n_resamples": 0, "n_skipped": 0, "reason": reason}
+
+
+def in_source_order(pairs) -> list[tuple[str, str]]:
+    """(source, task) pairs as the evaluate rule lists them: views, fused, baseline; tasks in
+    their home's order (unknown names last, as given)."""
+    from echocmr.model.tasks import TASKS, VIEWS
+
+    sources = [*VIEWS, "fused", "baseline"]
+
+    def rank(pair):
+        source, task = pair
+        return (sources.index(source) if source in sources else len(sources),
+                TASKS.index(task) if task in TASKS else len(TASKS))
+
+    return sorted(pairs, key=rank)
+
+
 def evaluate_tables(tables: dict[tuple[str, str], str], binary_tasks, n_boot: int, unit: str,
-                    seed: int, fusion: dict[str, str] | None = None
+                    seed: int, fusion: dict[str, str] | None = None,
+                    absent: dict[tuple[str, str], str] | None = None
                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Metrics for every (source, task) -> path; returns (binary, continuous) frames.
 
     `fusion` maps a task to the fuse rule's pattern table (`fused/{task}.views.csv`); fused rows
-    of those tasks get `fusion_method` and `n_mean_of_views`.
+    of those tasks get `fusion_method` and `n_mean_of_views`. `absent` maps the (source, task)
+    pairs without a prediction table to the reason (echocmr.model.scope); they get n/a rows in
+    their place among the others.
     """
     from echocmr.model.fuse import fusion_summary
 
+    order = in_source_order([*tables, *absent]) if absent else list(tables)
     binary, continuous = [], []
-    for (source, task), path in tables.items():
-        frame = read_predictions(path)
-        if task in binary_tasks:
-            row = binary_row(frame, source, task, n_boot, unit, seed)
+    for source, task in order:
+        if (source, task) not in tables:
+            row = {**absent_row(source, task, absent[(source, task)]), "unit": unit}
+        elif task in binary_tasks:
+            row = binary_row(read_predictions(tables[(source, task)]), source, task, n_boot,
+                             unit, seed)
         else:
-            row = continuous_row(frame, source, task, n_boot, unit, seed)
+            row = continuous_row(read_predictions(tables[(source, task)]), source, task,
+                                 n_boot, unit, seed)
         if source == "fused" and fusion and task in fusion:
             row.update(fusion_summary(pd.read_csv(fusion[task])))
         (binary if task in binary_tasks else continuous).append(row)
@@ -178,16 +207,31 @@ def paired_comparison(model: pd.DataFrame, reference: pd.DataFrame, task: str,
             else too_few_resamples(res.n_resamples, res.n_skipped)}
 
 
+def skipped_comparison(task: str, model_name: str, unit: str, reason: str) -> dict:
+    """A model-vs-baseline row that could not be run: the model or the baseline is absent."""
+    return {"task": task, "model": model_name, "reference": "baseline",
+            "label_from": model_name, "unit": unit, "n": 0, "n_patients": 0, "n_pos": 0,
+            "n_neg": 0, "reason": reason}
+
+
 def delong_table(models: dict[tuple[str, str], str], baselines: dict[str, str],
-                 unit: str = "study", n_boot: int = 0, seed: int = 0) -> pd.DataFrame:
+                 unit: str = "study", n_boot: int = 0, seed: int = 0,
+                 absent: dict[tuple[str, str], str] | None = None) -> pd.DataFrame:
     """Each (model source, task) against the baseline of the same task, on the test split,
-    by the test `unit` asks for (see `paired_comparison`)."""
+    by the test `unit` asks for (see `paired_comparison`). `absent` (source, task) -> reason
+    names what the run has no predictions of (echocmr.model.scope): a comparison missing its
+    model or its baseline is a row with that reason."""
+    absent = absent or {}
+    pairs = {**models, **{k: None for k in absent if k[0] != "baseline"}}
     rows = []
-    for (source, task), path in models.items():
-        if task not in baselines:
-            continue
-        rows.append(paired_comparison(read_predictions(path), read_predictions(baselines[task]),
-                                      task, source, "baseline", unit, n_boot, seed))
+    for source, task in (in_source_order(pairs) if absent else list(models)):
+        skip = absent.get((source, task)) or absent.get(("baseline", task))
+        if skip:
+            rows.append(skipped_comparison(task, source, unit, skip))
+        elif task in baselines:
+            rows.append(paired_comparison(read_predictions(models[(source, task)]),
+                                          read_predictions(baselines[task]), task, source,
+                                          "baseline", unit, n_boot, seed))
     return pd.DataFrame(rows, columns=DELONG_COLUMNS)
 
 

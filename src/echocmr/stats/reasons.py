@@ -13,6 +13,9 @@ from __future__ import annotations
 NO_TEST_STUDY = "no test study with a prediction"
 NO_SHARED_STUDY = "no test study scored by both the model and the reference"
 NO_BUNDLE_THRESHOLD = "no threshold for this model and task in the bundle"
+# External mode with a bundle that lacks a model or the baseline (echocmr.model.scope).
+NOT_IN_BUNDLE = "not in the bundle"
+NO_BUNDLE_BASELINE = "no baseline in the bundle"
 ONE_CLASS_WORDS = ("positive test study", "negative test study")
 
 
