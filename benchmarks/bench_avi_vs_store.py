@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -40,32 +39,18 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from bench_dag import copy_workflow  # noqa: E402
 from machine import machine_info, machine_line, save_results  # noqa: E402
 
 from echocmr.ingest.avi import AviWriter, read_avi  # noqa: E402
 from echocmr.ingest.store import VideoStore  # noqa: E402
 
 SNAKEMAKE = Path(sys.executable).parent / "snakemake"
-WORKFLOW_PARTS = ["Snakefile", "workflow", "config", "src", "envs", "profiles", "pyproject.toml"]
 DECODERS = ["pyav_grey", "cv2_rgb"]
 RULE_QUANTISER = 2
 
 
 # ----------------------------------------------------------------------------- the export
-
-def copy_workflow(dest: Path) -> Path:
-    """The workflow without results, venv or caches (the benchmark cannot touch the checkout)."""
-    dest.mkdir(parents=True, exist_ok=True)
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".snakemake")
-    for part in WORKFLOW_PARTS:
-        src = ROOT / part
-        if src.is_dir():
-            shutil.copytree(src, dest / part, ignore=ignore, symlinks=True,
-                            dirs_exist_ok=True)
-        elif src.exists():
-            shutil.copy2(src, dest / part)
-    return dest
-
 
 def crop_with_snakemake(wd: Path, n_patients: int) -> tuple[Path, float]:
     """Simulate, de-identify and crop a small export (one shard, AVIs on); (shard dir, wall s)."""

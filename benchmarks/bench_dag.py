@@ -55,12 +55,13 @@ def deep_merge(base: dict, overlay: dict) -> dict:
 
 
 def copy_workflow(dest: Path) -> Path:
+    """The workflow without results, venv or caches (a benchmark cannot touch the checkout)."""
     dest.mkdir(parents=True, exist_ok=True)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".snakemake")
     for part in WORKFLOW_PARTS:
         src = ROOT / part
         if src.is_dir():
-            shutil.copytree(src, dest / part, ignore=ignore, symlinks=True)
+            shutil.copytree(src, dest / part, ignore=ignore, symlinks=True, dirs_exist_ok=True)
         elif src.exists():
             shutil.copy2(src, dest / part)
     return dest

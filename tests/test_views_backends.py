@@ -95,16 +95,22 @@ def test_labels_backend_reports_labelled_views_and_unlabelled_reason(store, tmp_
     assert qc["n_in"].iloc[0] - qc["n_excluded"].sum() == qc["n_out"].iloc[0]
 
 
-def test_pretrained_backend_applies_an_echocmr_checkpoint(store, tmp_path):
-    """A checkpoint written by the train backend at one site is applied at another."""
-    root, truth, labels = store
-    quick = TrainSettings(arch="shufflenet_v2_x0_5", input_size=48, frames=1, epochs=1,
-                          holdout_fraction=0.0, seed=1)
-    out = tmp_path / "m"
+def _fit_quick(root, labels, out, frames: int, seed: int):
+    """A one-epoch train-backend classifier in `out` (model.pt, split.csv, history.csv);
+    returns the folder and the settings it was trained with."""
+    quick = TrainSettings(arch="shufflenet_v2_x0_5", input_size=48, frames=frames, epochs=1,
+                          holdout_fraction=0.0, seed=seed)
     out.mkdir()
     torch.set_num_threads(1)
     stage.fit_stage([str(root / "shard-0")], str(labels), quick, str(out / "model.pt"),
                     str(out / "split.csv"), str(out / "history.csv"))
+    return out, quick
+
+
+def test_pretrained_backend_applies_an_echocmr_checkpoint(store, tmp_path):
+    """A checkpoint written by the train backend at one site is applied at another."""
+    root, truth, labels = store
+    out, _ = _fit_quick(root, labels, tmp_path / "m", frames=1, seed=1)
     probs = _classify_all(root, "pretrained", weights=str(out / "model.pt"),
                           weights_layout="echocmr")
     assert len(probs) == len(truth)
@@ -124,13 +130,7 @@ def test_bundle_carries_the_trained_view_classifier_and_classifies_the_same(stor
     from echocmr.views.decide import decide_views
 
     root, truth, labels = store
-    quick = TrainSettings(arch="shufflenet_v2_x0_5", input_size=48, frames=2, epochs=1,
-                          holdout_fraction=0.0, seed=2)
-    out = tmp_path / "m"
-    out.mkdir()
-    torch.set_num_threads(1)
-    stage.fit_stage([str(root / "shard-0")], str(labels), quick, str(out / "model.pt"),
-                    str(out / "split.csv"), str(out / "history.csv"))
+    out, quick = _fit_quick(root, labels, tmp_path / "m", frames=2, seed=2)
     original = _classify_all(root, "train", weights=str(out / "model.pt"))
     reference = pd.DataFrame({"video_key": list(truth), "true_view": list(truth.values())})
     table = vm.metrics_table(vm.comparable(decide_views(original, 0.5), reference), "truth")
