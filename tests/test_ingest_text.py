@@ -183,6 +183,46 @@ def test_reads_as_text_rules():
     assert not ka.reads_as_text([w("~—", 90), w(".", 90)], 1, 0, 1, 0)
 
 
+def _word(text, conf):
+    from echocmr.ocr import Word
+    return Word(text, conf, (0, 0, 1, 1))
+
+
+def test_a_second_reading_confirms_words_read_the_same():
+    # one edit allowed in words of 4+ (0/8 confusions), none in shorter ones; the lower
+    # confidence is kept
+    got = ka.confirmed([_word("46174907", 75), _word("ros", 43), _word("thee", 66)],
+                       [_word("46174007", 70), _word("ro", 27), _word("the", 3)])
+    assert [(x.text, x.confidence) for x in got] == [("46174907", 70), ("thee", 3)]
+    assert ka.confirmed([_word("SMITH", 90)], [_word("smith", 80)])[0].confidence == 80
+    assert ka.confirmed([_word("SMITH", 90)], []) == []
+
+
+def test_ocr_alone_blanks_a_line_only_when_a_second_reading_agrees():
+    faint = bt.TextBox(0, 0, 40, 10, 4, True, contrast=100)
+    console = bt.TextBox(0, 0, 40, 10, 4, True, contrast=200)
+    thee = [_word("thee", 66)]
+    assert not ka.is_burned_in(faint, thee, True, [_word("they", 3)])
+    assert not ka.is_burned_in(faint, thee, True, None)
+    assert ka.is_burned_in(faint, [_word("HOLLOWAY", 80)], True, [_word("HOLLOWAY", 77)])
+    assert ka.is_burned_in(console, [], True, None)  # console text needs no reading
+    # a frozen cine: the lenient rule on the confirmed words
+    assert ka.is_burned_in(console, [_word("2O17", 10)], False, [_word("2017", 20)])
+    assert not ka.is_burned_in(console, [_word("wNeae", 0)], False, [_word("cor", 54)])
+
+
+def test_residue_on_a_console_drawn_line_needs_one_reading():
+    # a frozen cine's banner left in a whole-screen region must not pass because one of two
+    # readings failed; faint lines need both
+    console = bt.TextBox(0, 0, 40, 10, 4, True, contrast=200)
+    faint = bt.TextBox(0, 0, 40, 10, 4, True, contrast=100)
+    name = [_word("HOLLOWAY", 80)]
+    assert ka.is_residue(console, name, None)
+    assert not ka.is_residue(faint, name, [_word("HOL", 40)])
+    assert ka.is_residue(faint, name, [_word("HOLL0WAY", 60)])
+    assert not ka.is_residue(console, [_word("ee", 90)], None)
+
+
 # ----------------------------------------------------------------------------- whole files
 
 def _jpeg_cine(frames: np.ndarray, ds) -> None:

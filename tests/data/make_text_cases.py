@@ -2,10 +2,11 @@
 in-sector text once defeated de-identification (issue 11), for tests/test_ingest_text_cases.py.
 
 They come from the 140-patient export that `benchmarks/bench_deid.py` scores, made from
-config/config.yaml's `simulate` section at commit ea4011c with the secret "s" (video keys depend
-on the secret). Each case stores what `deid_pixels.keep_mask` computes before `keep_area`: lo,
-hi (uint8), the pixel sector and the header regions (bool), whether the sector moved, and the
-truth file's boxes of the drawn text (identifier or not).
+config/config.yaml's `simulate` section at commit ea4011c (the last three cases: a6274cd) with
+the secret "s" (video keys depend on the secret). Each case stores what
+`deid_pixels.keep_mask` computes before `keep_area`: lo, hi (uint8), the pixel sector and the
+header regions (bool), whether the sector moved, and the truth file's boxes of the drawn text
+(identifier or not).
 
     .venv/bin/python tests/data/make_text_cases.py /tmp/export140
 """
@@ -32,6 +33,9 @@ CASES = {  # name -> video key in that export
     "mrn_over_a_bright_wall": "Vde801644cf7b",  # light digits typed over the septum
     "labels_over_dark_chambers": "V8f943b6e26e3",  # an MRN and labels with dark surroundings
     "black_gap_at_the_sector_edge": "V39ffd2b4b569",  # fan edge next to the ECG trace
+    "wall_read_as_a_word": "V9b8efc2f85f4",  # static septum OCR reads as 'thee' (conf 66)
+    "linear_tissue_read_as_words": "Va2781febb0ae",  # 'SCRE' (57) in a linear probe's rectangle
+    "label_glued_to_wall_dashes": "Va7fd1e66f635",  # a wall's edge joined to a typed name
 }
 
 

@@ -35,6 +35,8 @@ TEXT_SCAN_FRAMES = 64
 # draws text near full brightness (pure green: 150), while static bright tissue (a wall that
 # barely moves) stood 50-140 above its surroundings in the synthetic export.
 CONSOLE_CONTRAST = 144
+# A component at the end of a console-drawn line standing out less than this is tissue.
+TISSUE_END_CONTRAST = 108
 
 
 @dataclass(frozen=True)
@@ -146,6 +148,19 @@ def _letter_like(widths: np.ndarray, heights: np.ndarray, bottoms: np.ndarray,
                 >= 0.6 * (widths * heights).sum())
 
 
+def _letters_beside_a_tall_one(widths: np.ndarray, heights: np.ndarray, bottoms: np.ndarray,
+                               min_h: int) -> bool:
+    """Letters beside a component much taller than they are (a letter merged with a wall, or
+    with a label above): letter-like once it is set aside. The tall one alone would make every
+    real letter look short (an MRN typed in the sector was found only by luck)."""
+    big = heights >= min_h
+    if not big.any():
+        return False
+    rest = heights <= 1.5 * np.median(heights[big])
+    return bool((~rest).any() and rest.sum() >= 2 and _letter_like(
+        widths[rest], heights[rest], bottoms[rest], min_h))
+
+
 def _baseline_groups(bottoms: np.ndarray, heights: np.ndarray) -> list[np.ndarray]:
     """Indices of glyphs split where their bottoms jump: two labels side by side at different
     heights (an annotation next to a measurement) join horizontally but are two lines."""
@@ -162,7 +177,8 @@ def _line_members(left, top, right, bottom, min_h: int) -> list[np.ndarray]:
     side by side at different heights: each baseline group is tried on its own, and glyphs that
     share most of a found line's rows (descenders, punctuation) go with it."""
     widths, heights = right - left + 1, bottom - top + 1
-    if _letter_like(widths, heights, bottom, min_h):
+    if _letter_like(widths, heights, bottom, min_h) or _letters_beside_a_tall_one(
+            widths, heights, bottom, min_h):
         return [np.arange(left.size)]
     found = []
     for idx in _baseline_groups(bottom, heights):
@@ -180,26 +196,53 @@ def _line_members(left, top, right, bottom, min_h: int) -> list[np.ndarray]:
 
 
 def _letter_rows(top: np.ndarray, bottom: np.ndarray, min_h: int,
-                 console: np.ndarray) -> tuple[int, int]:
+                 console: np.ndarray, strong: tuple[np.ndarray, np.ndarray]) -> tuple[int, int]:
     """First and last row of a line's letters. A bright wall touching the line makes a
     component much taller than the letters; its rows above and below the letters are tissue.
-    A tall component drawn like console text (`console`) is two labels whose strokes touch (an
-    MRN typed half a line above a measurement): its rows are text and stay in the box."""
+    A tall component drawn like console text (`console`) may be two labels whose strokes touch
+    (an MRN typed half a line above a measurement), or a label touching a wall: its rows where
+    strokes stand out like console text (`strong`: first and last such row) are text and stay
+    in the box; the wall's fainter rows do not."""
     heights = bottom - top + 1
     typical = np.median(heights[heights >= min_h]) if (heights >= min_h).any() else heights.max()
-    letters = (heights <= 1.5 * typical) | console
-    return int(top[letters].min()), int(bottom[letters].max())
+    letters = heights <= 1.5 * typical
+    tall = console & ~letters
+    tops = np.concatenate([top[letters], strong[0][tall]])
+    bottoms = np.concatenate([bottom[letters], strong[1][tall]])
+    return int(tops.min()), int(bottoms.max())
 
 
-def _drawn_like_console(ids: np.ndarray, gl_labels: np.ndarray, gl_stats: np.ndarray,
-                        strength: np.ndarray) -> np.ndarray:
-    """Per glyph component: do its strokes stand out like console text (90th percentile)?"""
-    out = np.zeros(ids.size, bool)
+def _without_tissue_ends(m: np.ndarray, p90: np.ndarray, left: np.ndarray,
+                         right: np.ndarray, heights: np.ndarray) -> np.ndarray:
+    """A line drawn like console text, less the components at its ends that are not: static
+    tissue (the bright edge of a wall, in dashes and blobs) that the horizontal join glued to a
+    label typed in the sector. Such a component is flat (at most half a letter's height: no
+    letter or digit) or faint (well below console contrast, `TISSUE_END_CONTRAST`; in the
+    synthetic export 13 of 13,200 text components were, all one-pixel slivers of a letter whose
+    body stays). Inside the line nothing is cut."""
+    console = p90 >= CONSOLE_CONTRAST
+    if not console.any():
+        return m
+    tall = heights[m].max()
+    kept = console | ((heights[m] > tall // 2) & (p90 >= TISSUE_END_CONTRAST))
+    first, last = left[m][kept].min(), right[m][kept].max()
+    return m[(right[m] >= first) & (left[m] <= last)]
+
+
+def _stroke_stats(ids: np.ndarray, gl_labels: np.ndarray, gl_stats: np.ndarray,
+                  strength: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per glyph component: how far its strokes stand out (90th percentile), and its first and
+    last row where they stand out like console text (its own rows when none does)."""
+    p90, first, last = np.zeros(ids.size), np.zeros(ids.size, int), np.zeros(ids.size, int)
     for k, i in enumerate(ids):
         x, y, w, h = (int(v) for v in gl_stats[i, :4])
         own = gl_labels[y:y + h, x:x + w] == i
-        out[k] = np.percentile(strength[y:y + h, x:x + w][own], 90) >= CONSOLE_CONTRAST
-    return out
+        p90[k] = np.percentile(strength[y:y + h, x:x + w][own], 90)
+        rows = np.flatnonzero((own & (strength[y:y + h, x:x + w] >= CONSOLE_CONTRAST)).any(1))
+        # one row more each side: a letter's anti-aliased top and bottom edges are fainter
+        first[k], last[k] = ((y + max(0, rows[0] - 1), y + min(h - 1, rows[-1] + 1))
+                             if rows.size else (y, y + h - 1))
+    return p90, first, last
 
 
 def _lines(glyphs: np.ndarray, strength: np.ndarray, static: np.ndarray, image: np.ndarray,
@@ -226,8 +269,11 @@ def _lines(glyphs: np.ndarray, strength: np.ndarray, static: np.ndarray, image: 
         for m in _line_members(left, top, right, bottom, min_h):
             if bottom[m].max() - top[m].min() + 1 > max_h:  # taller than any line of text
                 continue
-            console = _drawn_like_console(ids[m], gl_labels, gl_stats, strength)
-            y0, y1 = _letter_rows(top[m], bottom[m], min_h, console)
+            p90, first, last = _stroke_stats(ids[m], gl_labels, gl_stats, strength)
+            kept = np.isin(m, _without_tissue_ends(m, p90, left, right, bottom - top + 1))
+            m, p90, first, last = m[kept], p90[kept], first[kept], last[kept]
+            y0, y1 = _letter_rows(top[m], bottom[m], min_h, p90 >= CONSOLE_CONTRAST,
+                                  (first, last))
             pad = 2  # anti-aliasing and JPEG ringing reach a pixel or two past the strokes
             box = TextBox(max(0, int(left[m].min()) - pad), max(0, y0 - pad),
                           min(w_img - 1, int(right[m].max()) + pad),
