@@ -88,6 +88,9 @@ def test_external_cohort_is_all_test_and_scored_with_the_bundle(external_run):
     assert set(calib["source"]) == {"A4C", "A2C", "PLAX", "fused", "baseline"}
     table2 = pd.read_csv(res / "table2.csv")
     assert len(table2) > 0
+    # no train or val split by design: stated in the run summary, not listed as a gap
+    assert "no study in" not in (res / "summary.csv").read_text()
+    assert "by design" in (res / "summary.md").read_text()
 
 
 def test_external_site_recovers_the_planted_wall_motion_effect(external_run):

@@ -182,6 +182,27 @@ def test_summary_of_a_pilot_names_each_stage_what_is_missing_and_what_to_add(tmp
     assert "no kept A2C cine" in md and NO_TEST_STUDY in md
 
 
+def test_external_summary_states_the_all_test_split_as_by_design_not_as_a_gap(tmp_path):
+    """External mode has no train or val split by design: the summary says so above the
+    table and lists no cohort gap; a training run with the same split still gets the gap."""
+    manifest, views, cohort = _summary_inputs()
+    split = pd.DataFrame({"study_key": ["S1", "S2", "S3"], "split": "test"})
+    metrics = pd.DataFrame({"source": ["A4C"], "task": ["wma"], "auroc": [0.8], "reason": [""]})
+    args = (manifest, views, cohort, split, {}, metrics, metrics.iloc[:0])
+    external = summary.run_summary(*args, external=True)
+    assert external.empty
+    notes = summary.design_notes(split, external=True)
+    assert notes == [summary.EXTERNAL_SPLIT.format(n=3)] and "by design" in notes[0]
+    md = summary.summary_markdown(external, notes=notes)
+    assert notes[0] in md and summary.NOTHING_MISSING in md and "no study in" not in md
+    page = tmp_path / "summary.html"
+    summary.write_summary(external, tmp_path / "s.csv", tmp_path / "s.md", page, notes=notes)
+    assert "by design" in page.read_text()
+    trained = summary.run_summary(*args)
+    assert list(trained["missing"]) == ["no study in train or val (0 train, 0 val, 3 test)"]
+    assert summary.design_notes(split) == []
+
+
 def test_summary_of_an_export_with_no_usable_file():
     manifest, views, cohort = _summary_inputs(included=False, kept_views=(), in_analysis=0)
     cohort["n_out"] = 0
@@ -257,10 +278,10 @@ def test_summary_files_tolerate_an_empty_readiness_table(tmp_path):
         frame.to_csv(paths[name], index=False)
     for content in ("view,task,verdict\n", ""):
         (tmp_path / "readiness.csv").write_text(content)
-        out, cells = summary.summary_files(
+        out, cells, notes = summary.summary_files(
             paths["manifest"], paths["views"], paths["cohort"], paths["split"], [],
             paths["binary"], paths["continuous"], tmp_path / "readiness.csv")
-        assert out.empty and cells.empty
+        assert out.empty and cells.empty and notes == []
         assert summary.CELLS_TITLE not in summary.summary_markdown(out, cells)
 
 

@@ -15,6 +15,7 @@ from conftest import VENV_BIN, copy_workflow, run_snakemake
 from torchvision.models.video import r2plus1d_18
 
 from echocmr.model.tasks import TASKS, VIEW_SPECIFIC, VIEWS
+from echocmr.report.tables import BUNDLE_MEAN_LABEL, FALLBACK_MARK
 from echocmr.stats.reasons import NO_BUNDLE_BASELINE, NOT_IN_BUNDLE
 
 pytestmark = [pytest.mark.slow, pytest.mark.workflow]
@@ -79,6 +80,11 @@ def test_table2_evaluates_wma_and_scar_and_names_the_missing_tasks(released_run)
         else:
             assert row.reason == NOT_IN_BUNDLE, row
     assert {(s, t) for s, t in zip(table["source"], table["task"], strict=True)} >= held
+    # no fusion coefficients in a released bundle: the footnote says so, not a failed fit
+    fused = table[(table["source"] == "fused") & table["task"].isin(VIEW_SPECIFIC)]
+    for row in fused[fused["n"] > 0].itertuples():
+        assert row.video == f"{BUNDLE_MEAN_LABEL} {FALLBACK_MARK}", row
+        assert "in the bundle" in row.note and "too few" not in row.note, row
     continuous = pd.read_csv(res / "metrics/continuous.csv")
     assert set(continuous["reason"]) == {NOT_IN_BUNDLE}
     assert len(continuous) == len([*VIEWS, "fused"]) * (len(TASKS) - len(table["task"].unique()))
@@ -100,6 +106,9 @@ def test_summary_and_replication_say_what_the_bundle_lacks(released_run):
     res, _ = released_run
     summary = pd.read_csv(res / "summary.csv")
     assert NOT_IN_BUNDLE in set(summary["missing"])
+    # the all-test split of external mode is by design, not a gap
+    assert not summary["missing"].str.startswith("no study in").any()
+    assert "by design" in (res / "summary.md").read_text()
     readiness = pd.read_csv(res / "readiness.csv")
     for row in readiness.itertuples():
         held = (row.view, row.task) in RELEASED or (row.view == "fused"

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from echocmr.model import fuse
 from echocmr.report import qc_flow, replication, tables
 from echocmr.report.style import fmt_ci
 
@@ -20,6 +21,43 @@ def test_table2_keeps_its_structure_when_rows_are_missing():
     md = tables.table2_markdown(table)
     assert md.count("\n| ") == 1 + 3 + 20  # header, 3 sections, 20 rows
     assert "Native T1 value (ms)" in md and "Logistic regression using three views" in md
+
+
+def fused_wma(fusion_method: str, n_mean: int, n: int = 40) -> pd.DataFrame:
+    return pd.DataFrame([{"source": "fused", "task": "wma", "n": n, "n_pos": 18, "auroc": 0.7,
+                          "ci_low": 0.6, "ci_high": 0.8, "fusion_method": fusion_method,
+                          "n_mean_of_views": n_mean}])
+
+
+def test_table2_footnote_names_a_released_bundle_s_missing_fusion_not_a_failed_fit():
+    """A released-weights bundle has no fusion regression: every fused study is the mean of its
+    views because the bundle lacks one, not because too few validation studies fitted it."""
+    row = tables.table2(fused_wma(f"{fuse.BUNDLE_MEAN_METHOD}: 40", 40)).iloc[3]
+    assert row["video"] == f"{tables.BUNDLE_MEAN_LABEL} {tables.FALLBACK_MARK}"
+    assert "in the bundle" in row["note"] and "too few" not in row["note"]
+    assert row["note"].startswith("40 of 40 test studies")
+
+
+def test_table2_footnote_keeps_each_cause_with_its_count():
+    method = (f"bundle: logistic regression: 30; {fuse.MEAN_METHOD}: 6; "
+              f"{fuse.BUNDLE_MEAN_METHOD}: 4")
+    row = tables.table2(fused_wma(method, 10)).iloc[3]
+    assert row["video"] == f"{tables.VIDEO_LABELS['fused']} {tables.FALLBACK_MARK}"
+    assert "6 of 40 test studies" in row["note"] and "too few validation" in row["note"]
+    assert "4 of 40 test studies" in row["note"] and "in the bundle" in row["note"]
+    trained = tables.table2(fused_wma(f"{fuse.MEAN_METHOD}: 40", 40)).iloc[3]
+    assert trained["video"].startswith(tables.MEAN_LABEL) and "too few" in trained["note"]
+
+
+def test_method_counts_reads_back_fusion_summary():
+    patterns = pd.DataFrame({"method": ["logistic regression (L2 fallback: did not converge)",
+                                        fuse.BUNDLE_MEAN_METHOD],
+                             "n_test": [5, 3]})
+    summary = fuse.fusion_summary(patterns)
+    assert fuse.method_counts(summary["fusion_method"]) == {
+        "logistic regression (L2 fallback: did not converge)": 5,
+        fuse.BUNDLE_MEAN_METHOD: 3}
+    assert fuse.method_counts("") == {}
 
 
 def test_ci_format_with_negative_bounds():

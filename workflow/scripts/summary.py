@@ -6,7 +6,7 @@ from echocmr.logutil import script_logging
 with script_logging(snakemake) as log:
     from echocmr.report.summary import summary_files, summary_markdown, write_summary
 
-    summary, cells = summary_files(
+    summary, cells, notes = summary_files(
         snakemake.input.manifest,
         snakemake.input.views,
         snakemake.input.cohort_qc,
@@ -15,7 +15,8 @@ with script_logging(snakemake) as log:
         snakemake.input.binary,
         snakemake.input.continuous,
         snakemake.input.readiness,
+        snakemake.params.external,
     )
     write_summary(summary, snakemake.output.csv, snakemake.output.md, snakemake.output.html,
-                  cells)
-    log.info("%s", summary_markdown(summary, cells))
+                  cells, notes)
+    log.info("%s", summary_markdown(summary, cells, notes))

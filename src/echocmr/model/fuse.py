@@ -273,6 +273,12 @@ def fusion_summary(patterns: pd.DataFrame) -> dict:
                                    + by_method.get(BUNDLE_MEAN_METHOD, 0))}
 
 
+def method_counts(fusion_method: str) -> dict[str, int]:
+    """{method: test studies} back from `fusion_summary`'s `fusion_method` string."""
+    pairs = (part.rpartition(": ") for part in str(fusion_method).split("; ") if part)
+    return {method: int(n) for method, _, n in pairs}
+
+
 def fuse_files(task: str, view_csvs: dict[str, str], labels_csv, split_csv, min_fit: int = 10,
                penalty: str = "l2", models: list[dict] | None = None):
     """File-level wrapper: read the per-view study predictions and the cohort tables;

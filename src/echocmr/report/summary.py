@@ -10,6 +10,9 @@ It also repeats the readiness verdicts (`results/readiness.csv`, echocmr.cohort.
 view/task cells the cohort cannot power are rows of the summary (stage `readiness`), and the
 Markdown and HTML pages list every cell with its verdict beside what this run computed for it,
 so a site sees in one place whether each Table 2 cell was powered, not only whether it ran.
+
+In external mode (`model.mode: external`) there is no split: every labelled study is a test
+study by design, so an all-test split is stated as such above the table, not listed as a gap.
 """
 
 from __future__ import annotations
@@ -24,6 +27,9 @@ from echocmr.report.style import fmt_ci
 from echocmr.stats.reasons import NO_BUNDLE_BASELINE, NOT_IN_BUNDLE, is_one_class
 
 COLUMNS = ["stage", "missing", "affected", "what_to_add"]
+EXTERNAL_SPLIT = ("External validation (model.mode: external): no train or val split by "
+                  "design; all {n} labelled studies are test studies, scored with the bundle's "
+                  "models without training (docs/external.md).")
 NOTHING_MISSING = "Nothing missing: every stage had the data it needs."
 TITLE = "Run summary: what was missing and what to add"
 CELLS_TITLE = "Readiness and result per view and task"
@@ -105,10 +111,11 @@ def cohort_rows(cohort_qc: pd.DataFrame) -> list[dict]:
                  ["all models"], add)]
 
 
-def split_rows(study_split: pd.DataFrame) -> list[dict]:
-    """A split (`results/cohort/study_split.csv`) with studies but none in val or test."""
-    if study_split.empty:
-        return []  # no study in the analysis: cohort_rows says why
+def split_rows(study_split: pd.DataFrame, external: bool = False) -> list[dict]:
+    """A split (`results/cohort/study_split.csv`) with studies but none in train, val or test;
+    none in external mode, whose all-test split is by design (`design_notes`)."""
+    if study_split.empty or external:
+        return []  # empty: cohort_rows says why
     counts = study_split["split"].value_counts()
     empty = [s for s in ("train", "val", "test") if int(counts.get(s, 0)) == 0]
     if not empty:
@@ -116,6 +123,15 @@ def split_rows(study_split: pd.DataFrame) -> list[dict]:
     held = ", ".join(f"{int(counts.get(s, 0))} {s}" for s in ("train", "val", "test"))
     return [_row("cohort", f"no study in {' or '.join(empty)} ({held})", ["all models"],
                  ADD_SPLIT)]
+
+
+def design_notes(study_split: pd.DataFrame, external: bool = False) -> list[str]:
+    """What the run lacks by design, stated above the gaps: external validation's all-test
+    split."""
+    if not external:
+        return []
+    n_test = int((study_split["split"] == "test").sum()) if "split" in study_split else 0
+    return [EXTERNAL_SPLIT.format(n=n_test)]
 
 
 def training_rows(curves: dict[str, pd.DataFrame]) -> list[dict]:
@@ -210,12 +226,13 @@ def cell_table(readiness: pd.DataFrame, binary: pd.DataFrame,
 def run_summary(manifest: pd.DataFrame, views: pd.DataFrame, cohort_qc: pd.DataFrame,
                 study_split: pd.DataFrame, curves: dict[str, pd.DataFrame],
                 binary: pd.DataFrame, continuous: pd.DataFrame,
-                readiness: pd.DataFrame | None = None) -> pd.DataFrame:
+                readiness: pd.DataFrame | None = None, external: bool = False) -> pd.DataFrame:
     """One row per (stage, what was missing), in DAG order; no rows when nothing was.
-    `readiness`: results/readiness.csv, whose cells that are not estimable add rows."""
+    `readiness`: results/readiness.csv, whose cells that are not estimable add rows;
+    `external`: external mode, whose all-test split is no gap."""
     ready = [] if readiness is None else readiness_rows(readiness)
     rows = (ingest_rows(manifest) + views_rows(views) + cohort_rows(cohort_qc)
-            + split_rows(study_split) + ready + training_rows(curves)
+            + split_rows(study_split, external) + ready + training_rows(curves)
             + metric_rows(pd.concat([binary, continuous])))
     return pd.DataFrame(rows, columns=COLUMNS)
 
@@ -226,9 +243,11 @@ def _markdown_table(frame: pd.DataFrame, head: list[str]) -> list[str]:
                for row in frame.itertuples(index=False)])
 
 
-def summary_markdown(summary: pd.DataFrame, cells: pd.DataFrame | None = None) -> str:
-    """The summary's page; `cells` (cell_table): the readiness section below the gaps."""
-    lines = [f"# {TITLE}", ""]
+def summary_markdown(summary: pd.DataFrame, cells: pd.DataFrame | None = None,
+                     notes: list[str] = ()) -> str:
+    """The summary's page; `cells` (cell_table): the readiness section below the gaps;
+    `notes` (design_notes): above them."""
+    lines = [f"# {TITLE}", ""] + [line for note in notes for line in (note, "")]
     if summary.empty:
         lines.append(NOTHING_MISSING)
     else:
@@ -241,17 +260,19 @@ def summary_markdown(summary: pd.DataFrame, cells: pd.DataFrame | None = None) -
 
 
 def summary_files(manifest_csv, views_csv, cohort_qc_csv, split_csv, curve_csvs, binary_csv,
-                  continuous_csv, readiness_csv) -> tuple[pd.DataFrame, pd.DataFrame]:
+                  continuous_csv, readiness_csv, external: bool = False
+                  ) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     """Read the stages' contract files; `curve_csvs`: the models' metrics.csv paths. Returns
-    the summary and its readiness cells (cell_table)."""
+    the summary, its readiness cells (cell_table) and its design notes (design_notes)."""
     curves = {f"{Path(p).parent.parent.name}/{Path(p).parent.name}": pd.read_csv(p)
               for p in curve_csvs}
     binary, continuous = pd.read_csv(binary_csv), pd.read_csv(continuous_csv)
     readiness = read_or_empty(readiness_csv, READINESS_COLUMNS)
+    split = pd.read_csv(split_csv)
     summary = run_summary(pd.read_csv(manifest_csv), pd.read_csv(views_csv),
-                          pd.read_csv(cohort_qc_csv), pd.read_csv(split_csv), curves,
-                          binary, continuous, readiness)
-    return summary, cell_table(readiness, binary, continuous)
+                          pd.read_csv(cohort_qc_csv), split, curves, binary, continuous,
+                          readiness, external)
+    return summary, cell_table(readiness, binary, continuous), design_notes(split, external)
 
 
 def written_since(md, since: float) -> str:
@@ -264,14 +285,16 @@ def written_since(md, since: float) -> str:
 
 
 def write_summary(summary: pd.DataFrame, csv, md, page=None,
-                  cells: pd.DataFrame | None = None) -> None:
+                  cells: pd.DataFrame | None = None, notes: list[str] = ()) -> None:
     """summary.csv, summary.md and (optionally) its page for the HTML report; `cells`: the
-    readiness section of the .md and the page."""
+    readiness section of the .md and the page; `notes`: the design notes (in the .md above
+    the gaps, on the page in the title)."""
     from echocmr.report.tables import frame_html
 
     summary.to_csv(csv, index=False)
-    Path(md).write_text(summary_markdown(summary, cells))
+    Path(md).write_text(summary_markdown(summary, cells, notes))
     if page is not None:
         shown = summary if not summary.empty else pd.DataFrame({"summary": [NOTHING_MISSING]})
         more = [] if cells is None or cells.empty else [(cells, f"{CELLS_TITLE}. {CELLS_CAPTION}")]
-        Path(page).write_text(frame_html(shown, TITLE, more))
+        title = " ".join([f"{TITLE}.", *notes]) if notes else TITLE
+        Path(page).write_text(frame_html(shown, title, more))

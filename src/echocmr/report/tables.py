@@ -7,6 +7,7 @@ import html
 import numpy as np
 import pandas as pd
 
+from echocmr.model.fuse import BUNDLE_MEAN_METHOD, MEAN_METHOD, method_counts
 from echocmr.model.tasks import VIEW_SPECIFIC
 from echocmr.report.style import fmt_ci
 from echocmr.views.vocab import ANALYSIS_VIEWS
@@ -31,27 +32,44 @@ TABLE2_COLUMNS = ["section", "parameter", "video", "task", "source", "n", "n_pos
                   "ci_low", "ci_high", "auroc_95ci", "fusion_method", "note", "reason"]
 NOT_EVALUATED = "not evaluated (no metrics row)"
 MEAN_LABEL = "Mean of available views (regression not fitted)"
+BUNDLE_MEAN_LABEL = "Mean of available views (no regression in the bundle)"
+# Why a fused study got the mean of its views: the training run could not fit its pattern, or
+# the bundle has no regression for it (a released-weights bundle has none at all).
+MEAN_CAUSES = {
+    MEAN_METHOD: "too few validation studies with their view pattern to fit the regression",
+    BUNDLE_MEAN_METHOD: "no fusion regression for their view pattern in the bundle",
+}
 FALLBACK_MARK = "\u2020"  # dagger: the fused row is not (only) the fitted regression
 
 
+def _mean_parts(method: str, n_mean: int, n: int) -> list[str]:
+    """One footnote clause per cause of the mean-of-views studies (training-run cause when
+    `fusion_method` does not name one)."""
+    counts = {m: k for m, k in method_counts(method).items() if m in MEAN_CAUSES and k}
+    if not counts:
+        counts = {MEAN_METHOD: n_mean}
+    return [f"{k} of {n} test studies scored by the mean of their available views "
+            f"({MEAN_CAUSES[m]})" for m, k in counts.items()]
+
+
 def _fusion_note(m, n: int) -> tuple[str, str, str]:
-    """(video label suffix or replacement, fusion_method, footnote) for a fused metrics row."""
+    """(video label, fusion_method, footnote) for a fused metrics row: the usual label, daggered
+    when some studies were not scored by the fitted regression, replaced when none was."""
+    label = VIDEO_LABELS["fused"]
     method = "" if m is None or pd.isna(m.get("fusion_method", np.nan)) else str(
         m["fusion_method"])
     n_mean = m.get("n_mean_of_views", np.nan) if m is not None else np.nan
     n_mean = 0 if pd.isna(n_mean) else int(n_mean)
     fallback_fit = "fallback" in method
     if n_mean == 0 and not fallback_fit:
-        return "", method, ""
-    parts = []
-    if n_mean:
-        parts.append(f"{n_mean} of {n} test studies scored by the mean of their available "
-                     "views (too few validation studies with their view pattern to fit the "
-                     "regression)")
+        return label, method, ""
+    parts = _mean_parts(method, n_mean, n) if n_mean else []
     if fallback_fit:
         parts.append("the unpenalised regression fell back to L2 for some view patterns")
-    label = "replace" if n and n_mean >= n else "mark"
-    return label, method, "; ".join(parts)
+    if n and n_mean >= n:
+        only_bundle = method_counts(method).get(BUNDLE_MEAN_METHOD, 0) >= n
+        label = BUNDLE_MEAN_LABEL if only_bundle else MEAN_LABEL
+    return f"{label} {FALLBACK_MARK}", method, "; ".join(parts)
 
 
 def na_reason(m) -> str:
@@ -71,7 +89,8 @@ def table2(binary: pd.DataFrame) -> pd.DataFrame:
     A (source, task) with no metrics row still gets its row, with empty numbers, so the table
     keeps the paper's structure whatever the data hold. A fused row whose test studies were not
     all scored by the fitted regression (`n_mean_of_views` > 0, or an L2 fallback) carries a
-    dagger and a `note`; when every study got the mean of its views the row is labelled so.
+    dagger and a `note` with the cause; when every study got the mean of its views the row is
+    labelled so (and, when the bundle had no regression for any of them, says that).
     """
     metrics = binary.set_index(["source", "task"])
     rows = []
@@ -85,11 +104,7 @@ def table2(binary: pd.DataFrame) -> pd.DataFrame:
             n = int(m["n"]) if m is not None else 0
             video, method, note = VIDEO_LABELS[source], "", ""
             if source == "fused":
-                how, method, note = _fusion_note(m, n)
-                if how == "replace":
-                    video = f"{MEAN_LABEL} {FALLBACK_MARK}"
-                elif how == "mark":
-                    video = f"{video} {FALLBACK_MARK}"
+                video, method, note = _fusion_note(m, n)
             rows.append({
                 "section": section, "parameter": parameters[source],
                 "video": video, "task": task, "source": source,
