@@ -24,7 +24,7 @@ from echocmr.config_checks import ConfigError, check_config
 from echocmr.ingest import reasons as R
 from echocmr.ingest.inventory import InventorySettings, build_manifest, file_key_of, qc_rows
 from echocmr.ingest.normalise import age_years
-from echocmr.ingest.paths import period_param
+from echocmr.ingest.smk import period_param
 from echocmr.ingest.tables import CMR_VALUES, pseudonymise_tables
 from echocmr.study_period import StudyPeriod, study_period
 

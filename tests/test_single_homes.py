@@ -103,3 +103,43 @@ def test_dicts_keyed_by_view_have_exactly_the_analysis_views():
     assert set(style.SOURCE_COLOURS) == set(style.SOURCE_LABELS) == views | {"fused"}
     for _, _, labels in tables.TABLE2_LAYOUT:
         assert set(labels) == views | {"fused"}
+
+
+# ---- one path-helper pattern (docs/ARCHITECTURE.md, "Rules and scripts") ----------------------
+RULE_FILES = sorted((REPO / "workflow" / "rules").glob("*.smk"))
+# stage module -> its paths class; common.smk makes one `<STAGE>_PATHS` of each
+STAGE_PATHS = {"ingest": "IngestPaths", "views": "ViewsPaths", "cohort": "CohortPaths",
+               "model": "ModelPaths", "report": "ReportPaths"}
+# Path building outside the `<Stage>Paths` objects (`sys.path` of common.smk aside).
+PATH_BUILDING = re.compile(r"^\s*def |\bexpand\(|\bos\.path\.join\(|\bshard_path\(")
+
+
+def test_rules_build_paths_only_through_the_stage_paths_objects():
+    found = []
+    for path in RULE_FILES:
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            code = line.split("#")[0]
+            if code.startswith("sys.path.insert(0, os.path.join(workflow.basedir, \"src\"))"):
+                continue
+            if PATH_BUILDING.search(code) and "_PATHS." not in code:
+                found.append(f"{path.relative_to(REPO)}:{number}: {line.strip()}")
+    assert not found, "\n".join(found)
+
+
+@pytest.mark.parametrize("stage", sorted(STAGE_PATHS))
+def test_each_stage_has_one_frozen_paths_dataclass_made_once_in_common_smk(stage):
+    import dataclasses
+    import importlib
+
+    module = importlib.import_module(f"echocmr.{stage}.smk")
+    cls = getattr(module, STAGE_PATHS[stage])
+    assert dataclasses.is_dataclass(cls) and cls.__dataclass_params__.frozen
+    others = [n for n, v in vars(module).items()
+              if n.endswith("Paths") and isinstance(v, type) and v.__module__ == module.__name__]
+    assert others == [STAGE_PATHS[stage]]
+    common = (REPO / "workflow" / "rules" / "common.smk").read_text()
+    made = re.findall(rf"^{stage.upper()}_PATHS = {STAGE_PATHS[stage]}\(", common, re.M)
+    assert len(made) == 1
+    for path in [*RULE_FILES, REPO / "Snakefile"]:
+        if path.name != "common.smk":
+            assert f"{STAGE_PATHS[stage]}(" not in path.read_text(), path
