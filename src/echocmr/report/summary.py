@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from echocmr.cohort.readiness import ESTIMABLE, MIN_TEST_PER_CLASS, read_or_empty
+from echocmr.logutil import script_logging
 from echocmr.model.tasks import VIEWS
 from echocmr.report.style import fmt_ci
 from echocmr.stats.reasons import NO_BUNDLE_BASELINE, NOT_IN_BUNDLE, is_one_class
@@ -207,10 +208,10 @@ def cell_table(readiness: pd.DataFrame, binary: pd.DataFrame,
     return pd.DataFrame(rows, columns=CELL_COLUMNS)
 
 
-def run_summary(manifest: pd.DataFrame, views: pd.DataFrame, cohort_qc: pd.DataFrame,
-                study_split: pd.DataFrame, curves: dict[str, pd.DataFrame],
-                binary: pd.DataFrame, continuous: pd.DataFrame,
-                readiness: pd.DataFrame | None = None) -> pd.DataFrame:
+def summary_table(manifest: pd.DataFrame, views: pd.DataFrame, cohort_qc: pd.DataFrame,
+                  study_split: pd.DataFrame, curves: dict[str, pd.DataFrame],
+                  binary: pd.DataFrame, continuous: pd.DataFrame,
+                  readiness: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per (stage, what was missing), in DAG order; no rows when nothing was.
     `readiness`: results/readiness.csv, whose cells that are not estimable add rows."""
     ready = [] if readiness is None else readiness_rows(readiness)
@@ -248,9 +249,9 @@ def summary_files(manifest_csv, views_csv, cohort_qc_csv, split_csv, curve_csvs,
               for p in curve_csvs}
     binary, continuous = pd.read_csv(binary_csv), pd.read_csv(continuous_csv)
     readiness = read_or_empty(readiness_csv, READINESS_COLUMNS)
-    summary = run_summary(pd.read_csv(manifest_csv), pd.read_csv(views_csv),
-                          pd.read_csv(cohort_qc_csv), pd.read_csv(split_csv), curves,
-                          binary, continuous, readiness)
+    summary = summary_table(pd.read_csv(manifest_csv), pd.read_csv(views_csv),
+                            pd.read_csv(cohort_qc_csv), pd.read_csv(split_csv), curves,
+                            binary, continuous, readiness)
     return summary, cell_table(readiness, binary, continuous)
 
 
@@ -275,3 +276,23 @@ def write_summary(summary: pd.DataFrame, csv, md, page=None,
         shown = summary if not summary.empty else pd.DataFrame({"summary": [NOTHING_MISSING]})
         more = [] if cells is None or cells.empty else [(cells, f"{CELLS_TITLE}. {CELLS_CAPTION}")]
         Path(page).write_text(frame_html(shown, TITLE, more))
+
+
+
+def run_summary(smk) -> None:
+    """Script entry of `rule summary`: per stage, what was missing and what to add, and the
+    readiness verdict of every view/task cell beside what this run computed for it
+    (results/summary.md)."""
+    with script_logging(smk) as log:
+        summary, cells = summary_files(
+            smk.input.manifest,
+            smk.input.views,
+            smk.input.cohort_qc,
+            smk.input.split,
+            smk.input.curves,
+            smk.input.binary,
+            smk.input.continuous,
+            smk.input.readiness,
+        )
+        write_summary(summary, smk.output.csv, smk.output.md, smk.output.html, cells)
+        log.info("%s", summary_markdown(summary, cells))
