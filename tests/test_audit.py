@@ -114,7 +114,7 @@ def _audit_workflow(tmp_path: Path) -> Path:
         crop.mkdir(parents=True)
         (crop / "index.csv").write_text("video_key\n")
     # The deliverables of `rule all` are inputs too: ask Snakemake which are missing and
-    # create stand-ins, so the list lives in one place (common.smk all_targets).
+    # create stand-ins, so the list lives in one place (common.smk DELIVERABLES).
     proc = run_snakemake(wd, "results/audit/phi_audit.csv", "--allowed-rules", "audit",
                          "--dry-run", check=False)
     text = proc.stdout + proc.stderr

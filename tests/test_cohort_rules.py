@@ -24,7 +24,7 @@ from echocmr.config_checks import ConfigError, check_config
 from echocmr.ingest import reasons as R
 from echocmr.ingest.inventory import InventorySettings, build_manifest, file_key_of, qc_rows
 from echocmr.ingest.normalise import age_years
-from echocmr.ingest.paths import period_param
+from echocmr.ingest.smk import period_param
 from echocmr.ingest.tables import CMR_VALUES, pseudonymise_tables
 from echocmr.study_period import StudyPeriod, study_period
 
@@ -230,7 +230,7 @@ def test_exclude_minors_header_age_then_clinical_then_unknown():
 
 
 def _pair_inputs(tmp_path):
-    """Contract files for run_pair: two patients, one 17 at the echo, each with a CMR."""
+    """Contract files for write_pairs: two patients, one 17 at the echo, each with a CMR."""
     manifest = pd.DataFrame([
         {"study_key": "S1", "study_date": "2020-01-05", "age_years": "17", "status": "included"},
         {"study_key": "S2", "study_date": "2020-01-05", "age_years": "50", "status": "included"},
@@ -258,8 +258,8 @@ def _pair_inputs(tmp_path):
 ])
 def test_run_pair_applies_min_age_as_a_qc_step(tmp_path, min_age, steps, paired):
     p = _pair_inputs(tmp_path)
-    stage.run_pair(p["manifest"], p["views"], p["cmr"], 30, tmp_path / "pairs.csv",
-                   tmp_path / "qc.csv", clinical=p["clinical"], min_age=min_age)
+    stage.write_pairs(p["manifest"], p["views"], p["cmr"], 30, tmp_path / "pairs.csv",
+                      tmp_path / "qc.csv", clinical=p["clinical"], min_age=min_age)
     assert pd.read_csv(tmp_path / "pairs.csv")["study_key"].tolist() == paired
     qc = pd.read_csv(tmp_path / "qc.csv", keep_default_na=False)
     assert list(qc["step"].drop_duplicates()) == steps

@@ -37,20 +37,20 @@ def run_cohort_stage(cohort: Cohort, root, cohort_config=None, seed=1,
     out = root / "results"
     schemas = {n: REPO / f"workflow/schemas/{n}.schema.yaml" for n in stage.TABLES}
     valid = {n: out / f"cohort/valid/{n}.csv" for n in stage.TABLES}
-    stage.run_validate({n: paths[n] for n in stage.TABLES}, schemas, valid,
-                       out / "cohort/excluded_rows.csv")
-    stage.run_pair(paths["manifest"], paths["views"], valid["cmr_reports"], 30,
-                   out / "cohort/pairs.csv", out / "cohort/pair_qc.csv",
-                   clinical=valid["clinical"], min_age=min_age)
-    stage.run_labels(out / "cohort/pairs.csv", valid["cmr_reports"], cohort_config,
-                     out / "cohort/labels.csv")
-    stage.run_split(out / "cohort/labels.csv", out / "cohort/pair_qc.csv", cohort_config, seed,
-                    out / "cohort/split.csv", out / "cohort/study_split.csv",
-                    out / "qc/cohort.csv")
-    stage.run_table1(out / "cohort/study_split.csv", out / "cohort/pairs.csv",
-                     valid["cmr_reports"], valid["clinical"], valid["echo_reports"],
-                     paths["manifest"], paths["views"], cohort_config, out / "table1.csv",
-                     out / "table1.md", out / "table1.html")
+    stage.write_valid_tables({n: paths[n] for n in stage.TABLES}, schemas, valid,
+                             out / "cohort/excluded_rows.csv")
+    stage.write_pairs(paths["manifest"], paths["views"], valid["cmr_reports"], 30,
+                      out / "cohort/pairs.csv", out / "cohort/pair_qc.csv",
+                      clinical=valid["clinical"], min_age=min_age)
+    stage.write_labels(out / "cohort/pairs.csv", valid["cmr_reports"], cohort_config,
+                       out / "cohort/labels.csv")
+    stage.write_split(out / "cohort/labels.csv", out / "cohort/pair_qc.csv", cohort_config, seed,
+                      out / "cohort/split.csv", out / "cohort/study_split.csv",
+                      out / "qc/cohort.csv")
+    stage.write_table1(out / "cohort/study_split.csv", out / "cohort/pairs.csv",
+                       valid["cmr_reports"], valid["clinical"], valid["echo_reports"],
+                       paths["manifest"], paths["views"], cohort_config, out / "table1.csv",
+                       out / "table1.md", out / "table1.html")
     return pd.read_csv(out / "table1.csv", keep_default_na=False, na_values=[""])
 
 

@@ -7,7 +7,7 @@ import pandas as pd
 
 from echocmr.model.scope import Scope
 from echocmr.model.tasks import BINARY_TASKS, TASKS, VIEWS
-from echocmr.report.smk import compared_pairs, evaluate_inputs, evaluated_pairs
+from echocmr.report.smk import ReportPaths, compared_pairs, evaluated_pairs
 from echocmr.stats.evaluate import delong_table, evaluate_tables
 from echocmr.stats.reasons import NO_BUNDLE_BASELINE, NOT_IN_BUNDLE
 
@@ -21,7 +21,7 @@ def test_a_training_run_scores_everything():
     scope = Scope.of(None)
     assert scope.tasks == list(TASKS) and scope.baseline
     assert scope.absent(evaluated_pairs()) == {}
-    assert len(evaluate_inputs(scope)) == len(evaluated_pairs())
+    assert len(ReportPaths(scope).evaluate_inputs()) == len(evaluated_pairs())
 
 
 def test_a_released_bundle_scores_its_models_only():
@@ -32,8 +32,8 @@ def test_a_released_bundle_scores_its_models_only():
     assert absent["baseline__wma"] == NO_BUNDLE_BASELINE
     assert absent["PLAX__wma"] == NOT_IN_BUNDLE and absent["fused__t1_abnormal"] == NOT_IN_BUNDLE
     assert "fused__wma" not in absent and "A4C__lge" not in absent
-    assert set(evaluate_inputs(scope)) == {"A4C__wma", "A2C__wma", "A4C__lge", "fused__wma",
-                                           "fused__lge"}
+    assert set(ReportPaths(scope).evaluate_inputs()) == {
+        "A4C__wma", "A2C__wma", "A4C__lge", "fused__wma", "fused__lge"}
 
 
 def predictions_csv(path, seed: int) -> str:

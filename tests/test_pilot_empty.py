@@ -155,7 +155,7 @@ def test_summary_of_a_complete_run_says_nothing_is_missing():
     metrics = pd.DataFrame({"source": ["A4C"], "task": ["wma"], "auroc": [0.8], "reason": [""]})
     curves = {"A4C/multitask": pd.DataFrame({"epoch": [1, 2], "val_loss": [0.7, 0.6]})}
     split = pd.DataFrame({"study_key": ["S1", "S2", "S3"], "split": ["train", "val", "test"]})
-    out = summary.run_summary(manifest, views, cohort, split, curves, metrics, metrics.iloc[:0])
+    out = summary.summary_table(manifest, views, cohort, split, curves, metrics, metrics.iloc[:0])
     assert out.empty
     assert summary.NOTHING_MISSING in summary.summary_markdown(out)
 
@@ -166,7 +166,7 @@ def test_summary_of_a_pilot_names_each_stage_what_is_missing_and_what_to_add(tmp
     curves = {"A2C/multitask": pd.DataFrame(
         {"epoch": [0], "reason": ["not trained: 0 labelled training videos, need 2"]})}
     split = pd.DataFrame({"study_key": ["S1", "S2"], "split": ["train", "train"]})
-    out = summary.run_summary(manifest, views, cohort, split, curves, binary, continuous)
+    out = summary.summary_table(manifest, views, cohort, split, curves, binary, continuous)
     assert list(out["stage"]) == ["views", "views", "cohort", "cohort", "model", "evaluate",
                                   "evaluate", "evaluate"]
     assert out["missing"].iloc[3] == "no study in val or test (2 train, 0 val, 0 test)"
@@ -189,7 +189,7 @@ def test_external_summary_states_the_all_test_split_as_by_design_not_as_a_gap(tm
     split = pd.DataFrame({"study_key": ["S1", "S2", "S3"], "split": "test"})
     metrics = pd.DataFrame({"source": ["A4C"], "task": ["wma"], "auroc": [0.8], "reason": [""]})
     args = (manifest, views, cohort, split, {}, metrics, metrics.iloc[:0])
-    external = summary.run_summary(*args, external=True)
+    external = summary.summary_table(*args, external=True)
     assert external.empty
     notes = summary.design_notes(split, external=True)
     assert notes == [summary.EXTERNAL_SPLIT.format(n=3)] and "by design" in notes[0]
@@ -198,7 +198,7 @@ def test_external_summary_states_the_all_test_split_as_by_design_not_as_a_gap(tm
     page = tmp_path / "summary.html"
     summary.write_summary(external, tmp_path / "s.csv", tmp_path / "s.md", page, notes=notes)
     assert "by design" in page.read_text()
-    trained = summary.run_summary(*args)
+    trained = summary.summary_table(*args)
     assert list(trained["missing"]) == ["no study in train or val (0 train, 0 val, 3 test)"]
     assert summary.design_notes(split) == []
 
@@ -206,8 +206,8 @@ def test_external_summary_states_the_all_test_split_as_by_design_not_as_a_gap(tm
 def test_summary_of_an_export_with_no_usable_file():
     manifest, views, cohort = _summary_inputs(included=False, kept_views=(), in_analysis=0)
     cohort["n_out"] = 0
-    out = summary.run_summary(manifest, views, cohort, pd.DataFrame(columns=["split"]), {},
-                              pd.DataFrame(), pd.DataFrame())
+    out = summary.summary_table(manifest, views, cohort, pd.DataFrame(columns=["split"]), {},
+                                pd.DataFrame(), pd.DataFrame())
     assert out["stage"].iloc[0] == "ingest"
     assert "2 files, none included" in out["missing"].iloc[0]
     assert np.array_equal(out["stage"].unique(), ["ingest", "views", "cohort"])
@@ -229,8 +229,8 @@ def test_summary_repeats_the_readiness_verdicts_of_the_cells_it_cannot_power(tmp
     manifest, views, cohort = _summary_inputs()
     readiness = _tiny_readiness()
     split = pd.DataFrame({"study_key": ["S1", "S2", "S3"], "split": ["train", "val", "test"]})
-    out = summary.run_summary(manifest, views, cohort, split, {}, pd.DataFrame(),
-                              pd.DataFrame(), readiness)
+    out = summary.summary_table(manifest, views, cohort, split, {}, pd.DataFrame(),
+                                pd.DataFrame(), readiness)
     assert set(out["stage"]) == {"readiness"}
     advice = dict(zip(out["missing"], out["what_to_add"], strict=True))
     affected = dict(zip(out["missing"], out["affected"], strict=True))
@@ -343,7 +343,7 @@ def test_pairing_an_export_without_a_kept_cine_gives_no_study():
 
 
 def test_baseline_without_an_analysable_study_writes_empty_predictions(no_train_split, tmp_path):
-    from echocmr.model.stage import run_baseline
+    from echocmr.model.stage import fit_or_apply_baseline
 
     toy = no_train_split
     labels = pd.read_csv(toy["labels"]).iloc[:0]
@@ -351,8 +351,8 @@ def test_baseline_without_an_analysable_study_writes_empty_predictions(no_train_
     split = pd.read_csv(toy["split"]).iloc[:0]
     split.to_csv(tmp_path / "split.csv", index=False)
     outs = {t: tmp_path / f"{t}.csv" for t in ("wma", "lge")}
-    run_baseline(tmp_path / "labels.csv", tmp_path / "split.csv", toy["manifest"],
-                 toy["echo_reports"], toy["clinical"], outs, tmp_path / "models.json")
+    fit_or_apply_baseline(tmp_path / "labels.csv", tmp_path / "split.csv", toy["manifest"],
+                          toy["echo_reports"], toy["clinical"], outs, tmp_path / "models.json")
     for path in outs.values():
         frame = pd.read_csv(path)
         assert frame.empty and list(frame.columns) == STUDY_COLUMNS

@@ -43,6 +43,7 @@ from echocmr import keys
 from echocmr.ingest.deid_header import is_standard_uid
 from echocmr.ingest.inventory import parse_da
 from echocmr.ingest.normalise import identifier, identifier_values
+from echocmr.logutil import script_logging
 
 log = logging.getLogger(__name__)
 
@@ -491,3 +492,78 @@ def failure_message(hits: list[Hit], limit: int = 50) -> str:
     if len(hits) > limit:
         lines.append(f"  ... and {len(hits) - limit} more in the audit table")
     return "\n".join(lines)
+
+
+
+def run_audit(smk) -> None:
+    """Script entry of `rule audit` (workflow/scripts/audit.py): fail the workflow if any raw
+    identifier appears anywhere under results/, in the bytes or in the pixels (OCR)."""
+    import sys
+    import time
+
+    from echocmr.audit_pixels import scan_pixels
+    from echocmr.ingest.paths import other_layouts
+    from echocmr.ingest.settings import secret_from
+    from echocmr.ocr import require_tesseract
+
+    with script_logging(smk) as log:
+        try:  # fail before the scan, saying what to install, when Tesseract is missing
+            log.info("OCR: %s", require_tesseract())
+        except RuntimeError as exc:
+            print(f"PHI audit cannot read pixels: {exc}", file=sys.__stderr__)
+            raise
+        secret = secret_from(smk.params.secret, smk.params.synthetic)
+        tables = raw_tables_of(smk.input)
+        start = time.perf_counter()
+        max_shift = int(smk.params.ingest.get("date_shift_max_days", keys.DATE_SHIFT_MAX_DAYS))
+        catalogue = build_catalogue(smk.input.dicom, tables, secret, max_shift)
+        out = Path(smk.output[0])
+        results = out.parents[1]  # results/audit/phi_audit.csv -> results/
+        skip = [out, *[Path(p) for p in smk.log]]
+        # An earlier ingest.shards left these: no rule reads them, but they are under results/
+        # (what gets shared), so they are scanned like the rest.
+        stale = [_redacted_rel(catalogue, Path(p))[0]
+                 for p in other_layouts(results, int(smk.params.ingest["shards"]))]
+        if stale:
+            log.warning("results/ holds %d folder(s) of another shard layout, read by no rule "
+                        "and scanned all the same (delete them when no longer needed): %s",
+                        len(stale), ", ".join(stale))
+        hits = scan_tree(catalogue, results, skip=skip)
+        log.info("catalogue and byte scan: %.1f s", time.perf_counter() - start)
+        pixel_hits, _ = scan_pixels(catalogue, results, float(smk.params.ocr_sample),
+                                    int(smk.params.seed), skip=skip, workers=smk.threads)
+        hits += pixel_hits
+        out.parent.mkdir(parents=True, exist_ok=True)
+        hits_frame(hits).to_csv(out, index=False)
+        if hits:
+            message = failure_message(hits)
+            log.error(message)
+            print(message, file=sys.__stderr__)
+            sys.exit(1)
+        log.info("PHI audit passed: no raw identifier under %s (bytes and pixels)", results)
+
+
+def run_audit_report(smk) -> None:
+    """Script entry of `rule audit_report`: fail if any raw identifier appears in the HTML
+    report (written after the run, so the main audit cannot see it), its text and every
+    embedded table and page."""
+    import sys
+
+    from echocmr.ingest.settings import secret_from
+
+    with script_logging(smk) as log:
+        secret = secret_from(smk.params.secret, smk.params.synthetic)
+        tables = raw_tables_of(smk.input)
+        catalogue = build_catalogue(smk.input.dicom, tables, secret,
+                                    int(smk.params.ingest["date_shift_max_days"]))
+        report = Path(smk.input.report)
+        hits = scan_file(catalogue, report, report.parent.parent)
+        out = Path(smk.output[0])
+        hits_frame(hits).to_csv(out, index=False)
+        if hits:
+            message = (failure_message(hits) + f"\nDo not share {report}: delete it, fix the "
+                       "source of the identifier and write the report again.")
+            log.error(message)
+            print(message, file=sys.__stderr__)
+            sys.exit(1)
+        log.info("report audit passed: no raw identifier in %s or the files it embeds", report)

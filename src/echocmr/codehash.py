@@ -5,8 +5,8 @@ an edit to `echocmr/stats/delong.py` would otherwise leave the DeLong table stal
 with a script therefore passes `code=CODE.of("<script>.py")`: a hash of the script and of every
 `echocmr` module it can import, found by walking imports transitively (module level, inside
 functions, relative ones). Imports inside a function count only when that function is reachable
-from what the importer takes from the module, so the train script (`run_train` of
-`echocmr.model.stage`) does not depend on the fusion code that `run_fuse` imports lazily.
+from what the importer takes from the module, so the train script (`run_model_train` of
+`echocmr.model.stage`) does not depend on the fusion code that `fuse_views` imports lazily.
 
 Each module is hashed as its syntax tree without docstrings, so comments, docstrings and
 formatting change no fingerprint (and rerun no network); any change to the code itself does.

@@ -3,16 +3,16 @@
 # `rule all` (every other job's output is upstream of one of them), so it runs after everything
 # else and scans the whole results/ tree: bytes (headers, text, names) and pixels (OCR).
 
-AUDITED_DELIVERABLES = [t for t in all_targets() if t != "results/audit/phi_audit.csv"]
+AUDITED_DELIVERABLES = [t for t in DELIVERABLES if t != "results/audit/phi_audit.csv"]
 
 
 rule audit:
     input:
-        unpack(lambda wc: raw_tables(config)),
-        dicom=raw_dicom_dir(),
+        unpack(lambda wc: INGEST_PATHS.raw_tables()),
+        dicom=INGEST_PATHS.raw_dicom_dir,
         deliverables=AUDITED_DELIVERABLES,
-        deid=every_shard(shard_path("results/deid")),
-        crop=every_shard(shard_file("results/crop", "index.csv")),
+        deid=INGEST_PATHS.every_shard("results/deid"),
+        crop=INGEST_PATHS.every_shard_file("results/crop", "index.csv"),
     output:
         "results/audit/phi_audit.csv",
     log:
@@ -35,8 +35,8 @@ rule audit_report:
     which `bash run.sh` builds right after the report: its page text and every table and page it
     embeds (base64 data URIs), decoded."""
     input:
-        unpack(lambda wc: raw_tables(config)),
-        dicom=raw_dicom_dir(),
+        unpack(lambda wc: INGEST_PATHS.raw_tables()),
+        dicom=INGEST_PATHS.raw_dicom_dir,
         report="results/report.html",
     output:
         "results/audit/report_audit.csv",

@@ -4,8 +4,6 @@ from echocmr.cohort.config import check_cohort_config  # noqa: E402
 from echocmr.model.smk import label_config, split_config  # noqa: E402
 
 check_cohort_config(config)
-# Table schemas live beside the Snakefile, not in the working directory (`--directory`).
-SCHEMAS = os.path.join(workflow.basedir, "workflow", "schemas")
 
 
 rule validate_tables:
@@ -13,9 +11,9 @@ rule validate_tables:
         cmr_reports="results/deid/tables/cmr_reports.csv",
         clinical="results/deid/tables/clinical.csv",
         echo_reports="results/deid/tables/echo_reports.csv",
-        cmr_reports_schema=os.path.join(SCHEMAS, "cmr_reports.schema.yaml"),
-        clinical_schema=os.path.join(SCHEMAS, "clinical.schema.yaml"),
-        echo_reports_schema=os.path.join(SCHEMAS, "echo_reports.schema.yaml"),
+        cmr_reports_schema=COHORT_PATHS.schema("cmr_reports"),
+        clinical_schema=COHORT_PATHS.schema("clinical"),
+        echo_reports_schema=COHORT_PATHS.schema("echo_reports"),
     output:
         cmr_reports="results/cohort/valid/cmr_reports.csv",
         clinical="results/cohort/valid/clinical.csv",

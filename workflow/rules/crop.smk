@@ -4,16 +4,16 @@
 
 rule crop:
     input:
-        deid_dir=shard_path("results/deid"),
-        deid_table=shard_path("results/deid", ".csv"),
+        deid_dir=INGEST_PATHS.shard_path("results/deid"),
+        deid_table=INGEST_PATHS.shard_path("results/deid", ".csv"),
         manifest="results/ingest/manifest.csv",
     output:
-        frames=shard_file("results/crop", "frames.npy"),
-        index=shard_file("results/crop", "index.csv"),
-        avi=directory(shard_file("results/crop", "avi")),
-        qc=shard_path("results/qc/crop", ".csv"),
+        frames=INGEST_PATHS.shard_file("results/crop", "frames.npy"),
+        index=INGEST_PATHS.shard_file("results/crop", "index.csv"),
+        avi=directory(INGEST_PATHS.shard_file("results/crop", "avi")),
+        qc=INGEST_PATHS.shard_path("results/qc/crop", ".csv"),
     log:
-        shard_path("results/logs/crop", ".log"),
+        INGEST_PATHS.shard_path("results/logs/crop", ".log"),
     conda:
         "../../envs/dicom.yaml"
     threads: 1

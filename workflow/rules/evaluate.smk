@@ -4,22 +4,13 @@
 
 
 from echocmr.model.smk import bundle_thresholds  # noqa: E402
-from echocmr.report.smk import (  # noqa: E402
-    REPORT_CAT,
-    calibration_inputs,
-    compared_pairs,
-    delong_inputs,
-    evaluate_inputs,
-    evaluated_pairs,
-    fusion_pattern_inputs,
-    operating_point_inputs,
-)
+from echocmr.report.smk import REPORT_CAT, compared_pairs, evaluated_pairs  # noqa: E402
 
 
 rule evaluate:
     input:
-        **evaluate_inputs(SCOPE),
-        **fusion_pattern_inputs(SCOPE),
+        **REPORT_PATHS.evaluate_inputs(),
+        **REPORT_PATHS.fusion_pattern_inputs(),
     output:
         binary="results/metrics/binary.csv",
         continuous="results/metrics/continuous.csv",
@@ -42,7 +33,7 @@ rule evaluate:
 
 rule delong:
     input:
-        **delong_inputs(SCOPE),
+        **REPORT_PATHS.delong_inputs(),
     output:
         "results/metrics/delong.csv",
     log:
@@ -61,7 +52,7 @@ rule delong:
 
 rule operating_points:
     input:
-        **operating_point_inputs(SCOPE),
+        **REPORT_PATHS.operating_point_inputs(),
     output:
         "results/metrics/operating_points.csv",
     log:
@@ -80,7 +71,7 @@ rule operating_points:
 
 rule calibration:
     input:
-        **calibration_inputs(SCOPE),
+        **REPORT_PATHS.calibration_inputs(),
     output:
         csv="results/metrics/calibration.csv",
         png=report(

@@ -2,12 +2,12 @@
 # (per shard) and deidentify_tables. The crop rule lives in crop.smk.
 
 
-from echocmr.ingest.paths import period_param, raw_tables, rule_params
+from echocmr.ingest.smk import period_param, rule_params
 
 
 rule inventory:
     input:
-        dicom=raw_dicom_dir(),
+        dicom=INGEST_PATHS.raw_dicom_dir,
     output:
         manifest="results/ingest/manifest.csv",
         qc="results/qc/ingest.csv",
@@ -31,14 +31,14 @@ rule inventory:
 
 rule deidentify:
     input:
-        dicom=raw_dicom_dir(),
+        dicom=INGEST_PATHS.raw_dicom_dir,
         manifest="results/ingest/manifest.csv",
     output:
-        dir=directory(shard_path("results/deid")),
-        table=shard_path("results/deid", ".csv"),
-        qc=shard_path("results/qc/deidentify", ".csv"),
+        dir=directory(INGEST_PATHS.shard_path("results/deid")),
+        table=INGEST_PATHS.shard_path("results/deid", ".csv"),
+        qc=INGEST_PATHS.shard_path("results/qc/deidentify", ".csv"),
     log:
-        shard_path("results/logs/ingest/deidentify", ".log"),
+        INGEST_PATHS.shard_path("results/logs/ingest/deidentify", ".log"),
     conda:
         "../../envs/dicom.yaml"
     threads: 1
@@ -54,7 +54,7 @@ rule deidentify:
 
 rule deidentify_tables:
     input:
-        unpack(lambda wc: raw_tables(config)),
+        unpack(lambda wc: INGEST_PATHS.raw_tables()),
     output:
         cmr_reports="results/deid/tables/cmr_reports.csv",
         clinical="results/deid/tables/clinical.csv",

@@ -2,18 +2,15 @@
 # (multitask) or per (view, task) (per_task, as the paper), predict val/test, fuse the views,
 # and fit the echo LVEF + age + sex baseline; write the model bundle (docs/external.md). In
 # external mode (model.mode: external) nothing is trained: predict, fuse and baseline apply the
-# bundle's weights and coefficients. Path helpers: echocmr.model.smk.
+# bundle's weights and coefficients. Paths: MODEL_PATHS (echocmr.model.smk).
 from echocmr.model.bundle import config_hash  # noqa: E402
 from echocmr.model.smk import (  # noqa: E402
-    ModelPaths,
     card_crop,
     card_label_definitions,
     network_params,
     predict_params,
 )
 from echocmr.report.smk import REPORT_CAT  # noqa: E402
-
-MODEL = ModelPaths(config, BUNDLE)
 
 
 wildcard_constraints:
@@ -22,7 +19,7 @@ wildcard_constraints:
 
 rule train:
     input:
-        **MODEL.inputs(),
+        **MODEL_PATHS.inputs(),
     output:
         best="results/model/{view}/{model}/best.pt",
         metrics=report(
@@ -49,13 +46,13 @@ rule train:
 
 rule predict:
     input:
-        **MODEL.inputs(),
-        best=MODEL.best,
+        **MODEL_PATHS.inputs(),
+        best=MODEL_PATHS.best,
     output:
-        studies=MODEL.predicted(".csv"),
-        videos=MODEL.predicted(".videos.csv"),
+        studies=MODEL_PATHS.predicted(".csv"),
+        videos=MODEL_PATHS.predicted(".videos.csv"),
     log:
-        MODEL.predict_log(),
+        MODEL_PATHS.predict_log(),
     conda:
         "../../envs/torch.yaml"
     threads: config["model"]["threads"]
@@ -65,8 +62,8 @@ rule predict:
         runtime=60,
     params:
         model=predict_params(config, BUNDLE),
-        model_name=MODEL.model_name,
-        tasks=MODEL.tasks,
+        model_name=MODEL_PATHS.model_name,
+        tasks=MODEL_PATHS.tasks,
         code=CODE.of("model_predict.py"),
     script:
         "../scripts/model_predict.py"
@@ -74,10 +71,10 @@ rule predict:
 
 rule fuse:
     input:
-        views=MODEL.view_predictions,
+        views=MODEL_PATHS.view_predictions,
         labels="results/cohort/labels.csv",
         split="results/cohort/study_split.csv",
-        card=MODEL.card_input(),
+        card=MODEL_PATHS.card_input(),
     output:
         fused="results/predictions/fused/{task}.csv",
         patterns="results/predictions/fused/{task}.views.csv",
@@ -88,7 +85,7 @@ rule fuse:
     conda:
         "../../envs/stats.yaml"
     params:
-        views=MODEL.fused_views,
+        views=MODEL_PATHS.fused_views,
         min_fit=config["model"]["fuse_min_val"],
         penalty=config["model"]["fusion_penalty"],
         bundle=config["model"]["bundle"] if BUNDLE else None,
@@ -104,9 +101,9 @@ rule baseline:
         manifest="results/ingest/manifest.csv",
         echo_reports="results/cohort/valid/echo_reports.csv",
         clinical="results/cohort/valid/clinical.csv",
-        card=MODEL.card_input(),
+        card=MODEL_PATHS.card_input(),
     output:
-        predictions=expand("results/predictions/baseline/{task}.csv", task=BINARY_TASKS),
+        predictions=MODEL_PATHS.baseline_predictions(),
         models="results/predictions/baseline/models.json",
     log:
         "results/logs/model/baseline.log",
@@ -123,9 +120,9 @@ rule baseline:
 rule bundle:
     """The model bundle another site evaluates without training (docs/external.md)."""
     input:
-        **MODEL.trained(),
-        **{f"curve__{k}": v for k, v in MODEL.curves().items()},
-        **{f"fusion__{t}": f"results/predictions/fused/{t}.models.json" for t in TASKS},
+        **MODEL_PATHS.trained(),
+        **MODEL_PATHS.bundle_curves(),
+        **MODEL_PATHS.fusion_models(),
         **VIEWS_PATHS.bundle_inputs(),
         baseline="results/predictions/baseline/models.json",
         labels="results/cohort/labels.csv",

@@ -7,12 +7,7 @@ report: "../report/workflow.rst"
 
 import time  # noqa: E402
 
-from echocmr.report.smk import (  # noqa: E402
-    REPORT_CAT,
-    bland_altman_inputs,
-    figure1_inputs,
-    supp_figure1_inputs,
-)
+from echocmr.report.smk import REPORT_CAT  # noqa: E402
 from echocmr.deliverables import report_targets  # noqa: E402
 from echocmr.report.summary import written_since  # noqa: E402
 
@@ -47,7 +42,7 @@ rule table2:
 
 rule figure1:
     input:
-        **figure1_inputs(SCOPE),
+        **REPORT_PATHS.figure1_inputs(),
     output:
         png=report(
             "results/figure1.png",
@@ -68,7 +63,7 @@ rule figure1:
 
 rule supp_figure1:
     input:
-        **supp_figure1_inputs(SCOPE),
+        **REPORT_PATHS.supp_figure1_inputs(),
     output:
         png=report(
             "results/supp_figure1.png",
@@ -89,7 +84,7 @@ rule supp_figure1:
 
 rule bland_altman:
     input:
-        **bland_altman_inputs(SCOPE),
+        **REPORT_PATHS.bland_altman_inputs(),
     output:
         png=report(
             "results/bland_altman.png",
@@ -134,8 +129,8 @@ rule replication:
 rule qc_flow:
     input:
         ingest="results/qc/ingest.csv",
-        deidentify=every_shard(shard_path("results/qc/deidentify", ".csv")),
-        crop=every_shard(shard_path("results/qc/crop", ".csv")),
+        deidentify=INGEST_PATHS.every_shard("results/qc/deidentify", ".csv"),
+        crop=INGEST_PATHS.every_shard("results/qc/crop", ".csv"),
         views="results/qc/views.csv",
         cohort="results/qc/cohort.csv",
     output:
@@ -163,7 +158,7 @@ rule summary:
         views="results/views/views.csv",
         cohort_qc="results/qc/cohort.csv",
         split="results/cohort/study_split.csv",
-        curves=MODEL.training_metrics(),
+        curves=MODEL_PATHS.training_metrics(),
         binary="results/metrics/binary.csv",
         continuous="results/metrics/continuous.csv",
         readiness="results/readiness.csv",
@@ -189,7 +184,7 @@ rule summary:
 
 rule training_curves:
     input:
-        MODEL.training_metrics(),
+        MODEL_PATHS.training_metrics(),
     output:
         report(
             "results/training_curves.png",

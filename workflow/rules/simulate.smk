@@ -5,19 +5,19 @@ rule simulate:
     """Synthetic hospital export with planted effects: echo DICOM tree, CMR/clinical/echo
     report tables, view labels (raw/) and the truth kept apart (truth/)."""
     output:
-        dicom=directory(os.path.join(raw_dir(), "dicom")),
-        cmr_reports=os.path.join(raw_dir(), "cmr_reports.csv"),
-        clinical=os.path.join(raw_dir(), "clinical.csv"),
-        echo_reports=os.path.join(raw_dir(), "echo_reports.csv"),
-        view_labels=os.path.join(raw_dir(), "view_labels.csv"),
-        patients=os.path.join(truth_dir(), "patients.csv"),
-        studies=os.path.join(truth_dir(), "studies.csv"),
-        cmrs=os.path.join(truth_dir(), "cmrs.csv"),
-        videos=os.path.join(truth_dir(), "videos.csv"),
-        identifiers=os.path.join(truth_dir(), "identifiers.json"),
-        burned_text=os.path.join(truth_dir(), "burned_text.csv"),
-        table_defects=os.path.join(truth_dir(), "table_defects.csv"),
-        quirks=os.path.join(truth_dir(), "quirks.csv"),
+        dicom=directory(INGEST_PATHS.raw("dicom")),
+        cmr_reports=INGEST_PATHS.raw("cmr_reports.csv"),
+        clinical=INGEST_PATHS.raw("clinical.csv"),
+        echo_reports=INGEST_PATHS.raw("echo_reports.csv"),
+        view_labels=INGEST_PATHS.raw("view_labels.csv"),
+        patients=INGEST_PATHS.truth("patients.csv"),
+        studies=INGEST_PATHS.truth("studies.csv"),
+        cmrs=INGEST_PATHS.truth("cmrs.csv"),
+        videos=INGEST_PATHS.truth("videos.csv"),
+        identifiers=INGEST_PATHS.truth("identifiers.json"),
+        burned_text=INGEST_PATHS.truth("burned_text.csv"),
+        table_defects=INGEST_PATHS.truth("table_defects.csv"),
+        quirks=INGEST_PATHS.truth("quirks.csv"),
     log:
         "results/logs/simulate/simulate.log",
     conda:

@@ -1,12 +1,10 @@
 # views stage rules (see docs/ARCHITECTURE.md and docs/views.md): which view each cropped video
 # shows. Backend (views.backend): train = fit a small CNN on the labelled subset, labels = a
-# user table, pretrained = user weights (EchoPrime layout supported). Path helpers:
-# echocmr.views.smk. The views settings are checked (echocmr.views.config) when a views job
+# user table, pretrained = user weights (EchoPrime layout supported). Paths: VIEWS_PATHS
+# (echocmr.views.smk). The views settings are checked (echocmr.views.config) when a views job
 # enters the DAG, so ingest-only targets run without them.
 from echocmr.report.smk import REPORT_CAT  # noqa: E402
-from echocmr.views.smk import METRICS, SPLIT, VIEW_CLASSIFIER, ViewsPaths  # noqa: E402
-
-VIEWS_PATHS = ViewsPaths(config)
+from echocmr.views.smk import METRICS, SPLIT, VIEW_CLASSIFIER  # noqa: E402
 
 
 rule views_fit:
@@ -34,9 +32,9 @@ rule views_classify:
     input:
         unpack(lambda wc: VIEWS_PATHS.classify_inputs(wc.shard)),
     output:
-        shard_path("results/views", ".csv"),
+        INGEST_PATHS.shard_path("results/views", ".csv"),
     log:
-        shard_path("results/logs/views/classify", ".log"),
+        INGEST_PATHS.shard_path("results/logs/views/classify", ".log"),
     conda:
         "../../envs/torch.yaml"
     threads: 2
@@ -52,7 +50,7 @@ rule views_classify:
 
 rule views_decide:
     input:
-        shards=every_shard(shard_path("results/views", ".csv")),
+        shards=INGEST_PATHS.every_shard("results/views", ".csv"),
     output:
         views=report(
             "results/views/views.csv",

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from echocmr.logutil import script_logging
 from echocmr.model.tasks import TASKS, VIEWS, global_column, is_binary, label_column
 
 log = logging.getLogger("echocmr.cohort")
@@ -259,3 +260,20 @@ def write_readiness(views_csv, labels_csv, split_config: dict, published_table2:
              test_share(split_config), estimable.sum(), len(table),
              list(table.loc[estimable, "view"] + "/" + table.loc[estimable, "task"]))
     return table
+
+
+
+def run_readiness(smk) -> None:
+    """Script entry of `rule readiness`: per view and task, the cohort's counts, the expected
+    test split and the AUROC CI half-width it would give (before any training)."""
+    with script_logging(smk):
+        write_readiness(
+            views_csv=smk.input.views,
+            labels_csv=smk.input.labels,
+            split_config=smk.params.split,
+            published_table2=smk.params.published,
+            csv_out=smk.output.csv,
+            md_out=smk.output.md,
+            html_out=smk.output.html,
+            absent=smk.params.absent,
+        )

@@ -1,7 +1,7 @@
-"""File-level entry points of the cohort rules: read contract CSVs, call the library, write CSVs.
-
-The workflow scripts are one call each into here, so tests can run a rule's whole logic without
-Snakemake and the Snakemake test exercises exactly the same code.
+"""The cohort rules' file-level steps (read contract CSVs, call the library, write CSVs) and
+their script entries: `run_<script>(snakemake)` (docs/ARCHITECTURE.md, "Rules and scripts")
+passes the rule's inputs, params and outputs to a `write_*` function, so tests can run a rule's
+whole logic without Snakemake and the Snakemake test exercises exactly the same code.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from echocmr.cohort import pair as pair_mod
 from echocmr.cohort import split as split_mod
 from echocmr.cohort import table1 as table1_mod
 from echocmr.cohort.validate import validate_files
+from echocmr.logutil import script_logging
 from echocmr.segments import VIEW_SEGMENTS
 
 log = logging.getLogger("echocmr.cohort")
@@ -49,7 +50,7 @@ def label_options(cohort_config: dict) -> dict:
     }
 
 
-def run_validate(tables: dict, schemas: dict, valid_out: dict, excluded_out) -> None:
+def write_valid_tables(tables: dict, schemas: dict, valid_out: dict, excluded_out) -> None:
     """tables/schemas/valid_out: {name: path} for each of TABLES."""
     valid, excluded = validate_files({name: (tables[name], schemas[name]) for name in TABLES})
     for name in TABLES:
@@ -60,8 +61,8 @@ def run_validate(tables: dict, schemas: dict, valid_out: dict, excluded_out) -> 
         log.warning("%s: %d row(s) excluded: %s", table, n, reason)
 
 
-def run_pair(manifest, views, cmr_reports, window_days: int, pairs_out, qc_out, *,
-             clinical=None, min_age: int | None = None) -> None:
+def write_pairs(manifest, views, cmr_reports, window_days: int, pairs_out, qc_out, *,
+                clinical=None, min_age: int | None = None) -> None:
     """Pairing, then (min_age set: cohort.min_age) the adults-only step, which needs the valid
     clinical table for studies whose DICOM header has no age."""
     manifest_df = read_strings(manifest, ["study_key", "study_date", "status", "age_years"])
@@ -82,7 +83,7 @@ def run_pair(manifest, views, cmr_reports, window_days: int, pairs_out, qc_out, 
              {str(k): int(v) for k, v in dropped["reason"].value_counts().items()})
 
 
-def run_labels(pairs, cmr_reports, cohort_config: dict, labels_out) -> None:
+def write_labels(pairs, cmr_reports, cohort_config: dict, labels_out) -> None:
     pairs_df = read_strings(pairs)
     pairs_df["interval_days"] = pairs_df["interval_days"].astype(int)
     labels = labels_mod.study_labels(pairs_df, read_table(cmr_reports),
@@ -92,8 +93,8 @@ def run_labels(pairs, cmr_reports, cohort_config: dict, labels_out) -> None:
              {k: int(v) for k, v in labels[labels_mod.TASK_LABELS].notna().sum().items()})
 
 
-def run_split(labels, pair_qc, cohort_config: dict, seed: int, split_out, study_split_out,
-              qc_out) -> None:
+def write_split(labels, pair_qc, cohort_config: dict, seed: int, split_out, study_split_out,
+                qc_out) -> None:
     labels_df = pd.read_csv(labels, dtype={"study_key": str, "patient_key": str})
     options = cohort_config.get("split", {})
     if options.get("method") == "external":  # external validation: every study is a test study
@@ -116,8 +117,8 @@ def run_split(labels, pair_qc, cohort_config: dict, seed: int, split_out, study_
              {str(k): int(v) for k, v in study_split["split"].value_counts().items()})
 
 
-def run_table1(study_split, pairs, cmr_reports, clinical, echo_reports, manifest, views,
-               cohort_config: dict, csv_out, md_out, html_out) -> None:
+def write_table1(study_split, pairs, cmr_reports, clinical, echo_reports, manifest, views,
+                 cohort_config: dict, csv_out, md_out, html_out) -> None:
     options = label_options(cohort_config)
     table = table1_mod.build_table1(
         study_split=read_strings(study_split),
@@ -134,3 +135,77 @@ def run_table1(study_split, pairs, cmr_reports, clinical, echo_reports, manifest
     write_csv(table, csv_out)
     Path(md_out).write_text(table1_mod.to_markdown(table))
     Path(html_out).write_text(table1_mod.to_html(table))
+
+
+
+def run_validate_tables(smk) -> None:
+    """Script entry of `rule validate_tables`: check the de-identified tables against
+    workflow/schemas/*.yaml."""
+    with script_logging(smk):
+        write_valid_tables(
+            tables={name: smk.input[name] for name in TABLES},
+            schemas={name: smk.input[f"{name}_schema"] for name in TABLES},
+            valid_out={name: smk.output[name] for name in TABLES},
+            excluded_out=smk.output.excluded,
+        )
+
+
+def run_pair(smk) -> None:
+    """Script entry of `rule pair`: each echo study with a kept analysis view -> nearest CMR
+    within the window; then adults only (cohort.min_age)."""
+    with script_logging(smk):
+        write_pairs(
+            manifest=smk.input.manifest,
+            views=smk.input.views,
+            cmr_reports=smk.input.cmr_reports,
+            window_days=smk.params.window_days,
+            pairs_out=smk.output.pairs,
+            qc_out=smk.output.qc,
+            clinical=smk.input.clinical,
+            min_age=smk.params.min_age,
+        )
+
+
+def run_labels(smk) -> None:
+    """Script entry of `rule labels`: per-view and global CMR labels of each paired echo
+    study."""
+    with script_logging(smk):
+        write_labels(
+            pairs=smk.input.pairs,
+            cmr_reports=smk.input.cmr_reports,
+            cohort_config=smk.params.cohort,
+            labels_out=smk.output.labels,
+        )
+
+
+def run_split(smk) -> None:
+    """Script entry of `rule split`: train/val/test assignment (patient level by default) and
+    the cohort QC steps."""
+    with script_logging(smk):
+        write_split(
+            labels=smk.input.labels,
+            pair_qc=smk.input.pair_qc,
+            cohort_config={"split": smk.params.split},
+            seed=smk.params.seed,
+            split_out=smk.output.split,
+            study_split_out=smk.output.study_split,
+            qc_out=smk.output.qc,
+        )
+
+
+def run_table1(smk) -> None:
+    """Script entry of `rule table1`: the paper's Table 1 as CSV, markdown and HTML."""
+    with script_logging(smk):
+        write_table1(
+            study_split=smk.input.study_split,
+            pairs=smk.input.pairs,
+            cmr_reports=smk.input.cmr_reports,
+            clinical=smk.input.clinical,
+            echo_reports=smk.input.echo_reports,
+            manifest=smk.input.manifest,
+            views=smk.input.views,
+            cohort_config=smk.params.cohort,
+            csv_out=smk.output.csv,
+            md_out=smk.output.md,
+            html_out=smk.output.html,
+        )

@@ -20,6 +20,7 @@ from echocmr.ingest import decode, reasons
 from echocmr.ingest.avi import AviWriter, tee_to_avi
 from echocmr.ingest.crop import REASON_MISSING, REASON_NO_FRAMES, CropConfig, CropExcluded, crop_one
 from echocmr.ingest.store import StoreWriter
+from echocmr.logutil import script_logging
 from echocmr.qc import QC_COLUMNS
 
 log = logging.getLogger("echocmr.crop")
@@ -137,3 +138,26 @@ def write_qc(outcome: pd.DataFrame, qc_path: Path) -> pd.DataFrame:
     qc_path.parent.mkdir(parents=True, exist_ok=True)
     qc.to_csv(qc_path, index=False)
     return qc
+
+
+
+def run_crop(smk) -> None:
+    """Script entry of `rule crop`: one shard of de-identified DICOM -> uint8 store + AVIs +
+    QC rows."""
+    import cv2
+
+    with script_logging(smk) as log:
+        cv2.setNumThreads(max(1, int(smk.threads)))  # stay within the job
+        section = dict(smk.params.crop)
+        avi = section.pop("avi", {}) or {}
+        cfg = CropConfig.from_config(section)
+        inputs = ShardInputs(deid_dir=Path(smk.input.deid_dir),
+                             deid_table=Path(smk.input.deid_table),
+                             manifest=Path(smk.input.manifest))
+        out_dir = Path(smk.output.frames).parent
+        outcome = crop_shard(inputs, out_dir, Path(smk.output.qc), cfg,
+                             write_avi=bool(avi.get("write", True)),
+                             avi_quantiser=int(avi.get("quantiser", 2)))
+        log.info("shard done: %d videos cropped, %d excluded",
+                 int((outcome["status"] == "included").sum()),
+                 int((outcome["status"] == "excluded").sum()))

@@ -19,6 +19,7 @@ from echocmr import keys
 from echocmr.ingest import reasons as R
 from echocmr.ingest.deid_pixels import PixelError, deidentify_file
 from echocmr.ingest.inventory import included_files
+from echocmr.logutil import script_logging
 from echocmr.qc import QC_COLUMNS
 
 log = logging.getLogger(__name__)
@@ -92,3 +93,18 @@ def qc_rows(table: pd.DataFrame) -> pd.DataFrame:
         rows = [dict(step=QC_STEP, unit=QC_UNIT, n_in=n_in, n_out=n_out, reason=r,
                      n_excluded=int(k)) for r, k in counts.items()]
     return pd.DataFrame(rows, columns=QC_COLUMNS)
+
+
+
+def run_deidentify(smk) -> None:
+    """Script entry of `rule deidentify`: the included files of one shard -> de-identified
+    DICOM + shard table + QC."""
+    from echocmr.ingest.settings import deid_settings, secret_from
+
+    with script_logging(smk):
+        secret = secret_from(smk.params.secret, smk.params.synthetic)
+        manifest = pd.read_csv(smk.input.manifest, dtype=str, keep_default_na=False)
+        table = deidentify_shard(smk.input.dicom, manifest, int(smk.wildcards.shard),
+                                 smk.output.dir, deid_settings(smk.params.ingest, secret))
+        table.to_csv(smk.output.table, index=False)
+        qc_rows(table).to_csv(smk.output.qc, index=False)

@@ -28,6 +28,7 @@ from echocmr import keys
 from echocmr.ingest import reasons as R
 from echocmr.ingest import regions as reg
 from echocmr.ingest.normalise import age_years, identifier, identifier_values, parse_date
+from echocmr.logutil import script_logging
 from echocmr.qc import QC_COLUMNS
 from echocmr.study_period import StudyPeriod
 
@@ -459,3 +460,20 @@ def included_files(root: str | Path, manifest: pd.DataFrame, secret: str,
         if row is not None:
             yield path, row
 
+
+
+def run_inventory(smk) -> None:
+    """Script entry of `rule inventory`: every file under the DICOM folder -> one manifest row
+    + QC rows."""
+    from echocmr.ingest.settings import inventory_settings, secret_from
+
+    with script_logging(smk) as log:
+        secret = secret_from(smk.params.secret, smk.params.synthetic)
+        settings = inventory_settings(smk.params.ingest, secret, smk.params.period)
+        manifest = build_manifest(smk.input.dicom, settings,
+                                  processes=max(1, int(smk.threads)))
+        Path(smk.output.manifest).parent.mkdir(parents=True, exist_ok=True)
+        manifest.to_csv(smk.output.manifest, index=False)
+        qc_rows(manifest, period=settings.period is not None).to_csv(smk.output.qc,
+                                                                     index=False)
+        log.info("manifest: %d rows", len(manifest))

@@ -23,6 +23,7 @@ from echocmr import keys
 from echocmr.ingest import reasons as R
 from echocmr.ingest.normalise import MAX_AGE_YEARS, age_at, identifier, identifier_values
 from echocmr.ingest.normalise import parse_date as parse_da
+from echocmr.logutil import script_logging
 from echocmr.study_period import StudyPeriod
 
 log = logging.getLogger(__name__)
@@ -204,3 +205,23 @@ def pseudonymise_tables(paths: dict[str, str | Path | None], secret: str,
         log.info("%s: %d rows written", name, len(df))
     log.info("rejected rows: %d", len(rej.rows))
     return out, rej.frame()
+
+
+
+def run_deidentify_tables(smk) -> None:
+    """Script entry of `rule deidentify_tables`: raw CMR/clinical/echo/view-label tables ->
+    pseudonymised tables."""
+    from echocmr.ingest.settings import secret_from
+    from echocmr.study_period import study_period
+
+    with script_logging(smk):
+        secret = secret_from(smk.params.secret, smk.params.synthetic)
+        inputs = {name: smk.input.get(name)
+                  for name in ("cmr_reports", "clinical", "echo_reports", "view_labels")}
+        max_shift = int(smk.params.ingest.get("date_shift_max_days", keys.DATE_SHIFT_MAX_DAYS))
+        tables, rejected = pseudonymise_tables(inputs, secret, max_shift,
+                                               period=study_period(smk.params.period))
+        for name, df in tables.items():
+            Path(smk.output[name]).parent.mkdir(parents=True, exist_ok=True)
+            df.to_csv(smk.output[name], index=False)
+        rejected.to_csv(smk.output.rejected, index=False)

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 import echocmr
+from echocmr.logutil import script_logging
 from echocmr.model.card import CARD, FORMAT, BundleError, load_card, model_entry, sha256  # noqa: F401
 from echocmr.model.tasks import BINARY_TASKS, CONTINUOUS_TASKS, TASKS, VIEWS, global_column
 from echocmr.views.vocab import VIEW_CLASSES
@@ -342,6 +343,42 @@ def main(argv=None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+
+def run_model_bundle(smk) -> None:
+    """Script entry of `rule bundle`: weights, model card and training curves another site
+    evaluates without training (docs/external.md)."""
+    with script_logging(smk) as log:
+        inputs = dict(smk.input.items())
+        weights = {tuple(k.split("__")): v for k, v in inputs.items()
+                   if "__" in k and not k.startswith(("curve__", "fusion__"))}
+        curves = {tuple(k.removeprefix("curve__").split("__")): v for k, v in inputs.items()
+                  if k.startswith("curve__")}
+        fusion = {k.removeprefix("fusion__"): v for k, v in inputs.items()
+                  if k.startswith("fusion__")}
+        card = write_bundle(
+            Path(smk.output.card).parent,
+            training_mode=smk.params.training_mode,
+            weights=weights,
+            curves=curves,
+            fusion=fusion,
+            baseline_json=smk.input.baseline,
+            labels_csv=smk.input.labels,
+            split_csv=smk.input.split,
+            binary_csv=smk.input.binary,
+            continuous_csv=smk.input.continuous,
+            operating_csv=smk.input.operating_points,
+            label_definitions=smk.params.label_definitions,
+            test_clips=smk.params.test_clips,
+            crop=smk.params.crop,
+            config_sha256=smk.params.config_sha256,
+            view_classifier=smk.input.get("view_classifier"),
+            view_metrics=smk.input.get("view_metrics"),
+        )
+        log.info("bundle: %d models, view classifier %s, %d files", len(card["models"]),
+                 "included" if card["view_classifier"] else "none (not trained)",
+                 len(card["files"]))
 
 
 if __name__ == "__main__":

@@ -25,15 +25,18 @@ import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
+from echocmr.model.fusion_methods import (  # noqa: F401 (method_counts: re-exported)
+    BUNDLE_MEAN_METHOD,
+    EXCLUDED_METHOD,
+    MEAN_METHOD,
+    method_counts,
+)
 from echocmr.model.tables import read_split, with_split
 from echocmr.model.tasks import VIEWS, global_column, is_binary
 
 log = logging.getLogger(__name__)
 PATTERN_COLUMNS = ["task", "views", "n_val", "n_test", "method"]
 PENALTIES = ("none", "l2")
-MEAN_METHOD = "mean of available views (too few val studies to fit)"
-EXCLUDED_METHOD = "excluded: no view prediction"
-BUNDLE_MEAN_METHOD = "mean of available views (no bundle model for this pattern)"
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -271,12 +274,6 @@ def fusion_summary(patterns: pd.DataFrame) -> dict:
     return {"fusion_method": "; ".join(f"{m}: {int(n)}" for m, n in by_method.items()),
             "n_mean_of_views": int(by_method.get(MEAN_METHOD, 0)
                                    + by_method.get(BUNDLE_MEAN_METHOD, 0))}
-
-
-def method_counts(fusion_method: str) -> dict[str, int]:
-    """{method: test studies} back from `fusion_summary`'s `fusion_method` string."""
-    pairs = (part.rpartition(": ") for part in str(fusion_method).split("; ") if part)
-    return {method: int(n) for method, _, n in pairs}
 
 
 def fuse_files(task: str, view_csvs: dict[str, str], labels_csv, split_csv, min_fit: int = 10,

@@ -1,11 +1,14 @@
-"""Path helpers for `workflow/rules/model.smk` (kept in Python so the rules file holds rules
-only, as `snakemake --lint` asks). No analysis logic here."""
+"""The model side of the rules files: `ModelPaths` (what `workflow/rules/model.smk` reads and
+writes), built once as `MODEL_PATHS = ModelPaths(config, BUNDLE)` (the `echocmr.<stage>.smk`
+pattern: echocmr.ingest.smk), and the params helpers of the model and cohort rules. No analysis
+logic here."""
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
-from echocmr.ingest.paths import shard_dirs
+from echocmr.ingest.smk import IngestPaths
 from echocmr.model.scope import Scope
 from echocmr.model.tasks import BINARY_TASKS, TASKS, VIEWS
 
@@ -91,17 +94,26 @@ def bundle_thresholds(card: dict | None) -> dict | None:
     return None if card is None else card.get("thresholds", {})
 
 
+@dataclass(frozen=True, eq=False)
 class ModelPaths:
     """Which files the model rules read and write, for the configured `model.mode` (in
-    external mode: the bundle's training mode, weights read from the bundle, and only the
-    bundle's models scheduled: `scope`)."""
+    external mode, `card` is the bundle's model card: the bundle's training mode, weights read
+    from the bundle, and only the bundle's models scheduled: `scope`)."""
 
-    def __init__(self, config: dict, card: dict | None = None):
-        self.card = card
-        self.scope = Scope.of(card)
-        self.bundle = config["model"].get("bundle")
-        self.mode = card["training_mode"] if card else config["model"]["mode"]
-        self.n_shards = config["ingest"]["shards"]
+    config: dict
+    card: dict | None = None
+
+    @property
+    def scope(self) -> Scope:
+        return Scope.of(self.card)
+
+    @property
+    def bundle(self) -> str | None:
+        return self.config["model"].get("bundle")
+
+    @property
+    def mode(self) -> str:
+        return self.card["training_mode"] if self.card else self.config["model"]["mode"]
 
     @property
     def external(self) -> bool:
@@ -113,10 +125,8 @@ class ModelPaths:
 
     def inputs(self) -> dict:
         """Everything a model reads: the crop stores, view labels, cohort labels and split."""
-        crop = shard_dirs("results/crop", self.n_shards)
         return dict(
-            index=[os.path.join(d, "index.csv") for d in crop],
-            frames=[os.path.join(d, "frames.npy") for d in crop],
+            **IngestPaths(self.config).crop_stores(),
             views="results/views/views.csv",
             labels="results/cohort/labels.csv",
             split="results/cohort/study_split.csv",
@@ -161,6 +171,20 @@ class ModelPaths:
     def curves(self) -> dict:
         return {f"{v}__{n}": f"results/model/{v}/{n}/metrics.csv" for v in VIEWS
                 for n in self.names()}
+
+    def bundle_curves(self) -> dict:
+        """The bundle rule's training curves: `curve__{view}__{model}` -> metrics.csv."""
+        return {f"curve__{k}": v for k, v in self.curves().items()}
+
+    @staticmethod
+    def fusion_models() -> dict:
+        """The bundle rule's fusion models: `fusion__{task}` -> the fuse job's models.json."""
+        return {f"fusion__{t}": f"results/predictions/fused/{t}.models.json" for t in TASKS}
+
+    @staticmethod
+    def baseline_predictions() -> list[str]:
+        """What the baseline rule writes: one prediction table per binary task."""
+        return [f"results/predictions/baseline/{t}.csv" for t in BINARY_TASKS]
 
     def training_metrics(self) -> list[str]:
         """Training curves for the report: this run's, or those the bundle carries (external

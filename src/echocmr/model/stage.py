@@ -1,5 +1,6 @@
-"""File-level entry points the workflow scripts call (one per rule), kept here so they are
-importable and testable without Snakemake."""
+"""The model rules' file-level steps (train, predict, fuse, baseline), importable and testable
+without Snakemake, and their script entries `run_<script>(snakemake)` (docs/ARCHITECTURE.md,
+"Rules and scripts")."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import logging
 from pathlib import Path
 
 from echocmr.ingest.store import VideoStore
+from echocmr.logutil import script_logging
 from echocmr.model.tasks import model_tasks
 
 # Heavy imports live in the functions: fuse and baseline run in the `stats` env (no torch).
@@ -24,8 +26,8 @@ def _store_keys(shard_dirs) -> set[str]:
     return set(VideoStore(shard_dirs).keys())
 
 
-def run_train(view: str, model_name: str, index_csvs, views_csv, labels_csv, split_csv,
-              model_cfg: dict, seed: int, outdir, progress: bool = True) -> None:
+def train_view_model(view: str, model_name: str, index_csvs, views_csv, labels_csv, split_csv,
+                     model_cfg: dict, seed: int, outdir, progress: bool = True) -> None:
     import torch
 
     from echocmr.model.data import view_table
@@ -42,8 +44,8 @@ def run_train(view: str, model_name: str, index_csvs, views_csv, labels_csv, spl
         progress=progress)
 
 
-def run_predict(view: str, model_name: str, best_pt, index_csvs, views_csv, labels_csv,
-                split_csv, model_cfg: dict, out_csvs: dict, out_video_csvs: dict) -> None:
+def predict_view_model(view: str, model_name: str, best_pt, index_csvs, views_csv, labels_csv,
+                       split_csv, model_cfg: dict, out_csvs: dict, out_video_csvs: dict) -> None:
     """Predict val+test videos once and write every requested task's files."""
     import torch
 
@@ -61,9 +63,9 @@ def run_predict(view: str, model_name: str, best_pt, index_csvs, views_csv, labe
         write_predictions(videos, task, out_csvs[task], out_video_csvs[task])
 
 
-def run_fuse(task: str, view_csvs: dict, labels_csv, split_csv, min_fit: int, out_csv,
-             out_patterns, out_val=None, penalty: str = "l2", out_models=None,
-             bundle: str | None = None) -> None:
+def fuse_views(task: str, view_csvs: dict, labels_csv, split_csv, min_fit: int, out_csv,
+               out_patterns, out_val=None, penalty: str = "l2", out_models=None,
+               bundle: str | None = None) -> None:
     """Fit the fusion on val and score test, or (with `bundle`) apply the bundle's models."""
     import json
 
@@ -89,8 +91,8 @@ def run_fuse(task: str, view_csvs: dict, labels_csv, split_csv, min_fit: int, ou
                  row.n_test, row.n_val, row.method)
 
 
-def run_baseline(labels_csv, split_csv, manifest_csv, echo_csv, clinical_csv,
-                 out_csvs: dict, out_models=None, bundle: str | None = None) -> None:
+def fit_or_apply_baseline(labels_csv, split_csv, manifest_csv, echo_csv, clinical_csv,
+                          out_csvs: dict, out_models=None, bundle: str | None = None) -> None:
     """Fit the LVEF/age/sex baseline on train, or (with `bundle`) apply the bundle's."""
     import json
 
@@ -112,3 +114,78 @@ def run_baseline(labels_csv, split_csv, manifest_csv, echo_csv, clinical_csv,
     if out_models is not None:
         Path(out_models).write_text(json.dumps({"features": list(fills), "fill": fills,
                                                 "models": models}, indent=1) + "\n")
+
+
+
+def run_model_baseline(smk) -> None:
+    """Script entry of `rule baseline`: echo LVEF + age + sex logistic regression per binary
+    task (same splits), or the model bundle's, applied as given (external mode)."""
+    with script_logging(smk):
+        fit_or_apply_baseline(
+            labels_csv=smk.input.labels,
+            split_csv=smk.input.split,
+            manifest_csv=smk.input.manifest,
+            echo_csv=smk.input.echo_reports,
+            clinical_csv=smk.input.clinical,
+            out_csvs=dict(zip(smk.params.tasks, smk.output.predictions, strict=True)),
+            out_models=smk.output.models,
+            bundle=smk.params.bundle,
+        )
+
+
+def run_model_fuse(smk) -> None:
+    """Script entry of `rule fuse`: global prediction per study from the three view
+    predictions (fit val, score test), or the model bundle's fusion models applied as given
+    (external mode)."""
+    with script_logging(smk):
+        fuse_views(
+            task=smk.wildcards.task,
+            view_csvs=dict(zip(smk.params.views, smk.input.views, strict=True)),
+            labels_csv=smk.input.labels,
+            split_csv=smk.input.split,
+            min_fit=smk.params.min_fit,
+            penalty=smk.params.penalty,
+            out_csv=smk.output.fused,
+            out_patterns=smk.output.patterns,
+            out_val=smk.output.val,
+            out_models=smk.output.models,
+            bundle=smk.params.bundle,
+        )
+
+
+def run_model_predict(smk) -> None:
+    """Script entry of `rule predict`: val + test predictions per video and per study for the
+    model's task(s)."""
+    with script_logging(smk):
+        tasks = smk.params.tasks
+        predict_view_model(
+            view=smk.wildcards.view,
+            model_name=smk.params.model_name,
+            best_pt=smk.input.best,
+            index_csvs=smk.input.index,
+            views_csv=smk.input.views,
+            labels_csv=smk.input.labels,
+            split_csv=smk.input.split,
+            # the job's threads (model.threads, capped by --cores): a resource, not a param
+            model_cfg={**smk.params.model, "threads": smk.threads},
+            out_csvs=dict(zip(tasks, smk.output.studies, strict=True)),
+            out_video_csvs=dict(zip(tasks, smk.output.videos, strict=True)),
+        )
+
+
+def run_model_train(smk) -> None:
+    """Script entry of `rule train`: one video model for a view (multitask) or a (view, task)
+    pair (per_task)."""
+    with script_logging(smk):
+        train_view_model(
+            view=smk.wildcards.view,
+            model_name=smk.wildcards.model,
+            index_csvs=smk.input.index,
+            views_csv=smk.input.views,
+            labels_csv=smk.input.labels,
+            split_csv=smk.input.split,
+            # the job's threads (model.threads, capped by --cores): a resource, not a param
+            model_cfg={**smk.params.model, "threads": smk.threads},
+            seed=smk.params.seed,
+            outdir=Path(smk.output.best).parent,
+        )

@@ -8,6 +8,8 @@ from importlib import metadata
 
 import yaml
 
+from echocmr.logutil import script_logging
+
 PACKAGES = ("snakemake", "numpy", "pandas", "scipy", "scikit-learn", "matplotlib", "torch",
             "torchvision", "pydicom", "pylibjpeg", "opencv-python-headless", "av", "pyyaml",
             "jsonschema")
@@ -44,3 +46,49 @@ def text_html(text: str, title: str) -> str:
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f"<title>{html.escape(title)}</title></head>\n<body><h3>{html.escape(title)}</h3>"
             f"<pre>{html.escape(text)}</pre></body></html>\n")
+
+
+
+# The report's table pages (rule report_assets): input name -> page title.
+PAGE_TITLES = {
+    "qc_flow": "QC flow: counts in, excluded (by reason) and out at every step",
+    "table1": "Table 1: baseline characteristics of the analysed cohort",
+    "view_metrics": "View classifier metrics",
+    "metrics_binary": "Binary metrics: AUROC with 95% bootstrap CI (test split)",
+    "metrics_continuous": "Continuous metrics: MAE, R2, Bland-Altman (test split)",
+    "delong": "Video models vs clinical baseline: AUROC difference, test and p-value "
+              "(test split; method column: DeLong or patient cluster bootstrap)",
+    "operating_points": "Operating points on the test split at the threshold chosen on "
+                        "validation (Youden J): sensitivity, specificity, PPV, NPV",
+    "replication": "Replication: published vs reproduced, with verdicts",
+}
+
+
+def run_report_assets(smk) -> None:
+    """Script entry of `rule report_assets`: every table as a standalone HTML page, the config
+    used, software versions."""
+    import shutil
+
+    import pandas as pd
+
+    from echocmr.report.tables import frame_html, operating_points_display
+
+    with script_logging(smk):
+        shutil.copyfile(smk.input.view_confusion, smk.output.view_confusion)
+        for name, title in PAGE_TITLES.items():
+            if name == "operating_points":
+                frame = operating_points_display(pd.read_csv(smk.input[name]))
+            else:
+                frame = pd.read_csv(smk.input[name], keep_default_na=False)
+            with open(smk.output[name], "w") as handle:
+                handle.write(frame_html(frame, title))
+        config_text = config_yaml(smk.params.config)
+        versions = software_versions()
+        for path, text in ((smk.output.config, config_text),
+                           (smk.output.versions, versions)):
+            with open(path, "w") as handle:
+                handle.write(text)
+        with open(smk.output.config_used, "w") as handle:
+            handle.write(text_html(config_text, "Configuration used"))
+        with open(smk.output.software_versions, "w") as handle:
+            handle.write(text_html(versions, "Software versions"))

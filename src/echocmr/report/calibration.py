@@ -7,6 +7,7 @@ import math
 
 import pandas as pd
 
+from echocmr.logutil import script_logging
 from echocmr.report import style
 from echocmr.stats.calibration import reliability_bins
 from echocmr.stats.evaluate import read_predictions
@@ -44,3 +45,19 @@ def reliability_figure(fused: dict[str, str], table: pd.DataFrame, png: str, pdf
     axes[0][0].set_ylabel("Observed rate")
     fig.tight_layout()
     style.save(fig, png, pdf)
+
+
+
+def run_calibration(smk) -> None:
+    """Script entry of `rule calibration`: calibration intercept and slope with bootstrap CIs
+    (every binary source) and a reliability plot of the fused model per task."""
+    from echocmr.stats.calibration import calibration_table
+
+    with script_logging(smk) as log:
+        tables = {tuple(k.split("__")): v for k, v in smk.input.items()}
+        table = calibration_table(tables, n_boot=smk.params.n_bootstrap,
+                                  unit=smk.params.unit, seed=smk.params.seed)
+        table.to_csv(smk.output.csv, index=False, float_format="%.6g")
+        fused = {task: path for (source, task), path in tables.items() if source == "fused"}
+        reliability_figure(fused, table, smk.output.png, smk.output.pdf)
+        log.info("calibration of %d prediction tables", len(table))

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from echocmr.logutil import script_logging
 from echocmr.model.tasks import CONTINUOUS_TASKS, MAPPING_BINARY_TASKS
 from echocmr.report import style
 from echocmr.stats.roc import roc_points
@@ -196,3 +197,36 @@ def training_curves(curves: dict[str, pd.DataFrame], png: str) -> None:
         fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False,
                    fontsize=6)
     style.save(fig, png)
+
+
+
+def run_figures(smk) -> None:
+    """Script entry of rules figure1, supp_figure1 and bland_altman (params.figure says
+    which)."""
+    from echocmr.stats.evaluate import read_predictions
+
+    with script_logging(smk):
+        preds = {tuple(k.split("__")): read_predictions(smk.input[k])
+                 for k in smk.input.keys() if "__" in k}
+        which = smk.params.figure
+        out = {"png": smk.output.png, "pdf": smk.output.pdf}
+        if which == "figure1":
+            figure1(pd.read_csv(smk.input.binary), preds, **out)
+        elif which == "supp_figure1":
+            supp_figure1(pd.read_csv(smk.input.binary), pd.read_csv(smk.input.continuous),
+                         preds, **out)
+        elif which == "bland_altman":
+            bland_altman(pd.read_csv(smk.input.continuous), preds, **out)
+        else:
+            raise ValueError(f"unknown figure {which!r}")
+
+
+def run_training_curves(smk) -> None:
+    """Script entry of `rule training_curves`: the curves of every trained model
+    (results/model/{view}/{model}/metrics.csv)."""
+    from pathlib import Path
+
+    with script_logging(smk):
+        curves = {f"{Path(p).parent.parent.name}/{Path(p).parent.name}": pd.read_csv(p)
+                  for p in smk.input}
+        training_curves(curves, smk.output[0])

@@ -14,6 +14,7 @@ import textwrap
 
 import pandas as pd
 
+from echocmr.logutil import script_logging
 from echocmr.qc import QC_COLUMNS
 from echocmr.report import style
 
@@ -119,3 +120,19 @@ def flow_figure(flow: pd.DataFrame, png: str) -> None:
             ax.text(5.35, y, text, ha="left", va="center", fontsize=5.5,
                     bbox=exbox)
     style.save(fig, png)
+
+
+
+def run_qc_flow(smk) -> None:
+    """Script entry of `rule qc_flow`: concatenate every stage's QC counts in DAG order, check
+    they add up, draw the flow chart."""
+    with script_logging(smk) as log:
+        def paths(stage):  # one file, or one per shard
+            value = smk.input[stage]
+            return [value] if isinstance(value, str) else list(value)
+
+        stages = [(stage, paths(stage)) for stage in smk.params.stages]
+        flow = build_flow(stages)
+        flow.to_csv(smk.output.csv, index=False)
+        flow_figure(flow, smk.output.png)
+        log.info("%d QC rows over %d steps add up", len(flow), flow["order"].nunique())

@@ -1,6 +1,10 @@
-"""Path helpers for workflow/rules/evaluate.smk and report.smk (kept out of the rules files)."""
+"""The evaluate and report side of the rules files: `ReportPaths` (the prediction tables each
+statistics and figure rule reads), built once as `REPORT_PATHS = ReportPaths(SCOPE)` (the
+`echocmr.<stage>.smk` pattern: echocmr.ingest.smk), and the report categories and tables."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from echocmr.model.scope import Scope
 from echocmr.model.tasks import (
@@ -56,51 +60,52 @@ def compared_pairs() -> list[tuple[str, str]]:
     return [(s, t) for s in [*VIEWS, "fused", "baseline"] for t in BINARY_TASKS]
 
 
-def evaluate_inputs(scope: Scope) -> dict[str, str]:
-    return predictions(evaluated_pairs(), scope)
+@dataclass(frozen=True, eq=False)
+class ReportPaths:
+    """The inputs of the evaluate and report rules for this run's `scope` (all models, or a
+    bundle's: echocmr.model.scope)."""
 
+    scope: Scope
 
-def fusion_pattern_inputs(scope: Scope) -> dict[str, str]:
-    """The fuse rule's view-pattern tables `fusion__{task}`: how each fused study was scored."""
-    return {f"fusion__{t}": f"results/predictions/fused/{t}.views.csv" for t in scope.tasks}
+    def evaluate_inputs(self) -> dict[str, str]:
+        return predictions(evaluated_pairs(), self.scope)
 
+    def fusion_pattern_inputs(self) -> dict[str, str]:
+        """The fuse rule's view-pattern tables `fusion__{task}`: how each fused study was scored."""
+        return {f"fusion__{t}": f"results/predictions/fused/{t}.views.csv"
+                for t in self.scope.tasks}
 
-def delong_inputs(scope: Scope) -> dict[str, str]:
-    return predictions(compared_pairs(), scope)
+    def delong_inputs(self) -> dict[str, str]:
+        return predictions(compared_pairs(), self.scope)
 
+    def calibration_inputs(self) -> dict[str, str]:
+        """Test predictions of every view, the fused model and the baseline, binary tasks."""
+        return predictions(compared_pairs(), self.scope)
 
-def calibration_inputs(scope: Scope) -> dict[str, str]:
-    """Test predictions of every view, the fused model and the baseline, binary tasks."""
-    return predictions(compared_pairs(), scope)
+    def operating_point_inputs(self) -> dict[str, str]:
+        """`{split}__{source}__{task}` -> prediction table holding that split. View and baseline
+        tables hold val and test; the fused val predictions (in-sample) are a file of their own."""
+        out = {}
+        for source in [*VIEWS, "fused", "baseline"]:
+            for task in BINARY_TASKS:
+                if not self.scope.scored(source, task):
+                    continue
+                test = f"results/predictions/{source}/{task}.csv"
+                out[f"test__{source}__{task}"] = test
+                out[f"val__{source}__{task}"] = (
+                    f"results/predictions/fused/{task}.val.csv" if source == "fused" else test)
+        return out
 
+    def figure1_inputs(self) -> dict[str, str]:
+        pairs = [(s, t) for t in VIEW_SPECIFIC for s in [*VIEWS, "fused"]]
+        return {"binary": "results/metrics/binary.csv", **predictions(pairs, self.scope)}
 
-def operating_point_inputs(scope: Scope) -> dict[str, str]:
-    """`{split}__{source}__{task}` -> prediction table holding that split. View and baseline
-    tables hold val and test; the fused val predictions (in-sample) are a file of their own."""
-    out = {}
-    for source in [*VIEWS, "fused", "baseline"]:
-        for task in BINARY_TASKS:
-            if not scope.scored(source, task):
-                continue
-            test = f"results/predictions/{source}/{task}.csv"
-            out[f"test__{source}__{task}"] = test
-            out[f"val__{source}__{task}"] = (
-                f"results/predictions/fused/{task}.val.csv" if source == "fused" else test)
-    return out
+    def supp_figure1_inputs(self) -> dict[str, str]:
+        tasks = [*MAPPING_BINARY_TASKS, *CONTINUOUS_TASKS]
+        return {"binary": "results/metrics/binary.csv",
+                "continuous": "results/metrics/continuous.csv",
+                **predictions([("fused", t) for t in tasks], self.scope)}
 
-
-def figure1_inputs(scope: Scope) -> dict[str, str]:
-    pairs = [(s, t) for t in VIEW_SPECIFIC for s in [*VIEWS, "fused"]]
-    return {"binary": "results/metrics/binary.csv", **predictions(pairs, scope)}
-
-
-def supp_figure1_inputs(scope: Scope) -> dict[str, str]:
-    tasks = [*MAPPING_BINARY_TASKS, *CONTINUOUS_TASKS]
-    return {"binary": "results/metrics/binary.csv",
-            "continuous": "results/metrics/continuous.csv",
-            **predictions([("fused", t) for t in tasks], scope)}
-
-
-def bland_altman_inputs(scope: Scope) -> dict[str, str]:
-    return {"continuous": "results/metrics/continuous.csv",
-            **predictions([("fused", t) for t in CONTINUOUS_TASKS], scope)}
+    def bland_altman_inputs(self) -> dict[str, str]:
+        return {"continuous": "results/metrics/continuous.csv",
+                **predictions([("fused", t) for t in CONTINUOUS_TASKS], self.scope)}

@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from echocmr.cohort.readiness import ESTIMABLE, MIN_TEST_PER_CLASS, read_or_empty
+from echocmr.logutil import script_logging
 from echocmr.model.tasks import VIEWS
 from echocmr.report.style import fmt_ci
 from echocmr.stats.reasons import NO_BUNDLE_BASELINE, NOT_IN_BUNDLE, is_one_class
@@ -223,10 +224,10 @@ def cell_table(readiness: pd.DataFrame, binary: pd.DataFrame,
     return pd.DataFrame(rows, columns=CELL_COLUMNS)
 
 
-def run_summary(manifest: pd.DataFrame, views: pd.DataFrame, cohort_qc: pd.DataFrame,
-                study_split: pd.DataFrame, curves: dict[str, pd.DataFrame],
-                binary: pd.DataFrame, continuous: pd.DataFrame,
-                readiness: pd.DataFrame | None = None, external: bool = False) -> pd.DataFrame:
+def summary_table(manifest: pd.DataFrame, views: pd.DataFrame, cohort_qc: pd.DataFrame,
+                  study_split: pd.DataFrame, curves: dict[str, pd.DataFrame],
+                  binary: pd.DataFrame, continuous: pd.DataFrame,
+                  readiness: pd.DataFrame | None = None, external: bool = False) -> pd.DataFrame:
     """One row per (stage, what was missing), in DAG order; no rows when nothing was.
     `readiness`: results/readiness.csv, whose cells that are not estimable add rows;
     `external`: external mode, whose all-test split is no gap."""
@@ -269,9 +270,9 @@ def summary_files(manifest_csv, views_csv, cohort_qc_csv, split_csv, curve_csvs,
     binary, continuous = pd.read_csv(binary_csv), pd.read_csv(continuous_csv)
     readiness = read_or_empty(readiness_csv, READINESS_COLUMNS)
     split = pd.read_csv(split_csv)
-    summary = run_summary(pd.read_csv(manifest_csv), pd.read_csv(views_csv),
-                          pd.read_csv(cohort_qc_csv), split, curves, binary, continuous,
-                          readiness, external)
+    summary = summary_table(pd.read_csv(manifest_csv), pd.read_csv(views_csv),
+                            pd.read_csv(cohort_qc_csv), split, curves, binary, continuous,
+                            readiness, external)
     return summary, cell_table(readiness, binary, continuous), design_notes(split, external)
 
 
@@ -298,3 +299,23 @@ def write_summary(summary: pd.DataFrame, csv, md, page=None,
         more = [] if cells is None or cells.empty else [(cells, f"{CELLS_TITLE}. {CELLS_CAPTION}")]
         title = " ".join([f"{TITLE}.", *notes]) if notes else TITLE
         Path(page).write_text(frame_html(shown, title, more))
+
+
+def run_summary(smk) -> None:
+    """Script entry of `rule summary`: per stage, what was missing and what to add, and the
+    readiness verdict of every view/task cell beside what this run computed for it
+    (results/summary.md)."""
+    with script_logging(smk) as log:
+        summary, cells, notes = summary_files(
+            smk.input.manifest,
+            smk.input.views,
+            smk.input.cohort_qc,
+            smk.input.split,
+            smk.input.curves,
+            smk.input.binary,
+            smk.input.continuous,
+            smk.input.readiness,
+            smk.params.external,
+        )
+        write_summary(summary, smk.output.csv, smk.output.md, smk.output.html, cells, notes)
+        log.info("%s", summary_markdown(summary, cells, notes))

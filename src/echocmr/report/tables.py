@@ -7,7 +7,8 @@ import html
 import numpy as np
 import pandas as pd
 
-from echocmr.model.fuse import BUNDLE_MEAN_METHOD, MEAN_METHOD, method_counts
+from echocmr.logutil import script_logging
+from echocmr.model.fusion_methods import BUNDLE_MEAN_METHOD, MEAN_METHOD, method_counts
 from echocmr.model.tasks import VIEW_SPECIFIC
 from echocmr.report.style import fmt_ci
 from echocmr.views.vocab import ANALYSIS_VIEWS
@@ -253,3 +254,16 @@ def frame_html(frame: pd.DataFrame, title: str, more=()) -> str:
     page = HTML_PAGE.format(title=html.escape(title), **_frame_parts(frame))
     extra = "".join(TABLE_HTML.format(title=html.escape(t), **_frame_parts(f)) for f, t in more)
     return page.replace("</body>", f"{extra}</body>") if extra else page
+
+
+
+def run_table2(smk) -> None:
+    """Script entry of `rule table2`: AUROC (95% CI) per CMR parameter and echo view, as CSV,
+    Markdown and HTML."""
+    with script_logging(smk):
+        table = table2(pd.read_csv(smk.input.binary))
+        table.to_csv(smk.output.csv, index=False, float_format="%.6f")
+        with open(smk.output.md, "w") as handle:
+            handle.write(table2_markdown(table))
+        with open(smk.output.html, "w") as handle:
+            handle.write(table2_html(table))

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from echocmr.logutil import script_logging
 from echocmr.simulate import damage, dicomio, identity, layouts, render, truth
 from echocmr.simulate.cohort import (
     Cohort,
@@ -256,3 +257,18 @@ def run_export(s: SimSettings, outdir: str | Path, secret: str, workers: int | N
     defects.to_csv(outdir / "truth" / "table_defects.csv", index=False)
     log.info("wrote %d files, %.1f MB", len(facts), facts["file_bytes"].sum() / 1e6)
     return cohort
+
+
+
+def run_simulate(smk) -> None:
+    """Script entry of `rule simulate`: write the synthetic raw export and its truth."""
+    from echocmr.keys import load_secret
+
+    with script_logging(smk) as log:
+        settings = SimSettings.from_config(smk.params.settings, smk.params.seed)
+        secret = load_secret(smk.params.secret["env"], smk.params.secret["file"],
+                             synthetic=True)
+        outdir = Path(smk.output.cmr_reports).parent.parent
+        workers = int(settings["workers"]) or smk.threads
+        log.info("simulate: seed %d, %d worker(s), out %s", settings.seed, workers, outdir)
+        run_export(settings, outdir, secret, workers=workers)

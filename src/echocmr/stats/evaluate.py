@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from echocmr.logutil import script_logging
 from echocmr.stats import bootstrap, resample
 from echocmr.stats.compare import compare
 from echocmr.stats.reasons import (
@@ -236,3 +237,54 @@ def delong_table(models: dict[tuple[str, str], str], baselines: dict[str, str],
 
 
 comparison_table = delong_table
+
+
+
+def run_delong(smk) -> None:
+    """Script entry of `rule delong`: model-vs-baseline AUROC comparison for each video model
+    (per view and fused): DeLong's test (evaluate.unit study) or a cluster bootstrap of the
+    difference (unit patient). The file keeps its historical name, results/metrics/delong.csv;
+    its `method` column names the test."""
+    with script_logging(smk) as log:
+        models, baselines = {}, {}
+        for key in smk.input.keys():
+            path = smk.input[key]
+            source, task = key.split("__")
+            if source == "baseline":
+                baselines[task] = path
+            else:
+                models[(source, task)] = path
+        absent = {tuple(k.split("__")): v for k, v in smk.params.absent.items()}
+        table = delong_table(models, baselines, unit=smk.params.unit,
+                             n_boot=smk.params.n_bootstrap, seed=smk.params.seed,
+                             absent=absent)
+        table.to_csv(smk.output[0], index=False, float_format="%.6g")
+        log.info("%d comparisons with the baseline (%s)", len(table),
+                 ", ".join(sorted(set(table["method"].dropna()))))
+
+
+def run_evaluate(smk) -> None:
+    """Script entry of `rule evaluate`: AUROC / MAE / R2 / Bland-Altman with bootstrap CIs for
+    every prediction table (test split)."""
+    with script_logging(smk) as log:
+        keys = list(smk.input.keys())
+        tables = {tuple(k.split("__")): smk.input[k] for k in keys
+                  if not k.startswith("fusion__")}
+        fusion = {k.split("__", 1)[1]: smk.input[k] for k in keys if k.startswith("fusion__")}
+        binary, continuous = evaluate_tables(
+            tables,
+            binary_tasks=set(smk.params.binary_tasks),
+            n_boot=smk.params.n_bootstrap,
+            unit=smk.params.unit,
+            seed=smk.params.seed,
+            fusion=fusion,
+            absent={tuple(k.split("__")): v for k, v in smk.params.absent.items()},
+        )
+        binary.to_csv(smk.output.binary, index=False, float_format="%.6f")
+        continuous.to_csv(smk.output.continuous, index=False, float_format="%.6f")
+        log.info("%d binary and %d continuous metric rows", len(binary), len(continuous))
+        for row in binary.itertuples():
+            mean_of_views = 0 if pd.isna(row.n_mean_of_views) else row.n_mean_of_views
+            if row.source == "fused" and mean_of_views > 0:  # NA: a task not in the bundle
+                log.warning("fused %s: %d of %d test studies scored by the mean of their views "
+                            "(%s)", row.task, row.n_mean_of_views, row.n, row.fusion_method)

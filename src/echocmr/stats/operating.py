@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from echocmr.logutil import script_logging
 from echocmr.stats import reasons, resample
 from echocmr.stats.bootstrap import CI_LEVEL, percentile_ci
 from echocmr.stats.resample import Draws, chunk_rows
@@ -157,3 +158,24 @@ def operating_points_table(pairs: dict[tuple[str, str], tuple[str, str]], n_boot
                           source, task, n_boot, unit, seed, fixed=fixed(source, task))
             for (source, task), (val, test) in pairs.items()]
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+
+def run_operating_points(smk) -> None:
+    """Script entry of `rule operating_points`: sensitivity, specificity, PPV, NPV at the
+    validation Youden threshold, on test, with CIs."""
+    with script_logging(smk) as log:
+        pairs = {}
+        for key in smk.input.keys():
+            split, source, task = key.split("__")
+            pairs.setdefault((source, task), {})[split] = smk.input[key]
+        table = operating_points_table(
+            {k: (v["val"], v["test"]) for k, v in pairs.items()},
+            n_boot=smk.params.n_bootstrap,
+            unit=smk.params.unit,
+            seed=smk.params.seed,
+            thresholds=smk.params.thresholds,
+        )
+        table.to_csv(smk.output[0], index=False, float_format="%.6g")
+        log.info("%d operating points (threshold: %s)", len(table),
+                 "Youden J on validation" if smk.params.thresholds is None else "the bundle's")

@@ -1,11 +1,12 @@
-"""Path helpers for `workflow/rules/views.smk` (kept in Python so the rules file holds rules
-only, as `snakemake --lint` asks). No analysis logic here."""
+"""The views side of the rules files: `ViewsPaths` (what `workflow/rules/views.smk` reads and
+writes), built once as `VIEWS_PATHS = ViewsPaths(config)` (the `echocmr.<stage>.smk` pattern:
+echocmr.ingest.smk). No analysis logic here."""
 
 from __future__ import annotations
 
-import os
+from dataclasses import dataclass
 
-from echocmr.ingest.paths import shard_dirs, shard_path
+from echocmr.ingest.smk import IngestPaths, is_synthetic
 from echocmr.views.config import check_views_config
 
 LABELS = "results/deid/tables/view_labels.csv"
@@ -15,15 +16,27 @@ METRICS = "results/views/view_classifier_metrics.csv"
 TRAIN_KEYS = ["arch", "input_size", "frames", "epochs", "batch_size", "lr", "holdout_fraction"]
 
 
+@dataclass(frozen=True, eq=False)
 class ViewsPaths:
     """Which files the views rules read for the configured backend and input mode."""
 
-    def __init__(self, config: dict):
-        self.config = config
-        self.views = config["views"]
-        self.backend = self.views["backend"]
-        self.synthetic = config["input"]["mode"] == "synthetic"
-        self.n_shards = config["ingest"]["shards"]
+    config: dict
+
+    @property
+    def views(self) -> dict:
+        return self.config["views"]
+
+    @property
+    def backend(self) -> str:
+        return self.views["backend"]
+
+    @property
+    def synthetic(self) -> bool:
+        return is_synthetic(self.config)
+
+    @property
+    def ingest(self) -> IngestPaths:
+        return IngestPaths(self.config)
 
     @property
     def has_labels(self) -> bool:
@@ -31,9 +44,7 @@ class ViewsPaths:
         return self.synthetic or bool(self.config["input"].get("view_labels"))
 
     def stores(self) -> dict:
-        crop = shard_dirs("results/crop", self.n_shards)
-        return dict(index=[os.path.join(d, "index.csv") for d in crop],
-                    frames=[os.path.join(d, "frames.npy") for d in crop])
+        return self.ingest.crop_stores()
 
     def train_settings(self) -> dict:
         return {**{k: self.views[k] for k in TRAIN_KEYS}, "seed": self.config["seed"]}
@@ -50,9 +61,8 @@ class ViewsPaths:
 
     def classify_inputs(self, shard) -> dict:
         check_views_config(self.config)
-        shard_dir = shard_path("results/crop", self.n_shards, shard)
-        inputs = {"index": os.path.join(shard_dir, "index.csv"),
-                  "frames": os.path.join(shard_dir, "frames.npy")}
+        inputs = {"index": self.ingest.shard_file("results/crop", "index.csv", shard),
+                  "frames": self.ingest.shard_file("results/crop", "frames.npy", shard)}
         if self.backend == "labels":
             inputs["labels"] = LABELS
         elif self.backend == "train":
@@ -71,8 +81,7 @@ class ViewsPaths:
     def metrics_inputs(self) -> dict:
         inputs = {"views": "results/views/views.csv"}
         if self.synthetic:
-            inputs["truth"] = os.path.join(self.config["simulate"]["outdir"], "truth",
-                                           "videos.csv")
+            inputs["truth"] = self.ingest.truth("videos.csv")
         if self.backend == "train":
             inputs["split"] = SPLIT
         if self.has_labels:

@@ -9,6 +9,7 @@ import pandas as pd
 import torch
 
 from echocmr.ingest.store import VideoStore
+from echocmr.logutil import script_logging
 from echocmr.views import labels as label_tables
 from echocmr.views import metrics as vm
 from echocmr.views import model as vmodel
@@ -150,3 +151,72 @@ def metrics_stage(views_csv: str, backend: str, synthetic: bool, metrics_out: st
 
 def write_shard(probs: pd.DataFrame, path: str | Path) -> None:
     probs.to_csv(path, index=False)
+
+
+
+def run_views_classify(smk) -> None:
+    """Script entry of `rule views_classify`: per-video view probabilities for one shard, from
+    the configured backend."""
+    import os
+
+    with script_logging(smk):
+        probs = classify_shard(
+            os.path.dirname(smk.input.index),
+            smk.params.backend,
+            labels_csv=smk.input.get("labels"),
+            weights=smk.input.get("weights"),
+            weights_layout=smk.params.weights_layout,
+            threads=smk.threads,
+        )
+        write_shard(probs, smk.output[0])
+
+
+def run_views_decide(smk) -> None:
+    """Script entry of `rule views_decide`: kept/excluded decision for every video ->
+    results/views/views.csv and the QC rows."""
+    with script_logging(smk):
+        decide_stage(
+            list(smk.input.shards),
+            smk.params.threshold,
+            views_out=smk.output.views,
+            qc_out=smk.output.qc,
+        )
+
+
+def run_views_fit(smk) -> None:
+    """Script entry of `rule views_fit`: train the view classifier on the labelled subset
+    (views.backend: train)."""
+    import os
+
+    with script_logging(smk):
+        torch.set_num_threads(smk.threads)
+        fit_stage(
+            shard_dirs=[os.path.dirname(p) for p in smk.input.index],
+            labels_csv=smk.input.labels,
+            settings=TrainSettings(**smk.params.settings),
+            ckpt_out=smk.output.model,
+            split_out=smk.output.split,
+            history_out=smk.output.history,
+        )
+
+
+def run_views_metrics(smk) -> None:
+    """Script entry of `rule views_metrics`: view-classifier accuracy and confusion matrix on
+    videos it never saw."""
+    from echocmr.keys import load_secret
+
+    with script_logging(smk):
+        synthetic = smk.params.synthetic
+        secret = (load_secret(env=smk.params.secret_env, file=smk.params.secret_file,
+                              synthetic=True) if synthetic else None)
+        metrics_stage(
+            smk.input.views,
+            smk.params.backend,
+            synthetic,
+            smk.output.metrics,
+            smk.output.figure,
+            truth_csv=smk.input.get("truth"),
+            secret=secret,
+            split_csv=smk.input.get("split"),
+            labels_csv=smk.input.get("labels"),
+        )
