@@ -19,7 +19,7 @@ from echocmr.report.replication import na_reasons, replication_figure, replicati
 from echocmr.report.tables import table2, table2_markdown
 from echocmr.stats.evaluate import evaluate_tables
 from echocmr.stats.reasons import NO_TEST_STUDY
-from echocmr.views.stage import SHARD_COLUMNS, classify_shard, decide_stage
+from echocmr.views.stage import SHARD_COLUMNS, classify_shard, write_views
 
 torch.set_num_threads(1)
 TINY = dict(layers=[1, 1, 1, 1], width=4, frames=4, period=2, resolution=16, batch_size=4,
@@ -70,8 +70,8 @@ def test_an_empty_shard_classifies_to_an_empty_table_and_decides_with_the_rest(t
                            "p_A4C": 0.97, "p_A2C": 0.01, "p_PLAX": 0.01, "p_OTHER": 0.01,
                            "reason": ""}], columns=SHARD_COLUMNS)
     other.to_csv(tmp_path / "s1.csv", index=False)
-    decide_stage([tmp_path / "s0.csv", tmp_path / "s1.csv"], 0.5, tmp_path / "views.csv",
-                 tmp_path / "qc.csv")
+    write_views([tmp_path / "s0.csv", tmp_path / "s1.csv"], 0.5, tmp_path / "views.csv",
+                tmp_path / "qc.csv")
     views = pd.read_csv(tmp_path / "views.csv")
     assert list(views["video_key"]) == ["V1"] and views["status"].iloc[0] == "kept"
 
@@ -295,22 +295,22 @@ def test_the_summary_is_printed_only_by_the_run_that_wrote_it(tmp_path):
 
 
 def test_no_labelled_video_gives_an_untrained_view_classifier_and_excluded_videos(tmp_path):
-    from echocmr.views.stage import fit_stage
+    from echocmr.views.stage import write_view_classifier
     from echocmr.views.train import TrainSettings as ViewSettings
 
     toy = make_toy_dataset(tmp_path / "toy", n_patients=2, n_frames=6, size=16, shards=1)
     labels = tmp_path / "view_labels.csv"
     pd.DataFrame(columns=["video_key", "view"]).to_csv(labels, index=False)
     ckpt, split, history = (tmp_path / n for n in ("views.pt", "split.csv", "history.csv"))
-    fit_stage([str(d) for d in toy["shard_dirs"]], str(labels), ViewSettings(frames=2), str(ckpt),
-              str(split), str(history))
+    write_view_classifier([str(d) for d in toy["shard_dirs"]], str(labels),
+                          ViewSettings(frames=2), str(ckpt), str(split), str(history))
     reason = pd.read_csv(history)["reason"].iloc[0]
     assert reason == ("view classifier not trained: 0 labelled videos in the store "
                       "(input.view_labels), need 1")
     probs = classify_shard(str(toy["shard_dirs"][0]), "train", weights=str(ckpt))
     assert len(probs) == 6 and (probs["reason"] == reason).all()
     probs.to_csv(tmp_path / "s0.csv", index=False)
-    decide_stage([tmp_path / "s0.csv"], 0.5, tmp_path / "views.csv", tmp_path / "qc.csv")
+    write_views([tmp_path / "s0.csv"], 0.5, tmp_path / "views.csv", tmp_path / "qc.csv")
     views = pd.read_csv(tmp_path / "views.csv")
     assert (views["status"] == "excluded").all()
     rows = summary.views_rows(views)

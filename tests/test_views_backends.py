@@ -32,8 +32,9 @@ def store(tmp_path_factory):
 def _fit(root, labels, out):
     torch.set_num_threads(1)
     out.mkdir(exist_ok=True)
-    stage.fit_stage([str(root / "shard-0"), str(root / "shard-1")], str(labels), SETTINGS,
-                    str(out / "model.pt"), str(out / "split.csv"), str(out / "history.csv"))
+    stage.write_view_classifier([str(root / "shard-0"), str(root / "shard-1")], str(labels),
+                                SETTINGS, str(out / "model.pt"), str(out / "split.csv"),
+                                str(out / "history.csv"))
     return out
 
 
@@ -80,8 +81,8 @@ def test_labels_backend_reports_labelled_views_and_unlabelled_reason(store, tmp_
     for s, part in enumerate([probs.iloc[: len(probs) // 2], probs.iloc[len(probs) // 2:]]):
         shard_csvs.append(tmp_path / f"shard-{s}.csv")
         part.to_csv(shard_csvs[-1], index=False)
-    stage.decide_stage([str(p) for p in shard_csvs], 0.5, str(tmp_path / "views.csv"),
-                       str(tmp_path / "qc.csv"))
+    stage.write_views([str(p) for p in shard_csvs], 0.5, str(tmp_path / "views.csv"),
+                      str(tmp_path / "qc.csv"))
     views = pd.read_csv(tmp_path / "views.csv", keep_default_na=False).set_index("video_key")
     labelled = set(pd.read_csv(labels)["video_key"])
     for key, view in truth.items():
@@ -102,8 +103,8 @@ def _fit_quick(root, labels, out, frames: int, seed: int):
                           holdout_fraction=0.0, seed=seed)
     out.mkdir()
     torch.set_num_threads(1)
-    stage.fit_stage([str(root / "shard-0")], str(labels), quick, str(out / "model.pt"),
-                    str(out / "split.csv"), str(out / "history.csv"))
+    stage.write_view_classifier([str(root / "shard-0")], str(labels), quick, str(out / "model.pt"),
+                                str(out / "split.csv"), str(out / "history.csv"))
     return out, quick
 
 

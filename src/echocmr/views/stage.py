@@ -23,8 +23,8 @@ BACKENDS = ["train", "labels", "pretrained"]
 SHARD_COLUMNS = ["video_key", "study_key", "patient_key", *PROB_COLUMNS, "reason"]
 
 
-def fit_stage(shard_dirs: list[str], labels_csv: str, settings: TrainSettings, ckpt_out: str,
-              split_out: str, history_out: str) -> None:
+def write_view_classifier(shard_dirs: list[str], labels_csv: str, settings: TrainSettings,
+                          ckpt_out: str, split_out: str, history_out: str) -> None:
     """Train backend: split labelled videos by patient, fit on `fit`, save weights + split."""
     store = VideoStore(shard_dirs)
     labelled = label_tables.labelled_in_store(store.meta, label_tables.read_label_table(
@@ -95,7 +95,7 @@ def classify_shard(shard_dir: str, backend: str, *, labels_csv: str | None = Non
     return _with_keys(store.meta, probs)
 
 
-def decide_stage(shard_csvs: list[str], threshold: float, views_out: str, qc_out: str) -> None:
+def write_views(shard_csvs: list[str], threshold: float, views_out: str, qc_out: str) -> None:
     """Concatenate shard probabilities, decide kept/excluded, write views.csv + QC rows."""
     parts = [pd.read_csv(p, dtype={"reason": str}, keep_default_na=False) for p in shard_csvs]
     probs = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
@@ -135,8 +135,8 @@ def reference_for(backend: str, synthetic: bool, *, truth_csv: str | None, secre
             "none: the labels backend has no independent reference on site data")
 
 
-def metrics_stage(views_csv: str, backend: str, synthetic: bool, metrics_out: str,
-                  figure_out: str, **reference_inputs) -> pd.DataFrame:
+def write_view_metrics(views_csv: str, backend: str, synthetic: bool, metrics_out: str,
+                       figure_out: str, **reference_inputs) -> pd.DataFrame:
     """Accuracy and confusion matrix on unseen videos, as a table and a figure."""
     views = pd.read_csv(views_csv, dtype={"reason": str}, keep_default_na=False)
     ref, seen, name = reference_for(backend, synthetic, **reference_inputs)
@@ -175,7 +175,7 @@ def run_views_decide(smk) -> None:
     """Script entry of `rule views_decide`: kept/excluded decision for every video ->
     results/views/views.csv and the QC rows."""
     with script_logging(smk):
-        decide_stage(
+        write_views(
             list(smk.input.shards),
             smk.params.threshold,
             views_out=smk.output.views,
@@ -190,7 +190,7 @@ def run_views_fit(smk) -> None:
 
     with script_logging(smk):
         torch.set_num_threads(smk.threads)
-        fit_stage(
+        write_view_classifier(
             shard_dirs=[os.path.dirname(p) for p in smk.input.index],
             labels_csv=smk.input.labels,
             settings=TrainSettings(**smk.params.settings),
@@ -209,7 +209,7 @@ def run_views_metrics(smk) -> None:
         synthetic = smk.params.synthetic
         secret = (load_secret(env=smk.params.secret_env, file=smk.params.secret_file,
                               synthetic=True) if synthetic else None)
-        metrics_stage(
+        write_view_metrics(
             smk.input.views,
             smk.params.backend,
             synthetic,
