@@ -44,9 +44,9 @@ def test_demo_training_log_has_progress_and_no_identifiers(demo_run):
 
 def test_demo_recovers_the_planted_pattern_of_table2(demo_run):
     """Issue 13: the default run shows the study working. Wall motion is planted (walls move
-    less), T1/T2/ECV are not: the fused WMA AUROC's 95% CI lies above 0.6 (issue 13 asks for
-    0.70, which one of the three seeds in docs/model.md misses), the fused T1, T2 and ECV CIs
-    cover 0.5, and
+    less), T1/T2/ECV are not: the fused WMA AUROC's 95% CI lies above 0.70 (issue 13's bar;
+    the default seed gives 0.816, seed 11 would miss it: docs/model.md), the fused T1, T2 and
+    ECV CIs cover 0.5, and
     every Table 2 cell has at least 8 positive and 8 negative test studies (no cell n/a)."""
     metrics = pd.read_csv(demo_run / "results" / "metrics" / "binary.csv")
     cells = metrics[metrics["source"].isin([*VIEWS, "fused"])].set_index(["source", "task"])
@@ -54,7 +54,7 @@ def test_demo_recovers_the_planted_pattern_of_table2(demo_run):
     thin = cells[(cells["n_pos"] < 8) | (cells["n_neg"] < 8)]
     assert thin.empty, f"Table 2 cells with < 8 positives or negatives:\n{thin}"
     wma = cells.loc[("fused", "wma")]
-    assert wma["ci_low"] > 0.6, f"planted WMA not recovered: {wma.to_dict()}"
+    assert wma["ci_low"] > 0.70, f"planted WMA not recovered: {wma.to_dict()}"
     for task in ("t1_abnormal", "t2_abnormal", "ecv_abnormal"):
         null = cells.loc[("fused", task)]
         assert null["ci_low"] <= 0.5 <= null["ci_high"], (
