@@ -219,14 +219,15 @@ def _without_tissue_ends(m: np.ndarray, p90: np.ndarray, left: np.ndarray,
     label typed in the sector. Such a component is flat (at most half a letter's height: no
     letter or digit) or faint (well below console contrast, `TISSUE_END_CONTRAST`; in the
     synthetic export 13 of 13,200 text components were, all one-pixel slivers of a letter whose
-    body stays). Inside the line nothing is cut."""
+    body stays). Inside the line nothing is cut.
+    Returns which of the line's glyphs `m` stay (bool, per glyph)."""
     console = p90 >= CONSOLE_CONTRAST
     if not console.any():
-        return m
+        return np.ones(m.size, bool)
     tall = heights[m].max()
     kept = console | ((heights[m] > tall // 2) & (p90 >= TISSUE_END_CONTRAST))
     first, last = left[m][kept].min(), right[m][kept].max()
-    return m[(right[m] >= first) & (left[m] <= last)]
+    return (right[m] >= first) & (left[m] <= last)
 
 
 def _stroke_stats(ids: np.ndarray, gl_labels: np.ndarray, gl_stats: np.ndarray,
@@ -270,7 +271,7 @@ def _lines(glyphs: np.ndarray, strength: np.ndarray, static: np.ndarray, image: 
             if bottom[m].max() - top[m].min() + 1 > max_h:  # taller than any line of text
                 continue
             p90, first, last = _stroke_stats(ids[m], gl_labels, gl_stats, strength)
-            kept = np.isin(m, _without_tissue_ends(m, p90, left, right, bottom - top + 1))
+            kept = _without_tissue_ends(m, p90, left, right, bottom - top + 1)
             m, p90, first, last = m[kept], p90[kept], first[kept], last[kept]
             y0, y1 = _letter_rows(top[m], bottom[m], min_h, p90 >= CONSOLE_CONTRAST,
                                   (first, last))

@@ -256,7 +256,6 @@ def frame_html(frame: pd.DataFrame, title: str, more=()) -> str:
     return page.replace("</body>", f"{extra}</body>") if extra else page
 
 
-
 def run_table2(smk) -> None:
     """Script entry of `rule table2`: AUROC (95% CI) per CMR parameter and echo view, as CSV,
     Markdown and HTML."""
