@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import tempfile
 import warnings
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -17,7 +19,13 @@ from pydicom.pixels import pixel_array
 from pydicom.uid import JPEGBaseline8Bit
 
 from echocmr.ingest import regions as reg
-from echocmr.ingest.jpeg_blank import BlankStats, blank_jpeg_frame
+from echocmr.ingest import turbojpeg_coefficients as turbo
+from echocmr.ingest.jpeg_blank import BlankStats, _parse_header, blank_jpeg_frame
+
+# The in-memory libjpeg-turbo path and the jpeglib (libjpeg 6b, temporary files) fallback; the
+# test set-up installs libturbojpeg, so both run in CI.
+BACKENDS = [pytest.param("turbojpeg", marks=pytest.mark.skipif(
+    not turbo.available(), reason="libturbojpeg not installed")), "jpeglib"]
 
 # Pillow subsampling: 0 = 4:4:4, 1 = 4:2:2, 2 = 4:2:0 -> chroma block factors (fy, fx)
 FACTORS = {0: (1, 1), 1: (1, 2), 2: (2, 2)}
@@ -139,13 +147,14 @@ CASES = [  # (h, w, subsampling, quality, mask)
 ]
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("h,w,sub,quality,mask", CASES)
-def test_colour_frame_blanked_outside_identical_inside(h, w, sub, quality, mask):
+def test_colour_frame_blanked_outside_identical_inside(h, w, sub, quality, mask, backend):
     img = synthetic_frame(h, w)
     keep = MASKS[mask](h, w)
     assert img[~keep].max() == 255  # the text is outside keep
     src = jpeg(img, quality, sub)
-    out, stats = blank_jpeg_frame(src, keep)
+    out, stats = blank_jpeg_frame(src, keep, backend=backend)
     fy, fx = FACTORS[sub]
 
     assert isinstance(stats, BlankStats)
@@ -197,43 +206,46 @@ def test_wipe_mode_blacks_whole_boundary_blocks():
     assert luma(recode_out)[keep & ~inside].mean() > 20  # recoding keeps the edge tissue
 
 
-def test_restart_markers_and_tiny_frames():
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_restart_markers_and_tiny_frames(backend):
     h, w = 190, 250
     img = synthetic_frame(h, w, seed=1)
     keep = fan_mask(h, w)
     src = jpeg(img, 90, 2, restart_marker_blocks=3)
     assert b"\xff\xdd" in src and b"\xff\xd0" in src
-    out, _ = blank_jpeg_frame(src, keep)
+    out, _ = blank_jpeg_frame(src, keep, backend=backend)
     inside = block_all(keep, 8, 8)
     assert np.array_equal(luma(src)[inside], luma(out)[inside])
     assert luma(out)[~keep].max() <= 2
     # smaller than one MCU: everything is padding but one block per component
     tiny = jpeg(img[:5, :3], 90, 2)
-    out, stats = blank_jpeg_frame(tiny, np.zeros((5, 3), bool))
+    out, stats = blank_jpeg_frame(tiny, np.zeros((5, 3), bool), backend=backend)
     assert stats == BlankStats(wiped=3, recoded=0, untouched=0, boundary_wiped=0)
     assert decode(out).shape == (5, 3, 3) and decode(out).max() <= 1
-    out, stats = blank_jpeg_frame(tiny, np.ones((5, 3), bool))
+    out, stats = blank_jpeg_frame(tiny, np.ones((5, 3), bool), backend=backend)
     assert stats.untouched == 3 and np.array_equal(decode(out), decode(tiny))
 
 
-def test_markers_of_the_source_are_dropped():
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_markers_of_the_source_are_dropped(backend):
     img = synthetic_frame(64, 80)
     src = jpeg(img, 90, 1, comment=b"PATIENT DOE^JOHN")
     assert b"DOE^JOHN" in src
-    out, _ = blank_jpeg_frame(src, np.ones((64, 80), bool))
+    out, _ = blank_jpeg_frame(src, np.ones((64, 80), bool), backend=backend)
     assert b"DOE^JOHN" not in out
     assert np.array_equal(decode(out), decode(src))
 
 
 # ----------------------------------------------------------------------------- (b) greyscale
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("h,w", [(192, 256), (190, 250)])
-def test_greyscale_frame(h, w):
+def test_greyscale_frame(h, w, backend):
     grey = cv2.cvtColor(synthetic_frame(h, w, seed=2), cv2.COLOR_RGB2GRAY)
     keep = fan_mask(h, w)
     assert grey[~keep].max() > 200
     src = jpeg(grey, 90, 0)
-    out, stats = blank_jpeg_frame(src, keep)
+    out, stats = blank_jpeg_frame(src, keep, backend=backend)
     assert stats.wiped + stats.recoded + stats.untouched == total_blocks(h, w, None)
     with Image.open(io.BytesIO(out)) as im:
         assert (im.size, im.mode) == ((w, h), "L")
@@ -248,7 +260,8 @@ def test_greyscale_frame(h, w):
 
 # ----------------------------------------------------------------------------- (c) real frame
 
-def test_real_ultrasound_frame_from_pydicom_data():
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_real_ultrasound_frame_from_pydicom_data(backend):
     """SonoSite cine (JPEG Baseline, YBR_FULL_422, 640x480) with its header tissue region."""
     path = pydicom_testdata("color3d_jpeg_baseline.dcm")
     with warnings.catch_warnings():
@@ -257,7 +270,7 @@ def test_real_ultrasound_frame_from_pydicom_data():
     keep = reg.regions_mask(reg.tissue_regions(ds), int(ds.Rows), int(ds.Columns))
     frames = generate_frames(ds.PixelData, number_of_frames=int(ds.NumberOfFrames))
     src = [next(frames) for _ in range(2)]
-    outs = [blank_jpeg_frame(f, keep)[0] for f in src]
+    outs = [blank_jpeg_frame(f, keep, backend=backend)[0] for f in src]
     h, w = keep.shape
     dcm = dicom_frames(src + outs, h, w, colour=True)
     before, after = dcm[:2], dcm[2:]
@@ -271,7 +284,44 @@ def test_real_ultrasound_frame_from_pydicom_data():
         assert decode(o).shape == (h, w, 3)
 
 
-# ----------------------------------------------------------------------------- (d) refused
+# ----------------------------------------------------------------------------- (d) backends
+
+@pytest.mark.skipif(not turbo.available(), reason="libturbojpeg not installed")
+@pytest.mark.parametrize("h,w,sub,quality,mask", CASES[:6] + [(190, 250, None, 90, "fan")])
+def test_backends_write_the_same_coefficients(h, w, sub, quality, mask):
+    """In-memory libjpeg-turbo and jpeglib blank the same blocks the same way: same pixels."""
+    img = synthetic_frame(h, w, seed=5)
+    if sub is None:
+        img, sub = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY), 0
+    src = jpeg(img, quality, sub)
+    keep = MASKS[mask](h, w)
+    fast, fast_stats = blank_jpeg_frame(src, keep, backend="turbojpeg")
+    slow, slow_stats = blank_jpeg_frame(src, keep, backend="jpeglib")
+    assert fast_stats == slow_stats
+    assert np.array_equal(decode(fast), decode(slow))
+
+
+@pytest.mark.parametrize("quality", [50, 90, 100])
+def test_quantisation_tables_parsed_as_libjpeg_reads_them(quality):
+    import jpeglib
+
+    src = jpeg(synthetic_frame(64, 80), quality, 1)
+    hdr = _parse_header(src)
+    path = Path(tempfile.mkdtemp()) / "frame.jpg"
+    path.write_bytes(src)
+    ref = jpeglib.read_dct(str(path))
+    for ci in range(3):
+        assert np.array_equal(hdr.table_of(ci), np.asarray(ref.qt[ref.quant_tbl_no[ci]]))
+
+
+@pytest.mark.skipif(not turbo.available(), reason="libturbojpeg not installed")
+def test_truncated_jpeg_is_refused_by_turbojpeg():
+    src = jpeg(synthetic_frame(64, 80), 90, 1)
+    with pytest.raises(ValueError):
+        blank_jpeg_frame(src[:len(src) // 2], box_mask(64, 80), backend="turbojpeg")
+
+
+# ----------------------------------------------------------------------------- (e) refused
 
 def _patched(data: bytes, marker: bytes, offset: int, value: int) -> bytes:
     i = data.index(marker)
