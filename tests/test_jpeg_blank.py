@@ -19,7 +19,7 @@ from pydicom.pixels import pixel_array
 from pydicom.uid import JPEGBaseline8Bit
 
 from echocmr.ingest import regions as reg
-from echocmr.ingest import turbojpeg_coefficients as turbo
+from echocmr.ingest import turbojpeg as turbo
 from echocmr.ingest.jpeg_blank import BlankStats, _parse_header, blank_jpeg_frame
 
 # The in-memory libjpeg-turbo path and the jpeglib (libjpeg 6b, temporary files) fallback; the

@@ -32,6 +32,8 @@ from pydicom import encaps
 from pydicom.pixels import apply_color_lut, iter_pixels
 from pydicom.uid import JPEGBaseline8Bit
 
+from echocmr.ingest import turbojpeg as turbo
+
 # (7FE0,0010) OB with undefined length, explicit VR little endian: how encapsulated data start.
 _ENCAPSULATED_PIXEL_HEADER = bytes.fromhex("e07f10004f420000ffffffff")
 _ENCAPSULATED_PIXEL_HEADER_IMPLICIT = bytes.fromhex("e07f1000ffffffff")
@@ -155,6 +157,11 @@ def choose_dct_scale(box_side: int, target_side: int, min_oversample: float) -> 
 
 
 def _pil_decode(data: bytes, mode: str, cine: Cine, scale: int) -> np.ndarray:
+    if mode == "L" and scale == 1 and turbo.available():
+        try:  # the same Y plane as Pillow's draft("L") (tested), without its per-image overhead
+            return turbo.decode(data, grey=True)
+        except ValueError:
+            pass  # Pillow decides: it reads some damaged frames, or raises
     try:
         image = Image.open(io.BytesIO(data))
         image.draft(mode, (math.ceil(cine.columns / scale), math.ceil(cine.rows / scale)))

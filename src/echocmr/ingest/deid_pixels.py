@@ -37,6 +37,7 @@ from echocmr import keys
 from echocmr.ingest import burned_text as bt
 from echocmr.ingest import reasons as R
 from echocmr.ingest import regions as reg
+from echocmr.ingest import turbojpeg as turbo
 from echocmr.ingest.deid_header import deidentify_header, file_meta_for
 from echocmr.ingest.inventory import n_frames_of
 from echocmr.ingest.jpeg_blank import blank_jpeg_frame
@@ -119,13 +120,23 @@ def iter_source_frames(ds: Dataset, path: Path, plan: PixelPlan) -> Iterator[np.
         raise PixelError("undecodable_encoding", type(exc).__name__) from None
 
 
+def decode_jpeg_frame(fragment: bytes) -> np.ndarray:
+    """One JPEG Baseline frame: grey (H, W) or RGB (H, W, 3); libjpeg-turbo straight into an
+    array where it loads and reads the frame cleanly, else Pillow (same pixels)."""
+    if turbo.available():
+        try:
+            return turbo.decode(fragment)
+        except ValueError:
+            pass  # Pillow decides: it reads some damaged frames, or raises
+    with Image.open(io.BytesIO(fragment)) as img:
+        return np.asarray(img if img.mode in ("L", "RGB") else img.convert("RGB"))
+
+
 def _decode_frames(ds: Dataset, path: Path, plan: PixelPlan) -> Iterator[np.ndarray]:
     n = n_frames_of(ds)
     if plan.reader == "pillow_jpeg":
         for fragment in generate_frames(ds.PixelData, number_of_frames=n):
-            with Image.open(io.BytesIO(fragment)) as img:
-                img = img if img.mode in ("L", "RGB") else img.convert("RGB")
-                yield np.asarray(img)
+            yield decode_jpeg_frame(fragment)
         return
     for arr in pydicom.pixels.iter_pixels(path):  # YBR -> RGB, J2K colour transforms undone
         if plan.palette:
@@ -150,8 +161,7 @@ def sample_frames(ds: Dataset, path: Path, plan: PixelPlan, k: int = SCAN_FRAMES
             for i, fragment in enumerate(generate_frames(ds.PixelData,
                                                          number_of_frames=n_frames_of(ds))):
                 if i in wanted:
-                    with Image.open(io.BytesIO(fragment)) as img:
-                        yield np.asarray(img if img.mode in ("L", "RGB") else img.convert("RGB"))
+                    yield decode_jpeg_frame(fragment)
         except Exception as exc:  # noqa: BLE001 - corrupt codestream
             raise PixelError("undecodable_encoding", type(exc).__name__) from None
         return
@@ -202,8 +212,7 @@ def lossless_jpeg_frames(ds: Dataset, mask: np.ndarray, quality: int) -> Iterato
             continue
         except ValueError:
             fallback += 1
-        with Image.open(io.BytesIO(fragment)) as img:
-            frame = np.asarray(img if img.mode in ("L", "RGB") else img.convert("RGB"))
+        frame = decode_jpeg_frame(fragment)
         buf = io.BytesIO()
         Image.fromarray(frame * keep[frame.ndim]).save(buf, "JPEG", quality=quality,
                                                         subsampling=1, optimize=False)

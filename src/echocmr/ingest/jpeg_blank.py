@@ -47,7 +47,7 @@ component ids is taken as YCbCr (as libjpeg does): call this only for frames who
 PhotometricInterpretation is YBR_FULL_422 / YBR_FULL / MONOCHROME*, never for RGB.
 
 Backends (same coefficients, so the same decoded pixels; tested): `turbojpeg` edits them in memory
-inside libjpeg-turbo's lossless transform (`turbojpeg_coefficients`: one Huffman decode and one
+inside libjpeg-turbo's lossless transform (`turbojpeg`: one Huffman decode and one
 encode in libjpeg-turbo, no file), the default where libturbojpeg loads; `jpeglib` (libjpeg 6b)
 reads and writes files only, so each call goes through temporary files (jpeglib's own copy of the
 frame, and the output in a private folder). The block classification is cached per mask.
@@ -70,7 +70,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from echocmr.ingest import turbojpeg_coefficients as turbo
+from echocmr.ingest import turbojpeg as turbo
 
 # Margins below black tried for a recoded block's outside pixels. Coarser than 0, 1, 2, 4, ...
 # (35% faster; on 985 demo frames kept pixels of recoded blocks then change by 0.55 levels

@@ -1,4 +1,10 @@
-"""Edit a baseline JPEG's DCT coefficients in memory with libjpeg-turbo (TurboJPEG API, ctypes).
+"""libjpeg-turbo through ctypes (TurboJPEG API 2.0+): fast frame decoding, and editing a baseline
+JPEG's DCT coefficients in memory.
+
+`decode(data, grey)` decodes one frame straight into a numpy array (TJPF_GRAY: the Y plane
+alone; TJPF_RGB: fancy-upsampled chroma and the JFIF colour conversion), the same pixels as Pillow
+gives (both are libjpeg-turbo with its default accurate integer IDCT; tested), without Pillow's
+per-image object and copy (~3x faster on a 256x192 frame).
 
 `edit_coefficients(data, n_rows, edit)` runs `tjTransform` with no geometric operation and a
 custom filter: libjpeg-turbo Huffman-decodes the frame into coefficient arrays, our filter is
@@ -15,9 +21,10 @@ store, jmemnobs.c) until the transform ends; rows of a component found evenly sp
 one array, otherwise each row is copied out and back.
 
 Markers of the source (APPn, COM: they can carry text) are not copied (TJXOPT_COPYNONE); the
-output starts with libjpeg's own JFIF header. One TurboJPEG handle per thread (handles are not
-thread-safe). `available()` is False where libturbojpeg is not installed (Debian/Ubuntu
-`libturbojpeg0`, conda-forge `libjpeg-turbo`, Homebrew `jpeg-turbo`); callers then use jpeglib.
+output starts with libjpeg's own JFIF header. One TurboJPEG handle per thread and kind (handles
+are not thread-safe). `available()` is False where libturbojpeg is not installed (Debian/Ubuntu
+`libturbojpeg0`, conda-forge `libjpeg-turbo`, Homebrew `jpeg-turbo`); callers then use Pillow
+(decoding) or jpeglib (coefficients).
 """
 
 from __future__ import annotations
@@ -77,6 +84,15 @@ def _library():
             lib.tjFree.restype = None
             lib.tjGetErrorStr2.restype = ctypes.c_char_p
             lib.tjGetErrorStr2.argtypes = [ctypes.c_void_p]
+            lib.tjInitDecompress.restype = ctypes.c_void_p
+            lib.tjInitDecompress.argtypes = []
+            lib.tjDecompressHeader3.restype = ctypes.c_int
+            lib.tjDecompressHeader3.argtypes = [ctypes.c_void_p, ctypes.c_char_p,
+                                                ctypes.c_ulong] + [ctypes.POINTER(ctypes.c_int)] * 4
+            lib.tjDecompress2.restype = ctypes.c_int
+            lib.tjDecompress2.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_ulong,
+                                          ctypes.c_void_p, ctypes.c_int, ctypes.c_int,
+                                          ctypes.c_int, ctypes.c_int, ctypes.c_int]
             return lib
         except (OSError, AttributeError):  # missing, or too old for the TurboJPEG 2 API
             continue
@@ -91,14 +107,42 @@ def available() -> bool:
 _LOCAL = threading.local()
 
 
-def _handle() -> int:
-    handle = getattr(_LOCAL, "handle", None)
+def _handle(kind: str = "transform") -> int:
+    handle = getattr(_LOCAL, kind, None)
     if handle is None:
-        handle = _library().tjInitTransform()
+        lib = _library()
+        handle = lib.tjInitTransform() if kind == "transform" else lib.tjInitDecompress()
         if not handle:
-            raise RuntimeError("tjInitTransform failed")
-        _LOCAL.handle = handle
+            raise RuntimeError(f"TurboJPEG {kind} handle could not be made")
+        setattr(_LOCAL, kind, handle)
     return handle
+
+
+TJPF_RGB, TJPF_GRAY = 0, 6
+TJCS_GRAY = 2  # colour spaces 3 (CMYK) and 4 (YCCK) are refused: Pillow handles those
+
+
+def decode(data: bytes, grey: bool = False) -> np.ndarray:
+    """One JPEG frame: (rows, cols) uint8 for a greyscale JPEG or when `grey` (the Y plane),
+    else (rows, cols, 3) RGB. ValueError for a JPEG libjpeg-turbo refuses or only reads with a
+    warning (truncated, corrupt): callers then decode it as before (Pillow)."""
+    lib = _library()
+    if lib is None:
+        raise RuntimeError("libturbojpeg is not available")
+    handle = _handle("decompress")
+    width, height, subsamp, space = (ctypes.c_int() for _ in range(4))
+    if lib.tjDecompressHeader3(handle, data, len(data), ctypes.byref(width), ctypes.byref(height),
+                               ctypes.byref(subsamp), ctypes.byref(space)) != 0:
+        raise ValueError("libjpeg-turbo could not read the JPEG header")
+    if space.value > TJCS_GRAY:
+        raise ValueError("CMYK/YCCK JPEG")
+    grey = grey or space.value == TJCS_GRAY
+    shape = (height.value, width.value) if grey else (height.value, width.value, 3)
+    out = np.empty(shape, dtype=np.uint8)
+    if lib.tjDecompress2(handle, data, len(data), out.ctypes.data, width.value, 0, height.value,
+                         TJPF_GRAY if grey else TJPF_RGB, 0) != 0:
+        raise ValueError("libjpeg-turbo could not decode the JPEG")
+    return out
 
 
 def _component_view(rows: list[int], width: int) -> np.ndarray | None:
@@ -177,7 +221,7 @@ def edit_coefficients(data: bytes, n_rows: Sequence[int],
     transform.customFilter = callback
     out = ctypes.POINTER(ctypes.c_ubyte)()
     size = ctypes.c_ulong(0)
-    handle = _handle()
+    handle = _handle("transform")
     status = lib.tjTransform(handle, data, len(data), 1, ctypes.byref(out), ctypes.byref(size),
                              ctypes.byref(transform), 0)
     try:
