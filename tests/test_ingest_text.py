@@ -279,3 +279,22 @@ def test_unresolved_text_excludes_the_file_with_a_named_reason(tmp_path):
         deidentify_file(src, tmp_path / "out.dcm", "secret")
     assert err.value.reason == R.BURNED_IN_TEXT_UNRESOLVED
     assert not (tmp_path / "out.dcm").exists()
+
+
+def test_console_row_groups_split_two_labels_but_keep_an_i_and_its_dot():
+    p90 = np.array([200.0, 200.0, 200.0, 200.0])
+    # 'i' stem rows 12-18 and its dot at 9-10 (gap of one row), a letter 12-18, a label below
+    top, bottom = np.array([9, 12, 12, 25]), np.array([10, 18, 18, 31])
+    groups = bt._console_row_groups(p90, top, bottom, top, bottom)
+    assert [g.tolist() for g in groups] == [[0, 1, 2], [3]]
+    # a line with no console-drawn component is never split
+    assert [g.tolist() for g in bt._console_row_groups(p90 - 100, top, bottom, top, bottom)] \
+        == [[0, 1, 2, 3]]
+
+
+def test_wall_bits_off_the_console_rows_leave_the_line():
+    p90 = np.array([200.0, 200.0, 60.0, 60.0, 60.0])
+    top, bottom = np.array([20, 20, 12, 21, 14]), np.array([28, 28, 16, 27, 34])
+    kept = bt._on_the_console_rows(p90, top, bottom, top, bottom)
+    # above the letters: out; a faint bit on their rows: stays; a tall wall piece: out
+    assert kept.tolist() == [True, True, False, True, False]

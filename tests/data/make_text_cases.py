@@ -2,7 +2,7 @@
 in-sector text once defeated de-identification (issue 11), for tests/test_ingest_text_cases.py.
 
 They come from the 140-patient export that `benchmarks/bench_deid.py` scores, made from
-config/config.yaml's `simulate` section at commit ea4011c (the last three cases: a6274cd) with
+config/config.yaml's `simulate` section at commit ea4011c (cases 5-7: a6274cd; 8-12: f9bc3dc) with
 the secret "s" (video keys depend on the secret). Each case stores what
 `deid_pixels.keep_mask` computes before `keep_area`: lo, hi (uint8), the pixel sector and the
 header regions (bool), whether the sector moved, and the truth file's boxes of the drawn text
@@ -36,6 +36,11 @@ CASES = {  # name -> video key in that export
     "wall_read_as_a_word": "V9b8efc2f85f4",  # static septum OCR reads as 'thee' (conf 66)
     "linear_tissue_read_as_words": "Va2781febb0ae",  # 'SCRE' (57) in a linear probe's rectangle
     "label_glued_to_wall_dashes": "Va7fd1e66f635",  # a wall's edge joined to a typed name
+    "mrn_with_wall_bits_above_and_below": "V7cc01ba9daf8",  # wall dashes inside the line
+    "label_merged_with_the_septum": "Vaae1482d5df5",  # letters glued to a tall wall piece
+    "two_labels_and_a_wall_between": "V6507b4ed9fe7",  # '4/' above an MRN, a wall joins them
+    "dark_gap_read_as_a_word": "Ve811038d4e31",  # gap between moving walls read 'mong' twice
+    "tissue_line_just_below_console_contrast": "V916ea3d0349f",  # 142: a part of it 145
 }
 
 

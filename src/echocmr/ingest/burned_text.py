@@ -37,6 +37,8 @@ TEXT_SCAN_FRAMES = 64
 CONSOLE_CONTRAST = 144
 # A component at the end of a console-drawn line standing out less than this is tissue.
 TISSUE_END_CONTRAST = 108
+# Rows of one line of text lie at most this far apart (the dot of an i, a colon's two dots).
+ROW_GAP = 2
 
 
 @dataclass(frozen=True)
@@ -205,8 +207,8 @@ def _letter_rows(top: np.ndarray, bottom: np.ndarray, min_h: int,
     in the box; the wall's fainter rows do not."""
     heights = bottom - top + 1
     typical = np.median(heights[heights >= min_h]) if (heights >= min_h).any() else heights.max()
-    letters = heights <= 1.5 * typical
-    tall = console & ~letters
+    letters = (heights <= 1.5 * typical) & ~console
+    tall = console
     tops = np.concatenate([top[letters], strong[0][tall]])
     bottoms = np.concatenate([bottom[letters], strong[1][tall]])
     return int(tops.min()), int(bottoms.max())
@@ -228,6 +230,23 @@ def _without_tissue_ends(m: np.ndarray, p90: np.ndarray, left: np.ndarray,
     kept = console | ((heights[m] > tall // 2) & (p90 >= TISSUE_END_CONTRAST))
     first, last = left[m][kept].min(), right[m][kept].max()
     return (right[m] >= first) & (left[m] <= last)
+
+
+def _on_the_console_rows(p90: np.ndarray, top: np.ndarray, bottom: np.ndarray,
+                         first: np.ndarray, last: np.ndarray) -> np.ndarray:
+    """A line drawn like console text, less the components that are not and lie mostly above
+    or below the rows where its console-drawn strokes are, or are much taller than its
+    console-drawn letters: bits of a wall the horizontal join glued to a label typed over it
+    (above, below or through the letters, inside the line, where `_without_tissue_ends` does
+    not look). Returns which components stay (bool)."""
+    console = p90 >= CONSOLE_CONTRAST
+    if not console.any() or console.all():
+        return np.ones(p90.size, bool)
+    band0, band1 = first[console].min(), last[console].max()
+    heights = bottom - top + 1
+    overlap = np.minimum(bottom, band1) - np.maximum(top, band0) + 1
+    letter = np.median(last[console] - first[console] + 1)
+    return console | ((overlap >= 0.5 * heights) & (heights <= 1.5 * letter))
 
 
 def _stroke_stats(ids: np.ndarray, gl_labels: np.ndarray, gl_stats: np.ndarray,
@@ -273,19 +292,60 @@ def _lines(glyphs: np.ndarray, strength: np.ndarray, static: np.ndarray, image: 
             p90, first, last = _stroke_stats(ids[m], gl_labels, gl_stats, strength)
             kept = _without_tissue_ends(m, p90, left, right, bottom - top + 1)
             m, p90, first, last = m[kept], p90[kept], first[kept], last[kept]
+            planes = (gl_labels, glyphs, strength, static, image)
             y0, y1 = _letter_rows(top[m], bottom[m], min_h, p90 >= CONSOLE_CONTRAST,
                                   (first, last))
-            pad = 2  # anti-aliasing and JPEG ringing reach a pixel or two past the strokes
-            box = TextBox(max(0, int(left[m].min()) - pad), max(0, y0 - pad),
-                          min(w_img - 1, int(right[m].max()) + pad),
-                          min(h_img - 1, y1 + pad), int(m.size), light)
-            inside = np.isin(gl_labels[box.slices()], ids[m]) & glyphs[box.slices()]
-            contrast = int(np.percentile(strength[box.slices()][inside], 90))
-            around = static[box.slices()][~inside]
-            out.append(dataclasses.replace(
-                box, contrast=contrast, static_share=float(around.mean()) if around.size else 1.0,
-                level=int(np.median(image[box.slices()][inside]))))
+            whole = _line_box(ids[m], left[m].min(), right[m].max(), y0, y1, light, planes)
+            if whole.contrast < CONSOLE_CONTRAST:
+                out.append(whole)
+                continue
+            # Drawn like console text as a whole: its boxes shrink to the console-drawn rows
+            # and keep the line's verdict (a part never turns from blanked to left).
+            kept = _on_the_console_rows(p90, top[m], bottom[m], first, last)
+            m, p90, first, last = m[kept], p90[kept], first[kept], last[kept]
+            for part in _console_row_groups(p90, top[m], bottom[m], first, last):
+                mp = m[part]
+                y0, y1 = _letter_rows(top[mp], bottom[mp], min_h,
+                                      p90[part] >= CONSOLE_CONTRAST, (first[part], last[part]))
+                box = _line_box(ids[mp], left[mp].min(), right[mp].max(), y0, y1, light, planes)
+                out.append(dataclasses.replace(box, contrast=max(box.contrast, whole.contrast)))
     return out
+
+
+def _line_box(ids: np.ndarray, x0: int, x1: int, y0: int, y1: int, light: bool,
+              planes: tuple[np.ndarray, ...]) -> TextBox:
+    """The padded box of one line's glyphs `ids`, with its contrast, static share and level."""
+    gl_labels, glyphs, strength, static, image = planes
+    h_img, w_img = glyphs.shape
+    pad = 2  # anti-aliasing and JPEG ringing reach a pixel or two past the strokes
+    box = TextBox(max(0, int(x0) - pad), max(0, int(y0) - pad), min(w_img - 1, int(x1) + pad),
+                  min(h_img - 1, int(y1) + pad), int(ids.size), light)
+    inside = np.isin(gl_labels[box.slices()], ids) & glyphs[box.slices()]
+    contrast = int(np.percentile(strength[box.slices()][inside], 90))
+    around = static[box.slices()][~inside]
+    return dataclasses.replace(
+        box, contrast=contrast, static_share=float(around.mean()) if around.size else 1.0,
+        level=int(np.median(image[box.slices()][inside])))
+
+
+def _console_row_groups(p90: np.ndarray, top: np.ndarray, bottom: np.ndarray,
+                        first: np.ndarray, last: np.ndarray) -> list[np.ndarray]:
+    """A line drawn like console text split where its rows part: two labels typed at different
+    heights that the horizontal join made one line (an annotation above an MRN) get a box each,
+    not one box over the tissue between them. Rows: a console-drawn component's strong rows,
+    another's own; rows closer than `ROW_GAP` stay together (the dot of an i, a colon)."""
+    console = p90 >= CONSOLE_CONTRAST
+    if not console.any():
+        return [np.arange(p90.size)]
+    y0, y1 = np.where(console, first, top), np.where(console, last, bottom)
+    order = np.argsort(y0, kind="stable")
+    groups, reach = [[order[0]]], y1[order[0]]
+    for i in order[1:]:
+        if y0[i] > reach + ROW_GAP:
+            groups.append([])
+        groups[-1].append(i)
+        reach = max(reach, y1[i]) if len(groups[-1]) > 1 else y1[i]
+    return [np.sort(np.asarray(g)) for g in groups]
 
 
 @dataclass(frozen=True)

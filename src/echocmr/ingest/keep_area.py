@@ -171,11 +171,16 @@ def is_burned_in(box: bt.TextBox, words: list[ocr.Word], moving: bool,
     clearly as the residue check would. Dark strokes count only between static pixels (light
     text over static bright tissue is found as the dark gaps between its letters; the dark
     holes of a flickering colour-flow box are not text) and only when drawn (not the black
-    background). In a frozen cine OCR alone decides, with the lenient rule tiny fonts need.
+    background); dark text needs a static ground for OCR to decide either (in the 140-patient
+    bench export every dark line blanked that was text had static_share >= 0.52; the one at
+    0.41 was the gap between two walls, read "mong" twice). In a frozen cine OCR alone
+    decides, with the lenient rule tiny fonts need.
     What OCR alone decides must be read the same a second time (`second`, at another scale):
     static tissue is read as a few garbage characters, or as a word only at one scale."""
     if moving and _drawn_like_console(box):
         return True
+    if moving and not box.light and box.static_share < STATIC_AROUND_DARK:
+        return False  # the dark ground between moving walls, whatever OCR reads into it
     if not _ocr_rule(words, moving):
         return False
     return second is not None and _ocr_rule(confirmed(words, second), moving)
@@ -271,11 +276,14 @@ def is_residue(box: bt.TextBox, words: list[ocr.Word], second: list[ocr.Word] | 
     """Text left in the cleaned pixels (the cine is refused): a clear word on a line whose
     strokes stand out like console text (read once: a frozen cine's banner inside a
     whole-screen region must not pass because one reading of it failed), or a clear word read
-    the same twice."""
+    the same twice, unless it is dark between moving pixels (not text, as in `is_burned_in`;
+    everything is static in a frozen cine, so there this never applies)."""
     if not reads_as_text(words, RESIDUE_MIN_CHARS, RESIDUE_MIN_CONF):
         return False
     if box.contrast >= TEXT_CONTRAST:
         return True
+    if not box.light and box.static_share < STATIC_AROUND_DARK:
+        return False  # as in is_burned_in: the dark ground between moving walls
     return second is not None and reads_as_text(confirmed(words, second), RESIDUE_MIN_CHARS,
                                                 RESIDUE_MIN_CONF)
 
