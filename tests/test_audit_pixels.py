@@ -134,6 +134,14 @@ def test_pixel_catalogue_spellings(pixcat):
     # exam dates and times belong to their patient; an unkeyed cine is checked against all
     assert kinds("2020-01-15", OTHER) == set() and kinds("10:15:30", OTHER) == set()
     assert kinds("2020-01-15", None) == {"date"} and kinds("10:15:30", None) == set()
+    # a lone part of a patient's name counts on that patient's screens (or an unkeyed cine's):
+    # another patient's given name is also what OCR makes of tissue now and then. Full names
+    # and the staff's names count everywhere
+    assert kinds("HORTENSE", OTHER) == set() and kinds("QUIMBY", OTHER) == set()
+    assert kinds("HORTENSE", None) == {"person_name"}
+    assert kinds("QUIMBY, HORTENSE", OTHER) == {"person_name"}
+    assert kinds("Hortense Quimby", OTHER) == {"person_name"}
+    assert kinds("ROSALIND", OTHER) == {"person_name"}  # the operator, on anyone's screen
 
 
 def test_ocr_confusions_repaired_without_touching_words(pixcat):

@@ -61,6 +61,9 @@ MIN_TOKEN_CHARS = 4
 # (T1 of 1004 ms) and are not searched; MRNs and accession numbers are longer.
 MIN_DIGITS = 6
 
+# Person-name keywords naming the patient (or the patient's family), not the staff.
+PATIENT_NAME_KEYWORDS = frozenset({"PatientName", "OtherPatientNames", "PatientBirthName",
+                                   "PatientMotherBirthName"})
 # DICOM keywords whose values identify (besides every PN, UI and DA, handled by VR).
 ID_KEYWORDS = {
     "PatientID": "mrn", "OtherPatientIDs": "mrn", "IssuerOfPatientID": "mrn",
@@ -109,7 +112,8 @@ class RawValues:
     that need their own spellings: the pixel audit matches what a console burns in
     (`DOB:1927-03-14`, `15-Jan-2020`, `10:15:30`, initials of the institution)."""
 
-    names: set[str] = field(default_factory=set)
+    names: set[str] = field(default_factory=set)  # staff and other names, any patient's screen
+    patient_names: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     ids: dict[str, str] = field(default_factory=dict)  # value -> kind (RAW_KINDS)
     birth_dates: set[dt.date] = field(default_factory=set)
     dates: dict[str, set[dt.date]] = field(default_factory=lambda: defaultdict(set))
@@ -136,9 +140,15 @@ class Catalogue:
             return  # too short to tell apart from ordinary words and measurements
         self.global_ids.setdefault(norm, kind)
 
-    def add_name(self, value) -> None:
+    def add_name(self, value, mrn: str = "") -> None:
+        """A person name; `mrn` when it is that patient's own (name fields of the patient):
+        the pixel audit then reads a lone part of it on that patient's screens only."""
         if str(value).strip():
-            self.raw.names.add(str(value).strip())
+            if mrn:
+                pkey = keys.pseudonym(self.secret, "patient", mrn)
+                self.raw.patient_names[pkey].add(str(value).strip())
+            else:
+                self.raw.names.add(str(value).strip())
         for form in name_forms(value):
             self.add(form, "person_name")
 
@@ -256,7 +266,7 @@ def catalogue_dicom(cat: Catalogue, path: Path) -> None:
             if elem.keyword == "PatientBirthDate":
                 cat.add_birth_date(value)
             elif elem.VR == "PN":
-                cat.add_name(value)
+                cat.add_name(value, mrn if elem.keyword in PATIENT_NAME_KEYWORDS else "")
             elif elem.VR == "UI" and not is_standard_uid(value):
                 cat.add(value, "uid")
             elif elem.VR in ("DA", "DT"):
@@ -297,7 +307,7 @@ def catalogue_tables(cat: Catalogue, tables: dict[str, str | Path | None]) -> No
             if mrn:
                 cat.add(mrn, "mrn")
             if "patient_name" in cols:
-                cat.add_name(row["patient_name"])
+                cat.add_name(row["patient_name"], mrn)
             if "birth_date" in cols:
                 cat.add_birth_date(row["birth_date"])
             if "accession_number" in cols:  # a multi-valued accession: each value

@@ -94,20 +94,35 @@ def _date_forms(day: dt.date) -> tuple[list[str], list[str]]:
     return tokens, digits
 
 
-def _name_forms(name: str) -> list[str]:
-    """Full name in both orders, and each part of 4+ letters that is not a screen word."""
-    parts = [p for p in re.split(r"[\^,]+|\s+", name) if normalise(p)]
+def _name_parts(name: str) -> list[str]:
+    return [p for p in re.split(r"[\^,]+|\s+", name) if normalise(p)]
+
+
+def _full_name_forms(name: str) -> list[str]:
+    """Full name as written, and family + given name in both orders."""
+    parts = _name_parts(name)
     if not parts:
         return []
     forms = [normalise(" ".join(parts))]
     if len(parts) >= 2:
         forms += [normalise(f"{parts[0]} {parts[1]}"), normalise(f"{parts[1]} {parts[0]}")]
-    for part in parts:
+    return forms
+
+
+def _lone_name_forms(name: str) -> list[str]:
+    """Each part of 4+ letters that is not a screen word."""
+    forms = []
+    for part in _name_parts(name):
         norm = normalise(part)
         if " " not in norm and norm.isalpha() and len(norm) >= MIN_NAME_LETTERS \
                 and norm not in SCREEN_WORDS:
             forms.append(norm)
     return forms
+
+
+def _name_forms(name: str) -> list[str]:
+    """Full name in both orders, and each part of 4+ letters that is not a screen word."""
+    return _full_name_forms(name) + _lone_name_forms(name)
 
 
 def institution_short(name: str) -> str:
@@ -166,10 +181,13 @@ class _Table:
 class PixelCatalogue:
     """The identifiers as burned-in text spells them.
 
-    Global: person names (full name both orders; family and given names of 4+ letters), MRNs
-    (leading zeros kept and stripped), accession numbers, institutions (full name and initials),
-    station names and device serials, birth dates. Scoped to the patient (when the cine's
-    patient key is known, else all patients): exam dates and times of day (HH:MM:SS).
+    Global: person names (full name both orders; each family and given name of 4+ letters of
+    the staff), MRNs (leading zeros kept and stripped), accession numbers, institutions (full
+    name and initials), station names and device serials, birth dates. Scoped to the patient
+    (when the cine's patient key is known, else all patients): exam dates, times of day
+    (HH:MM:SS), and the patient's own family and given names read alone: over a thousand
+    patients' given names are also what OCR makes of tissue now and then (`anna,` in a 112x112
+    crop failed a demo run), while a console burns in the name of the patient it scans.
     Dates: YYYYMMDD, MM/DD/YYYY, DD.MM.YYYY, YYYY-MM-DD, DD-Mon-YYYY (and unpadded variants);
     numbers of 6+ digits also match inside a longer run of digits (OCR merges `ID:` into `10`).
     """
@@ -178,9 +196,16 @@ class PixelCatalogue:
         self.globals = _Table()
         self.dates: dict[str, _Table] = defaultdict(_Table)
         self.times: dict[str, _Table] = defaultdict(_Table)
+        self.names: dict[str, _Table] = defaultdict(_Table)  # a patient's lone name parts
         for name in raw.names:
             for form in _name_forms(name):
                 self.globals.add_tokens(form, "person_name")
+        for pkey, names in raw.patient_names.items():
+            for name in names:
+                for form in _full_name_forms(name):
+                    self.globals.add_tokens(form, "person_name")
+                for form in _lone_name_forms(name):
+                    self.names[pkey].add_tokens(form, "person_name")
         for value, kind in raw.ids.items():
             norm = normalise(value)
             self.globals.add_tokens(norm, kind)
@@ -208,10 +233,11 @@ class PixelCatalogue:
         return cls(catalogue.raw)
 
     def _dates_of_anyone(self) -> _Table:
-        """Every patient's dates (for a cine whose patient is unknown); times are too generic."""
+        """Every patient's dates and lone name parts (for a cine whose patient is unknown);
+        times are too generic."""
         if self._any_patient is None:
             self._any_patient = _Table()
-            for table in self.dates.values():
+            for table in [*self.dates.values(), *self.names.values()]:
                 self._any_patient.merge(table)
         return self._any_patient
 
@@ -225,8 +251,8 @@ class PixelCatalogue:
             tokens = norm.split(" ")
             padded, runs = f" {norm} ", digit_runs(variant)
             found += self.globals.find(padded, tokens, runs)
-            scoped = ([self.dates.get(patient), self.times.get(patient)] if patient
-                      else [self._dates_of_anyone()])
+            scoped = ([self.dates.get(patient), self.times.get(patient), self.names.get(patient)]
+                      if patient else [self._dates_of_anyone()])
             for table in scoped:
                 if table is not None:
                     found += table.find(padded, tokens, runs)
