@@ -11,7 +11,8 @@ the same files and the same machine, side by side:
 
 Each runs `snakemake results/deid/[shards-<n>/]shard-*.csv` (site mode on the export,
 --cores 2: the two shards in parallel) and is timed; `after` is also timed for the pixel audit
-(`audit_pixels.scan_pixels` on results/deid, the audit's new cost).
+(`audit_pixels.scan_pixels` on results/deid in two processes, as the audit rule runs with
+--cores 2: the audit's new cost).
 
 Scored, MIDI-B style, against truth/burned_text.csv (never by the same OCR): a planted
 identifier is *kept* in the shareable set when its video was written and more than 25% of the
@@ -168,7 +169,8 @@ def pixel_audit_seconds(workdir: Path, export: Path) -> tuple[float, int]:
                                             "view_labels")}
     cat = build_catalogue(raw / "dicom", tables, SECRET)
     start = time.perf_counter()
-    hits, _ = scan_pixels(cat, workdir / "results" / "deid", ocr_sample=0.05, seed=1)
+    # two processes, as the audit rule reads with --cores 2 (the shards above ran two at once)
+    hits, _ = scan_pixels(cat, workdir / "results" / "deid", ocr_sample=0.05, seed=1, workers=2)
     return time.perf_counter() - start, len(hits)
 
 
