@@ -211,6 +211,19 @@ def test_ocr_alone_blanks_a_line_only_when_a_second_reading_agrees():
     assert not ka.is_burned_in(console, [_word("wNeae", 0)], False, [_word("cor", 54)])
 
 
+def test_light_strokes_among_moving_pixels_need_more_contrast_to_count_as_console_text():
+    # static wall speckle between moving walls stands out at ~150; text over moving tissue >= 174
+    def light(contrast, static_share):
+        return bt.TextBox(0, 0, 40, 10, 4, True, contrast=contrast, static_share=static_share)
+
+    assert ka.is_burned_in(light(150, 0.6), [], True, None)  # over a static ground
+    assert not ka.is_burned_in(light(150, 0.3), [], True, None)  # among moving pixels
+    assert ka.is_burned_in(light(ka.LIGHT_OVER_MOTION_CONTRAST, 0.3), [], True, None)
+    # OCR still decides the faint one: a name read the same twice is blanked
+    assert ka.is_burned_in(light(150, 0.3), [_word("HOLLOWAY", 80)], True,
+                           [_word("HOLLOWAY", 77)])
+
+
 def test_residue_on_a_console_drawn_line_needs_one_reading():
     # a frozen cine's banner left in a whole-screen region must not pass because one of two
     # readings failed; faint lines need both
