@@ -212,9 +212,12 @@ def markdown(results: list[dict], audit: dict, n_cines: int, layouts: dict) -> s
               f"{audit['hits']} hit(s). (De-identification + pixel audit) / before: "
               f"{audit['ratio']:.2f}x.", ""]
     c = audit["context"]
+    busy = max(c["load_start"], c["load_end"]) >= (os.cpu_count() or 1)
     lines.append(f"Commit {c['commit']}; 1-minute load average {c['load_start']} at start, "
-                 f"{c['load_end']} at end (above 2, on this 2-core machine, other work shared "
-                 "the CPU: wall times are inflated).")
+                 f"{c['load_end']} at end" + (
+                     f" (at or above the {os.cpu_count()} cores: other work shared the CPU, wall "
+                     "times are inflated)." if busy else f" (below the {os.cpu_count()} cores: a "
+                     "quiet machine)."))
     lines.append("")
     for r in results:
         if r["kept_by_layout"]:
