@@ -44,7 +44,7 @@ import pydicom
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from machine import machine_line, save_results  # noqa: E402
+from machine import machine_info, machine_line, save_results  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BEFORE = "0d2a1d9"  # last commit before issue 11's pixel de-identification
@@ -212,12 +212,12 @@ def markdown(results: list[dict], audit: dict, n_cines: int, layouts: dict) -> s
               f"{audit['hits']} hit(s). (De-identification + pixel audit) / before: "
               f"{audit['ratio']:.2f}x.", ""]
     c = audit["context"]
-    busy = max(c["load_start"], c["load_end"]) >= (os.cpu_count() or 1)
+    cores = machine_info()["cores"]
+    busy = max(c["load_start"], c["load_end"]) >= cores
     lines.append(f"Commit {c['commit']}; 1-minute load average {c['load_start']} at start, "
-                 f"{c['load_end']} at end" + (
-                     f" (at or above the {os.cpu_count()} cores: other work shared the CPU, wall "
-                     "times are inflated)." if busy else f" (below the {os.cpu_count()} cores: a "
-                     "quiet machine)."))
+                 f"{c['load_end']} at end ("
+                 + (f"at or above the {cores} cores: other work shared the CPU, wall times are "
+                    "inflated)." if busy else f"below the {cores} cores: a quiet machine)."))
     lines.append("")
     for r in results:
         if r["kept_by_layout"]:

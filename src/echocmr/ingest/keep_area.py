@@ -41,19 +41,19 @@ RESIDUE_MIN_CHARS, RESIDUE_MIN_CONF = 4, 50.0
 # In a moving sector a candidate line whose strokes stand out like console text in every frame
 # is burned in whatever OCR reads.
 TEXT_CONTRAST = bt.CONSOLE_CONTRAST
-# ... for dark strokes, when at least this share of the rest of their box is static too, and
-# when they are drawn: strokes as black as the screen's background are that background seen
-# between bright structures (the fan's edge and the ECG trace: median level 6 in the synthetic
-# export), not text; pure black text is left to OCR.
-STATIC_AROUND_DARK = 0.5
+# A line lies on a static ground when at least this share of the rest of its box is static.
+STATIC_GROUND = 0.5
+# ... dark strokes count as console-drawn only on a static ground, and only when drawn: strokes
+# as black as the screen's background are that background seen between bright structures (the
+# fan's edge and the ECG trace: median level 6 in the synthetic export), not text; pure black
+# text is left to OCR.
 DRAWN_DARK_LEVEL = 12
-# ... for light strokes mostly among moving pixels (less than STATIC_AROUND_LIGHT of the rest of
-# their box static), only when they stand out by LIGHT_OVER_MOTION_CONTRAST: the speckle of a
-# static bright wall between moving ones (a linear probe's near wall) reaches console contrast,
-# while text drawn over moving tissue stands out by its colour against the tissue's darkest
-# frame. In the 140-patient bench export such light lines stood out by 174-225 when drawn text
-# and by 145-157 when tissue (which OCR then reads as nothing; one took 5.8% of a sector).
-STATIC_AROUND_LIGHT = 0.5
+# ... light strokes off a static ground (mostly among moving pixels) only when they stand out by
+# LIGHT_OVER_MOTION_CONTRAST: the speckle of a static bright wall between moving ones (a linear
+# probe's near wall) reaches console contrast, while text drawn over moving tissue stands out by
+# its colour against the tissue's darkest frame. In the 140-patient bench export such light
+# lines stood out by 174-225 when drawn text and by 145-157 when tissue (which OCR then reads as
+# nothing; one took 5.8% of a sector).
 LIGHT_OVER_MOTION_CONTRAST = 165
 # A line judged by OCR alone is read a second time at another scale: text reads the same,
 # static tissue texture does not (in the 140-patient synthetic export every one of the 27 lines
@@ -158,10 +158,10 @@ def confirmed(first: list[ocr.Word], second: list[ocr.Word]) -> list[ocr.Word]:
 def _drawn_like_console(box: bt.TextBox) -> bool:
     if box.contrast < TEXT_CONTRAST:
         return False
+    on_static_ground = box.static_share >= STATIC_GROUND
     if box.light:
-        return (box.static_share >= STATIC_AROUND_LIGHT
-                or box.contrast >= LIGHT_OVER_MOTION_CONTRAST)
-    return box.static_share >= STATIC_AROUND_DARK and box.level > DRAWN_DARK_LEVEL
+        return on_static_ground or box.contrast >= LIGHT_OVER_MOTION_CONTRAST
+    return on_static_ground and box.level > DRAWN_DARK_LEVEL
 
 
 def _ocr_rule(words: list[ocr.Word], moving: bool) -> bool:
@@ -191,7 +191,7 @@ def is_burned_in(box: bt.TextBox, words: list[ocr.Word], moving: bool,
     static tissue is read as a few garbage characters, or as a word only at one scale."""
     if moving and _drawn_like_console(box):
         return True
-    if moving and not box.light and box.static_share < STATIC_AROUND_DARK:
+    if moving and not box.light and box.static_share < STATIC_GROUND:
         return False  # the dark ground between moving walls, whatever OCR reads into it
     if not _ocr_rule(words, moving):
         return False
@@ -294,7 +294,7 @@ def is_residue(box: bt.TextBox, words: list[ocr.Word], second: list[ocr.Word] | 
         return False
     if box.contrast >= TEXT_CONTRAST:
         return True
-    if not box.light and box.static_share < STATIC_AROUND_DARK:
+    if not box.light and box.static_share < STATIC_GROUND:
         return False  # as in is_burned_in: the dark ground between moving walls
     return second is not None and reads_as_text(confirmed(words, second), RESIDUE_MIN_CHARS,
                                                 RESIDUE_MIN_CONF)
