@@ -311,3 +311,40 @@ def test_wall_bits_off_the_console_rows_leave_the_line():
     kept = bt._on_the_console_rows(p90, top, bottom, top, bottom)
     # above the letters: out; a faint bit on their rows: stays; a tall wall piece: out
     assert kept.tolist() == [True, True, False, True, False]
+
+
+# The candidate search's shortcuts (it runs on every cine twice: de-identification and audit)
+# must give exactly what the plain computation gives.
+
+
+def test_small_array_median_and_p90_are_numpys():
+    rng = np.random.default_rng(3)
+    for size in range(1, 60):
+        for dtype in (np.uint8, np.int32):
+            values = rng.integers(0, 256, size).astype(dtype)
+            assert bt._median(values) == np.median(values)
+            assert bt._p90(values) == np.percentile(values, 90)
+
+
+def test_a_lone_component_is_a_line_exactly_when_letter_like_says_so():
+    for min_h in (3, 5):
+        for width in range(1, 40):
+            for height in range(1, 25):
+                one = np.array([width]), np.array([height]), np.array([30])
+                assert bt._lone_letters(width, height, min_h) == bt._letter_like(*one, min_h)
+
+
+def test_components_and_glyphs_match_opencv_labelling():
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        strokes = cv2.dilate((rng.random((H, W)) < 0.004).astype(np.uint8),
+                             np.ones((3, 2), np.uint8)) > 0
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(strokes.astype(np.uint8), 8)
+        ours, (ys, xs, lab) = bt._components(strokes)
+        np.testing.assert_array_equal(ours[1:], stats[1:])
+        np.testing.assert_array_equal(lab, labels[ys, xs])
+        glyphs = bt._glyph_components(strokes, 3, 6)
+        _, fresh, fresh_stats, _ = cv2.connectedComponentsWithStats(
+            glyphs.mask.astype(np.uint8), 8)
+        np.testing.assert_array_equal(glyphs.labels, fresh)
+        np.testing.assert_array_equal(glyphs.stats[1:], fresh_stats[1:])

@@ -228,6 +228,8 @@ class _ComponentPlan:
     inside: np.ndarray    # (bh, bw): every image pixel kept
     boundary: np.ndarray  # (bh, bw): the rest
     pixels_out: np.ndarray | None  # (n_boundary, 8, 8) outside pixels of boundary blocks (luma)
+    boundary_at: np.ndarray  # (n_boundary, 2) block row and column of each boundary block
+    outside_dct: np.ndarray | None  # (n_boundary, 8, 8) DCT of pixels_out (same every frame)
 
 
 def _component_plan(keep: np.ndarray, bh: int, bw: int, fy: int, fx: int,
@@ -241,7 +243,10 @@ def _component_plan(keep: np.ndarray, bh: int, bw: int, fy: int, fx: int,
     inside = padded.all(axis=(2, 3)) & ~outside
     boundary = ~outside & ~inside
     pixels_out = ~padded[boundary] if per_pixel and fy == fx == 1 else None
-    return _ComponentPlan(outside, inside, boundary, pixels_out)
+    a = _dct_matrix()
+    outside_dct = None if pixels_out is None else a @ pixels_out.astype(np.float64) @ a.T
+    return _ComponentPlan(outside, inside, boundary, pixels_out, np.argwhere(boundary),
+                          outside_dct)
 
 
 _PLANS: OrderedDict = OrderedDict()  # the mask is the same for every frame of a cine
@@ -264,8 +269,10 @@ def _plans(keep: np.ndarray, geometry: tuple, recode: bool) -> list[_ComponentPl
     return plans
 
 
-def _recode_luma(coef: np.ndarray, q: np.ndarray, out: np.ndarray) -> np.ndarray:
+def _recode_luma(coef: np.ndarray, q: np.ndarray, out: np.ndarray,
+                 outside_part: np.ndarray) -> np.ndarray:
     """Requantise blocks (N, 8, 8) in place with the pixels `out` (N, 8, 8) black; ok (N,).
+    `outside_part` is the DCT of `out` (the plan's, computed once per mask).
 
     Outside pixels are set to black minus a margin (_RECODE_MARGINS levels; the decoder clamps
     below 0) and the block requantised with its table; the smallest margin after which every
@@ -279,7 +286,6 @@ def _recode_luma(coef: np.ndarray, q: np.ndarray, out: np.ndarray) -> np.ndarray
     qf = q.astype(np.float64)
     pixels = a.T @ (coef * qf) @ a  # level-shifted, not clamped
     kept_part = a @ np.where(out, 0.0, pixels) @ a.T
-    outside_part = a @ out.astype(np.float64) @ a.T
     ok = np.zeros(len(coef), dtype=bool)
     todo = np.arange(len(coef))
     for margin in _RECODE_MARGINS:
@@ -357,9 +363,8 @@ def _blank_components(comps: list[np.ndarray], tables: list[np.ndarray],
         wipe = plan.outside.copy()
         if plan.pixels_out is not None and len(plan.pixels_out):
             blocks = coef[plan.boundary].astype(np.float64)
-            ok = _recode_luma(blocks, q, plan.pixels_out)
-            where = np.argwhere(plan.boundary)
-            good, bad = where[ok], where[~ok]
+            ok = _recode_luma(blocks, q, plan.pixels_out, plan.outside_dct)
+            good, bad = plan.boundary_at[ok], plan.boundary_at[~ok]
             coef[good[:, 0], good[:, 1]] = blocks[ok].astype(coef.dtype)
             wipe[bad[:, 0], bad[:, 1]] = True
             recoded += int(ok.sum())
