@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pydicom
 import pytest
+from conftest import require_tesseract
 from ingest_fixtures import IDENTIFIERS, make_dataset, write
 from PIL import Image
 from pydicom.encaps import encapsulate
@@ -32,10 +33,7 @@ OTHER = keys.pseudonym(SECRET, "patient", "99900011")
 FONT, SMALLEST = cv2.FONT_HERSHEY_SIMPLEX, 0.31  # the synthetic export's font at 256x192
 ROWS, COLS = 192, 256
 
-try:
-    ocr.require_tesseract()
-except RuntimeError as exc:  # the audit needs it; say what to install instead of failing here
-    pytest.skip(str(exc), allow_module_level=True)
+require_tesseract(module_level=True)  # the audit reads pixels with it
 
 
 @pytest.fixture(scope="module")

@@ -368,35 +368,36 @@ def test_config_rejects_unknown_keys_and_interpolation():
 
 # --- real files: pydicom-data ultrasound -------------------------------------------------------
 
-REAL_FILES = [
-    "color3d_jpeg_baseline.dcm",        # SonoSite, JPEG baseline YBR_FULL_422, 120 frames
-    "examples_ybr_color.dcm",           # SonoSite, JPEG baseline YBR_FULL_422, 30 frames
-    "OBXXXX1A_2frame.dcm",              # Philips, palette colour, native
-    "OBXXXX1A_rle_2frame.dcm",          # Philips, palette colour, RLE
-    "OBXXXX1A_expb_2frame.dcm",         # Philips, palette colour, big endian
-    "US1_UNCR.dcm",                     # GE, RGB native
-    "US1_J2KR.dcm",                     # GE, JPEG 2000 lossless YBR_RCT
-    "gdcm-US-ALOKA-16.dcm",             # ALOKA, palette colour, implicit VR
-    "JPGLosslessP14SV1_1s_1f_8b.dcm",   # Philips, JPEG lossless, MONOCHROME2
-    "examples_palette.dcm",
-    "ExplVR_BigEnd.dcm",
-]
+# name -> the crop's exclusion reason, or (frames written) when it crops. Pinned, so a change
+# that excludes more real files fails here instead of passing quietly.
+REAL_FILES = {
+    "color3d_jpeg_baseline.dcm": 120,          # SonoSite, JPEG baseline YBR_FULL_422
+    "examples_ybr_color.dcm": 30,              # SonoSite, JPEG baseline YBR_FULL_422
+    "OBXXXX1A_2frame.dcm": "colour_doppler",   # Philips, palette colour, native
+    "OBXXXX1A_rle_2frame.dcm": "colour_doppler",   # Philips, palette colour, RLE
+    "OBXXXX1A_expb_2frame.dcm": "colour_doppler",  # Philips, palette colour, big endian
+    "US1_UNCR.dcm": "colour_doppler",          # GE, RGB native (colour flow box)
+    "US1_J2KR.dcm": "colour_doppler",          # GE, JPEG 2000 lossless YBR_RCT
+    "gdcm-US-ALOKA-16.dcm": 1,                 # ALOKA, palette colour, implicit VR
+    "JPGLosslessP14SV1_1s_1f_8b.dcm": 1,       # Philips, JPEG lossless, MONOCHROME2
+    "examples_palette.dcm": 1,
+    "ExplVR_BigEnd.dcm": "colour_doppler",
+}
 
 
-
-@pytest.mark.parametrize("name", REAL_FILES)
+@pytest.mark.parametrize("name", sorted(REAL_FILES))
 def test_real_ultrasound_files_crop_or_exclude_with_reason(name):
     path = pydicom_testdata(name)
+    expected = REAL_FILES[name]
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             plan = crop.crop_one(path, None, crop.CropConfig(default_fps=30.0))
             frames = list(plan.frames())
     except crop.CropExcluded as exc:
-        assert str(exc) in crop.CROP_REASONS
-        assert name not in ("color3d_jpeg_baseline.dcm", "examples_ybr_color.dcm")
+        assert str(exc) == expected and str(exc) in crop.CROP_REASONS
         return
-    assert len(frames) == plan.n_frames
+    assert len(frames) == plan.n_frames == expected
     assert all(f.shape == (112, 112) and f.dtype == np.uint8 for f in frames)
     assert max(f.max() for f in frames) > 0
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
+from conftest import require_pydicom_data
 
 from echocmr.ingest import reasons as R
 from echocmr.ingest.deid_header import is_standard_uid
@@ -20,7 +21,7 @@ from echocmr.ingest.deid_pixels import PixelError, deidentify_file
 from echocmr.ingest.inventory import InventorySettings, build_manifest, file_key_of
 from echocmr.ingest.regions import regions_mask, tissue_regions
 
-pytest.importorskip("data_store")  # the pydicom-data package (requirements-dev.txt)
+require_pydicom_data(module_level=True)  # real vendor files (requirements-dev.txt)
 from pydicom.data import get_testdata_file  # noqa: E402
 
 SECRET = "real-dicom-secret"
@@ -40,6 +41,31 @@ REAL_FILES = {
     "examples_rgb_color.dcm": "GE, RGB native",
     "ExplVR_BigEnd.dcm": "GE, RGB big endian",
     "JPGLosslessP14SV1_1s_1f_8b.dcm": "Philips, JPEG lossless, MONOCHROME2",
+}
+
+# What the inventory decides for each file: (status, reason). Pinned, so a change that excludes
+# more real files (or for another reason) fails here instead of passing quietly.
+INVENTORY_OUTCOME = {
+    "ExplVR_BigEnd.dcm": (R.EXCLUDED, "missing_identifiers"),
+    "JPGLosslessP14SV1_1s_1f_8b.dcm": (R.EXCLUDED, "missing_identifiers"),
+    "OBXXXX1A.dcm": (R.EXCLUDED, "single_frame"),
+    "OBXXXX1A_2frame.dcm": (R.EXCLUDED, "colour_doppler"),
+    "OBXXXX1A_expb_2frame.dcm": (R.EXCLUDED, "colour_doppler"),
+    "OBXXXX1A_rle_2frame.dcm": (R.EXCLUDED, "colour_doppler"),
+    "US1_J2KI.dcm": (R.EXCLUDED, "single_frame"),
+    "US1_J2KR.dcm": (R.EXCLUDED, "single_frame"),
+    "US1_UNCR.dcm": (R.EXCLUDED, "single_frame"),
+    "color3d_jpeg_baseline.dcm": (R.INCLUDED, ""),
+    "examples_rgb_color.dcm": (R.EXCLUDED, "single_frame"),
+    "examples_ybr_color.dcm": (R.EXCLUDED, "duplicate_instance"),  # color3d's SOP instance
+    "gdcm-US-ALOKA-16.dcm": (R.EXCLUDED, "single_frame"),
+    "gdcm-US-ALOKA-16_big.dcm": (R.EXCLUDED, "single_frame"),
+}
+# What de-identification alone (no inventory) does with each: the exclusion reason, or "" when
+# it writes the file. Files without PatientID cannot be keyed, so they are refused.
+DEID_REASON = {name: "" for name in REAL_FILES} | {
+    "ExplVR_BigEnd.dcm": "missing_identifiers",
+    "JPGLosslessP14SV1_1s_1f_8b.dcm": "missing_identifiers",
 }
 
 
@@ -86,10 +112,10 @@ def _header_values(ds) -> str:
 
 def test_inventory_gives_every_vendor_file_a_row_and_a_known_reason(export):
     manifest = build_manifest(export, InventorySettings(secret=SECRET, n_shards=2, min_frames=2))
-    assert len(manifest) == len(REAL_FILES)
+    assert len(manifest) == len(REAL_FILES) and set(INVENTORY_OUTCOME) == set(REAL_FILES)
     for name in REAL_FILES:
         row = manifest[manifest["file_key"] == file_key_of(SECRET, export, export / name)].iloc[0]
-        assert row["status"] in (R.INCLUDED, R.EXCLUDED)
+        assert (row["status"], row["reason"] or "") == INVENTORY_OUTCOME[name], name
         assert (row["reason"] in R.INVENTORY_REASONS) == (row["status"] == R.EXCLUDED), name
     by_key = manifest.set_index("file_key")
     c3d = by_key.loc[file_key_of(SECRET, export, export / "color3d_jpeg_baseline.dcm")]
@@ -109,9 +135,10 @@ def test_deidentify_real_file(tmp_path, name):
     try:
         result = deidentify_file(src, out, SECRET)
     except PixelError as exc:  # an exclusion with a reason, not a crash
-        assert exc.reason in R.DESCRIPTIONS
+        assert exc.reason == DEID_REASON[name] and exc.reason in R.DESCRIPTIONS
         assert not out.exists()
         return
+    assert DEID_REASON[name] == "", f"{name}: written, expected {DEID_REASON[name]}"
     ds = pydicom.dcmread(out)
     assert ds.PatientIdentityRemoved == "YES" and ds.BurnedInAnnotation == "NO"
     text = _header_values(ds).upper()

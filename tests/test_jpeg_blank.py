@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pydicom
 import pytest
-from conftest import pydicom_testdata
+from conftest import pydicom_testdata, require_turbojpeg
 from PIL import Image
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import encapsulate, generate_frames
@@ -19,13 +19,20 @@ from pydicom.pixels import pixel_array
 from pydicom.uid import JPEGBaseline8Bit
 
 from echocmr.ingest import regions as reg
-from echocmr.ingest import turbojpeg as turbo
 from echocmr.ingest.jpeg_blank import BlankStats, _parse_header, blank_jpeg_frame
 
 # The in-memory libjpeg-turbo path and the jpeglib (libjpeg 6b, temporary files) fallback; the
-# test set-up installs libturbojpeg, so both run in CI.
-BACKENDS = [pytest.param("turbojpeg", marks=pytest.mark.skipif(
-    not turbo.available(), reason="libturbojpeg not installed")), "jpeglib"]
+# test set-up installs libturbojpeg, so both run in CI (conftest.REQUIRE_COMPONENTS).
+BACKENDS = ["turbojpeg", "jpeglib"]
+
+
+@pytest.fixture(autouse=True)
+def _turbojpeg_when_asked_for(request):
+    """A test of the turbojpeg backend needs libturbojpeg: fail in CI, skip on a bare laptop."""
+    callspec = getattr(request.node, "callspec", None)
+    backend = callspec.params.get("backend") if callspec else None
+    if backend == "turbojpeg" or request.node.get_closest_marker("turbojpeg"):
+        require_turbojpeg()
 
 # Pillow subsampling: 0 = 4:4:4, 1 = 4:2:2, 2 = 4:2:0 -> chroma block factors (fy, fx)
 FACTORS = {0: (1, 1), 1: (1, 2), 2: (2, 2)}
@@ -286,7 +293,7 @@ def test_real_ultrasound_frame_from_pydicom_data(backend):
 
 # ----------------------------------------------------------------------------- (d) backends
 
-@pytest.mark.skipif(not turbo.available(), reason="libturbojpeg not installed")
+@pytest.mark.turbojpeg
 @pytest.mark.parametrize("h,w,sub,quality,mask", CASES[:6] + [(190, 250, None, 90, "fan")])
 def test_backends_write_the_same_coefficients(h, w, sub, quality, mask):
     """In-memory libjpeg-turbo and jpeglib blank the same blocks the same way: same pixels."""
@@ -314,7 +321,7 @@ def test_quantisation_tables_parsed_as_libjpeg_reads_them(quality):
         assert np.array_equal(hdr.table_of(ci), np.asarray(ref.qt[ref.quant_tbl_no[ci]]))
 
 
-@pytest.mark.skipif(not turbo.available(), reason="libturbojpeg not installed")
+@pytest.mark.turbojpeg
 def test_truncated_jpeg_is_refused_by_turbojpeg():
     src = jpeg(synthetic_frame(64, 80), 90, 1)
     with pytest.raises(ValueError):

@@ -8,14 +8,14 @@ import warnings
 import numpy as np
 import pydicom
 import pytest
-from conftest import pydicom_testdata
+from conftest import pydicom_testdata, require_turbojpeg
 from PIL import Image
 from pydicom.encaps import generate_frames
 
 from echocmr.ingest import deid_pixels as dp
 from echocmr.ingest import turbojpeg as turbo
 
-pytestmark = pytest.mark.skipif(not turbo.available(), reason="libturbojpeg not installed")
+require_turbojpeg(module_level=True)
 
 
 def pillow(data: bytes, grey: bool) -> np.ndarray:

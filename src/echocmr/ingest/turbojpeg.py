@@ -68,8 +68,13 @@ def _candidates() -> list[str]:
     return found + ([system] if system else [])
 
 
+_WHY_UNAVAILABLE: list[str] = []  # per candidate: why it could not be loaded
+
+
 @lru_cache(maxsize=1)
 def _library():
+    if not _candidates():
+        _WHY_UNAVAILABLE.append("libturbojpeg not found (apt libturbojpeg0, conda libjpeg-turbo)")
     for path in _candidates():
         try:
             lib = ctypes.CDLL(path)
@@ -94,14 +99,19 @@ def _library():
                                           ctypes.c_void_p, ctypes.c_int, ctypes.c_int,
                                           ctypes.c_int, ctypes.c_int, ctypes.c_int]
             return lib
-        except (OSError, AttributeError):  # missing, or too old for the TurboJPEG 2 API
-            continue
+        except (OSError, AttributeError) as exc:  # unloadable, or older than the TurboJPEG 2 API
+            _WHY_UNAVAILABLE.append(f"{path}: {exc}")
     return None
 
 
 def available() -> bool:
     """libturbojpeg (TurboJPEG API 2.0 or later) can be loaded."""
     return _library() is not None
+
+
+def why_unavailable() -> str:
+    """Why `available()` is False (each library tried and its error); empty when it is True."""
+    return "" if available() else "; ".join(_WHY_UNAVAILABLE)
 
 
 _LOCAL = threading.local()
