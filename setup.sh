@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 # Debian packages: Tesseract's English data (required) and libturbojpeg (optional: JPEG frames
-# are then blanked in memory; without it through jpeglib's temporary files, ~2x slower).
+# are then blanked in memory; without it through jpeglib's temporary files, 3-4x slower
+# per frame: benchmarks/RESULTS.md).
 apt_missing=()
 if ! ls /usr/share/tesseract-ocr/*/tessdata/eng.traineddata >/dev/null 2>&1 \
    && [ -z "${TESSDATA_PREFIX:-}" ]; then

@@ -6,6 +6,8 @@ Side by side on the same frames (issue 11 item 5), interleaved per repeat, media
               encode at quality 95, 4:2:2 (subsampling=1)
   dct_recode  `echocmr.ingest.jpeg_blank.blank_jpeg_frame` (default): blocks outside wiped,
               blocks inside untouched, luma boundary blocks recoded, chroma boundary wiped
+  dct_recode_jpeglib  the same through the jpeglib fallback (libjpeg 6b, temporary files), the
+              path taken where libturbojpeg is missing: the one figure for that slowdown
   dct_wipe    the same with `luma_boundary="wipe"` (whole boundary blocks black)
   dct_floor   `blank_jpeg_frame` with a keep-everything mask: jpeglib's file round trip
               (read coefficients, write them back) with no block edited, the floor of the path
@@ -50,7 +52,7 @@ from echocmr.ingest.jpeg_blank import blank_jpeg_frame  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import machine_info, machine_line, save_results  # noqa: E402
 
-METHODS = ["pillow", "dct_recode", "dct_wipe", "dct_floor"]
+METHODS = ["pillow", "dct_recode", "dct_recode_jpeglib", "dct_wipe", "dct_floor"]
 SOURCE_QUALITY, OUT_QUALITY = 90, 95
 
 
@@ -137,6 +139,8 @@ def runner(method: str, keep: np.ndarray):
     if method == "dct_floor":
         everything = np.ones_like(keep)
         return lambda d: blank_jpeg_frame(d, everything)[0]
+    if method == "dct_recode_jpeglib":
+        return lambda d: blank_jpeg_frame(d, keep, backend="jpeglib")[0]
     mode = "recode" if method == "dct_recode" else "wipe"
     return lambda d: blank_jpeg_frame(d, keep, luma_boundary=mode)[0]
 
@@ -262,15 +266,18 @@ def markdown(result: dict, load: list[float]) -> str:
         f"(synthetic: quality {SOURCE_QUALITY}); `pillow` re-encodes at quality {OUT_QUALITY} "
         "4:2:2 as `deid_pixels` does today.\n",
         "Frames/s, wall (per CPU second in brackets):\n",
-        "| frames | n | keep | source KiB/frame | pillow | dct_recode | dct_wipe | dct_floor "
-        "| out KiB/frame (pillow, dct_recode) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| frames | n | keep | source KiB/frame | pillow | dct_recode | dct_recode_jpeglib "
+        "| dct_wipe | dct_floor | out KiB/frame (pillow, dct_recode) | jpeglib fallback "
+        "slowdown (CPU) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in result["rows"]:
         f, c, s = r["frames_per_s"], r["frames_per_cpu_s"], r["out_kib_per_frame"]
         cells = " | ".join(f"{f[k]:.0f} ({c[k]:.0f})" for k in METHODS)
+        slowdown = c["dct_recode"] / c["dct_recode_jpeglib"]
         out.append(f"| {r['frames']} | {r['n_frames']} | {r['keep_fraction']:.0%} | "
-                   f"{r['source_kib_per_frame']} | {cells} | {s['pillow']}, {s['dct_recode']} |")
+                   f"{r['source_kib_per_frame']} | {cells} | {s['pillow']}, {s['dct_recode']} "
+                   f"| {slowdown:.1f}x |")
     out += [
         "",
         "Pixel agreement with the decoded source (all frames; *interior* = kept pixels of "
