@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from echocmr.logutil import script_logging
-from echocmr.stats import bootstrap, resample
+from echocmr.stats import bootstrap, reasons, resample
 from echocmr.stats.compare import compare
 from echocmr.stats.reasons import (
     NO_SHARED_STUDY,
@@ -90,7 +90,7 @@ def binary_row(frame: pd.DataFrame, source: str, task: str, n_boot: int, unit: s
         log.info("%s/%s: %d of %d resamples held one class and were skipped", source, task,
                  res.n_skipped, n_boot)
     return {**row, "auroc": res.estimate, "ci_low": res.ci_low, "ci_high": res.ci_high,
-            "n_skipped": res.n_skipped, "reason": ""}
+            "n_skipped": res.n_skipped, "reason": res.reason}
 
 
 def continuous_row(frame: pd.DataFrame, source: str, task: str, n_boot: int, unit: str,
@@ -109,7 +109,7 @@ def continuous_row(frame: pd.DataFrame, source: str, task: str, n_boot: int, uni
         row[name], row[f"{name}_ci_low"], row[f"{name}_ci_high"] = (
             res.estimate, res.ci_low, res.ci_high)
     row["n_skipped"] = stats["r2"].n_skipped  # R2 is undefined when all y_true are equal
-    row["reason"] = ""
+    row["reason"] = reasons.join(res.reason for res in stats.values())
     return row
 
 
