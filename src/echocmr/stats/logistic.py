@@ -6,10 +6,11 @@ y ~ a + b * lp, refitted in every bootstrap resample, each resample a row of obs
 
 Why not plain Newton: full Newton steps on the logistic log-likelihood can overshoot when the
 linear predictor spans a wide range (probabilities near 0 or 1), oscillate and run off to
-infinity on data whose maximum likelihood is finite. Here every step is a Newton direction
-followed by step halving until the log-likelihood rises enough (Armijo), started from the
-null model (the weighted event rate, slope 0), whose log-likelihood is always finite. The
-log-likelihood is concave, so this converges wherever the maximum exists.
+infinity on data whose maximum likelihood is finite. Here every step is a Newton direction,
+capped in length, followed by step halving until the log-likelihood rises enough (Armijo),
+started from a point of finite log-likelihood (slope: the null model, the weighted event rate
+and b = 0; intercept: a = 0). The log-likelihood is concave, so this converges wherever the
+maximum exists.
 
 Why a fit does not exist is decided from the data, not from a solver running off (Albert and
 Anderson 1984): the maximum exists and is unique exactly when both classes are present, the
@@ -25,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import expit
 
 OK, ONE_CLASS, CONSTANT, SEPARATED, NOT_CONVERGED = range(5)
 # What each status means, for `reasons` (no finite fit exists / the solver fell short).
@@ -35,6 +37,7 @@ MAX_ITER = 200
 STEP_TOL = 1e-10  # largest Newton step (parameter units) taken as converged
 MAX_HALVINGS = 60
 ARMIJO = 1e-4
+MAX_STEP = 10.0  # longest step (logit units) one iteration may try
 ROUNDING = 1e-13
 
 
@@ -55,8 +58,6 @@ def _loglik(eta: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
     return (w * (y * eta - np.logaddexp(0.0, eta))).sum(1)
 
 
-def _expit(eta: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * eta))  # no overflow warning at |eta| in the hundreds
 
 
 def _newton_direction(grad: np.ndarray, hess: np.ndarray) -> np.ndarray:
@@ -105,12 +106,18 @@ def newton(y, x, offset, w, start, max_iter: int = MAX_ITER) -> tuple[np.ndarray
             break
         wa, b = w[active], beta[active]
         eta = offset + b @ x.T
-        p = _expit(eta)
+        # expit of eta and of -eta: both tails keep their relative precision (1 - p would
+        # round a probability near 1 to 0 and stall the step far from the maximum)
+        p, q = expit(eta), expit(-eta)
         grad = (wa * (y - p)) @ x
-        hess = np.einsum("rn,ni,nj->rij", wa * p * (1 - p), x, x)
+        hess = np.einsum("rn,ni,nj->rij", wa * p * q, x, x)
         direction = _newton_direction(grad, hess)
         finite = np.isfinite(direction).all(1)
         direction[~finite] = 0.0
+        # Where every probability sits in a far tail the Hessian all but vanishes and the
+        # Newton step is astronomically long: cap it so step halving can reach a useful size.
+        length = np.abs(direction).max(1, initial=0.0)
+        direction *= np.minimum(1.0, MAX_STEP / np.maximum(length, MAX_STEP))[:, None]
         small = finite & (np.abs(direction).max(1) <= STEP_TOL)
         moved, accepted = _line_search(b, direction, (grad * direction).sum(1),
                                        _loglik(eta, y, wa), y, x, offset, wa)
