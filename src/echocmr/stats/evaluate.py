@@ -2,7 +2,8 @@
 
 Reads `results/predictions/<source>/<task>.csv` (study_key, patient_key, split, y_true, y_pred)
 and writes one metrics row per (source, task): AUROC for binary tasks; MAE, R2 and Bland-Altman
-bias / limits of agreement for continuous tasks; each with a 95% percentile bootstrap interval.
+bias / limits of agreement for continuous tasks; each with a 95% percentile bootstrap interval
+(n/a, with the count in `reason`, when over 1% of the resamples had no value: `bootstrap.ruled_ci`).
 Fused rows also say how their test studies were scored (`fusion_method`, `n_mean_of_views`, from
 the fuse rule's pattern table). The model-vs-baseline comparison (`comparison_table`, written to
 `results/metrics/delong.csv`) follows `evaluate.unit`: DeLong by study, or a cluster bootstrap of
