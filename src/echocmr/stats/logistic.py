@@ -71,11 +71,13 @@ def _newton_direction(grad: np.ndarray, hess: np.ndarray) -> np.ndarray:
                          (h00 * grad[:, 1] - h01 * grad[:, 0]) / det], axis=1)
 
 
-def _line_search(beta, direction, slope, ll, y, x, offset, w) -> tuple[np.ndarray, np.ndarray]:
+def _line_search(beta, direction, slope, ll, y, x, offset, w
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Step halving from the full Newton step until the log-likelihood rises by at least
-    ARMIJO * t * (gradient . direction); returns (new beta, whether a step was accepted)."""
+    ARMIJO * t * (gradient . direction); returns (new beta, its log-likelihood, whether a step
+    was accepted)."""
     t = np.ones(len(beta))
-    new = beta.copy()
+    new, ll_out = beta.copy(), ll.copy()
     pending = np.arange(len(beta))
     for _ in range(MAX_HALVINGS):
         trial = beta[pending] + t[pending, None] * direction[pending]
@@ -84,14 +86,14 @@ def _line_search(beta, direction, slope, ll, y, x, offset, w) -> tuple[np.ndarra
         # precision of the sum, finish instead of halving to nothing.
         allowance = ROUNDING * (1.0 + np.abs(ll[pending]))
         good = ll_new >= ll[pending] + ARMIJO * t[pending] * slope[pending] - allowance
-        new[pending[good]] = trial[good]
+        new[pending[good]], ll_out[pending[good]] = trial[good], ll_new[good]
         pending = pending[~good]
         if not len(pending):
             break
         t[pending] *= 0.5
     accepted = np.ones(len(beta), dtype=bool)
     accepted[pending] = False
-    return new, accepted
+    return new, ll_out, accepted
 
 
 def newton(y, x, offset, w, start, max_iter: int = MAX_ITER) -> tuple[np.ndarray, np.ndarray]:
@@ -99,6 +101,7 @@ def newton(y, x, offset, w, start, max_iter: int = MAX_ITER) -> tuple[np.ndarray
     every weight row r at once (x: (n, k), k <= 2). Returns (beta (R, k), converged (R,)).
     Only rows still moving are evaluated; callers pass rows whose maximum exists."""
     beta = np.array(start, dtype=float)
+    ll = _loglik(offset + beta @ x.T, y, w)  # carried from each accepted step to the next
     converged = np.zeros(len(beta), dtype=bool)
     active = np.arange(len(beta))
     for _ in range(max_iter):
@@ -119,13 +122,18 @@ def newton(y, x, offset, w, start, max_iter: int = MAX_ITER) -> tuple[np.ndarray
         length = np.abs(direction).max(1, initial=0.0)
         direction *= np.minimum(1.0, MAX_STEP / np.maximum(length, MAX_STEP))[:, None]
         small = finite & (np.abs(direction).max(1) <= STEP_TOL)
-        moved, accepted = _line_search(b, direction, (grad * direction).sum(1),
-                                       _loglik(eta, y, wa), y, x, offset, wa)
-        beta[active] = np.where(small[:, None], b + direction, moved)
-        converged[active[small]] = True
         # A row whose Newton step is undefined or cannot raise the likelihood has stalled:
         # it stops, counted as not converged.
-        stalled = ~small & (~accepted | ~finite)
+        stalled = ~finite
+        step = np.flatnonzero(finite & ~small)
+        if len(step):
+            moved, ll_moved, accepted = _line_search(
+                b[step], direction[step], (grad[step] * direction[step]).sum(1),
+                ll[active[step]], y, x, offset, wa[step])
+            beta[active[step]], ll[active[step]] = moved, ll_moved
+            stalled[step[~accepted]] = True
+        beta[active[small]] = b[small] + direction[small]
+        converged[active[small]] = True
         active = active[~small & ~stalled]
     return beta, converged
 
