@@ -69,8 +69,9 @@ def test_calibration_of_calibrated_and_overconfident_predictions():
     lp = rng.normal(0, 1.5, n)
     y = (rng.random(n) < 1 / (1 + np.exp(-lp))).astype(float)
     ones = np.ones((1, n))
-    assert abs(fit_slope(y, lp, ones)[0] - 1) < 0.1 and abs(fit_intercept(y, lp, ones)[0]) < 0.1
-    assert abs(fit_slope(y, 2 * lp, ones)[0] - 0.5) < 0.05  # too extreme -> slope 1/2
+    slope, intercept = fit_slope(y, lp, ones).coef[0, 1], fit_intercept(y, lp, ones).coef[0, 0]
+    assert abs(slope - 1) < 0.1 and abs(intercept) < 0.1
+    assert abs(fit_slope(y, 2 * lp, ones).coef[0, 1] - 0.5) < 0.05  # too extreme -> slope 1/2
     frame = pd.DataFrame({"study_key": [f"S{i}" for i in range(n)],
                           "patient_key": [f"P{i // 2}" for i in range(n)],
                           "y_true": y, "y_pred": 1 / (1 + np.exp(-(lp - 1)))})

@@ -12,7 +12,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 
 from echocmr.model import fuse
-from echocmr.model.fuse import MEAN_METHOD, fuse_task_splits, fusion_summary, separated
+from echocmr.model.fuse import MEAN_METHOD, fuse_task_splits, fusion_summary
+from echocmr.stats.logistic import separable
 
 
 def study_tables(n=160, effect=1.0, seed=0, drop=None):
@@ -81,9 +82,29 @@ def test_non_convergence_falls_back_to_l2(monkeypatch):
 
 
 def test_separation_check():
-    assert separated(np.array([0.1, 0.2, 0.9, 1.5]), np.array([0, 0, 1, 1]))
-    assert separated(np.array([0.1, 0.5, 0.5, 1.5]), np.array([0, 0, 1, 1]))  # quasi-complete
-    assert not separated(np.array([0.1, 0.6, 0.5, 1.5]), np.array([0, 0, 1, 1]))
+    y = np.array([0, 0, 1, 1])
+    assert separable(np.array([[0.1], [0.2], [0.9], [1.5]]), y)
+    assert separable(np.array([[0.1], [0.5], [0.5], [1.5]]), y)  # quasi-complete
+    assert not separable(np.array([[0.1], [0.6], [0.5], [1.5]]), y)
+    # Two inputs: XOR overlaps (no line separates it), but a diagonal split does separate
+    # classes that neither input separates alone.
+    corners = np.array([[0, 0], [1, 1], [0, 1], [1, 0]], dtype=float)
+    assert not separable(corners, y)
+    diagonal = np.array([[0, 3], [3, 0], [2, 2], [1, 4]], dtype=float)  # x1 + x2 >= 4 iff y
+    assert separable(diagonal, y)
+    assert not separable(diagonal[:, :1], y) and not separable(diagonal[:, 1:], y)
+
+
+def test_the_unpenalised_fit_runs_off_only_where_the_lp_finds_separation():
+    # Independent check: scikit-learn's unpenalised coefficients keep growing as its
+    # tolerance tightens on separated data, and stay put on overlapping data.
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 2))
+    y = (x[:, 0] + x[:, 1] > 0).astype(int)
+    for data, y_, expect in ((x, y, True), (x, np.where(np.arange(40) < 3, 1 - y, y), False)):
+        norms = [np.abs(LogisticRegression(C=np.inf, tol=tol, max_iter=100_000).fit(data, y_)
+                        .coef_).max() for tol in (1e-4, 1e-10)]
+        assert separable(data, y_) == expect == (norms[1] > 2 * norms[0])
 
 
 def test_bad_penalty_is_refused():

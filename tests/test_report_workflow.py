@@ -228,8 +228,12 @@ def test_table2_exact_row_structure(report_run):
                                         "Logistic regression using three views"]
     assert table.loc[0, "parameter"] == "WMA in A4c region"
     assert table.loc[4, "parameter"] == "Scar in A4c region"
-    assert (table["ci_low"] <= table["auroc"]).all() and (table["auroc"] <= table["ci_high"]).all()
-    assert table["auroc_95ci"].str.fullmatch(r"0\.\d{3} \(0\.\d{3}\u20130\.\d{3}\)").all()
+    # A CI is withheld (and the row says why) when over 1% of resamples held one class.
+    with_ci = table["ci_low"].notna()
+    assert table.loc[~with_ci, "reason"].fillna("").str.contains("AUROC CI n/a: ").all()
+    shown = table[with_ci]
+    assert (shown["ci_low"] <= shown["auroc"]).all() and (shown["auroc"] <= shown["ci_high"]).all()
+    assert shown["auroc_95ci"].str.fullmatch(r"0\.\d{3} \(0\.\d{3}\u20130\.\d{3}\)").all()
     # Planted effects come back: WMA well above chance, T2 (no signal) near it.
     wma = table[(table.task == "wma") & (table.source == "fused")].iloc[0]
     t2 = table[(table.task == "t2_abnormal") & (table.source == "fused")].iloc[0]
@@ -256,7 +260,10 @@ def test_metrics_and_delong_tables(report_run):
     continuous = pd.read_csv(res / "continuous.csv")
     assert len(continuous) == 4 * 3
     for stat in ("mae", "r2", "bias", "loa_low", "loa_high"):
-        assert (continuous[f"{stat}_ci_low"] <= continuous[stat] + 1e-9).all()
+        ci = continuous[f"{stat}_ci_low"]
+        assert (ci[ci.notna()] <= continuous.loc[ci.notna(), stat] + 1e-9).all()
+        withheld = continuous.loc[ci.isna() & continuous[stat].notna(), "reason"]
+        assert withheld.fillna("").str.contains(" CI n/a: ").all()
     fused = binary[binary["source"] == "fused"].set_index("task")
     assert fused.loc["t2_abnormal", "n_mean_of_views"] == N_MEAN_T2
     assert "mean of available views" in fused.loc["t2_abnormal", "fusion_method"]
@@ -273,8 +280,10 @@ def test_metrics_and_delong_tables(report_run):
     assert len(ops) == 5 * 5 and ops["threshold"].notna().all()
     for m in ("sensitivity", "specificity", "ppv", "npv"):
         assert ops[m].between(0, 1).all()
-        assert (ops[f"{m}_ci_low"] <= ops[m] + 1e-9).all()
-        assert (ops[m] <= ops[f"{m}_ci_high"] + 1e-9).all()
+        ci = ops[f"{m}_ci_low"].notna()
+        assert (ops.loc[ci, f"{m}_ci_low"] <= ops.loc[ci, m] + 1e-9).all()
+        assert (ops.loc[ci, m] <= ops.loc[ci, f"{m}_ci_high"] + 1e-9).all()
+        assert ops.loc[~ci, "reason"].fillna("").str.contains(f"{m} CI n/a: ").all()
     assert (ops[["tp", "fp", "tn", "fn"]].sum(axis=1) == ops["n"]).all()
     wma = ops[(ops["source"] == "fused") & (ops["task"] == "wma")].iloc[0]
     assert wma["sensitivity"] + wma["specificity"] > 1.3  # planted WMA effect

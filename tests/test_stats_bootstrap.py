@@ -65,9 +65,25 @@ def test_single_class_resamples_are_skipped_and_counted():
     expected_skipped = sum(y[draws.indices(b)].sum() == 0 for b in range(2000))
     assert res.n_skipped == expected_skipped > 100
     assert res.n_resamples == 2000
+    # Over 1% skipped: the percentiles of the rest would describe a selected subset, so the
+    # interval is n/a and the reason gives the count.
+    assert np.isnan(res.ci_low) and np.isnan(res.ci_high) and np.isfinite(res.estimate)
+    assert res.reason.startswith(f"AUROC CI n/a: {expected_skipped} of 2000 resamples (")
     reps = bootstrap.bootstrap_auroc_replicates(y, s, draws)
     valid = reps[np.isfinite(reps)]
-    assert (res.ci_low, res.ci_high) == pytest.approx(tuple(np.percentile(valid, [2.5, 97.5])))
+    low, high, _ = bootstrap.percentile_ci(reps)
+    assert (low, high) == pytest.approx(tuple(np.percentile(valid, [2.5, 97.5])))
+
+
+@pytest.mark.parametrize("n_skipped, reported", [(0, True), (20, True), (21, False)])
+def test_a_ci_is_reported_only_with_at_most_one_percent_skipped(n_skipped, reported):
+    reps = np.linspace(0.6, 0.9, 2000)
+    reps[:n_skipped] = np.nan
+    low, high, skipped, reason = bootstrap.ruled_ci(reps, "slope", "separation 5")
+    assert skipped == n_skipped and np.isfinite(low) == reported == (reason == "")
+    if not reported:
+        assert reason == ("slope CI n/a: 21 of 2000 resamples (1.1%) skipped (separation 5), "
+                          "more than the 1% allowed")
 
 
 def test_all_tied_scores_give_one_half_in_every_resample():

@@ -100,10 +100,14 @@ VAL = _frame("val", [(0, 0.1), (0, 0.3), (1, 0.6), (1, 0.8)])  # threshold 0.45
 TEST = _frame("test", [(0, 0.2), (1, 0.7), (0, 0.5), (1, 0.4)])
 
 
-def test_a_computed_operating_point_has_no_reason():
+def test_four_test_studies_give_measures_but_no_intervals():
+    # 4 studies: 8-16% of resamples leave a denominator empty, more than the 1% a CI may skip.
     row = operating_row(VAL, TEST, "A4C", "wma", 50, "study", 1)
-    assert row["threshold"] == pytest.approx(0.45) and row["reason"] == ""
+    assert row["threshold"] == pytest.approx(0.45)
     assert row["sensitivity"] == 0.5 and row["specificity"] == 0.5
+    assert np.isnan(row["sensitivity_ci_low"]) and np.isnan(row["npv_ci_high"])
+    assert row["reason"].startswith("sensitivity CI n/a: 4 of 50 resamples (8.0%) skipped "
+                                    "(no positive), more than the 1% allowed; specificity CI n/a")
 
 
 def test_no_threshold_when_validation_lacks_a_class_or_a_study():
@@ -119,20 +123,26 @@ def test_an_untrained_model_has_no_test_study():
     assert row["reason"] == NO_TEST_STUDY and np.isnan(row["specificity"])
 
 
+def measure_gaps(reason: str) -> str:
+    """The reasons a measure itself is n/a, without the withheld intervals of these tiny
+    test splits (tests above)."""
+    return "; ".join(part for part in reason.split("; ") if " CI n/a: " not in part)
+
+
 def test_one_test_class_makes_only_its_measure_na():
     row = operating_row(VAL, TEST[TEST["y_true"] == 0], "A4C", "wma", 50, "study", 1)
-    assert row["reason"] == "sensitivity n/a: no positive test study (2 negative)"
+    assert measure_gaps(row["reason"]) == "sensitivity n/a: no positive test study (2 negative)"
     assert np.isnan(row["sensitivity"]) and row["specificity"] == 0.5
 
 
 def test_a_threshold_that_calls_no_test_study_positive_leaves_ppv_na():
     low = TEST.assign(y_pred=0.01)
     row = operating_row(VAL, low, "A4C", "wma", 50, "study", 1)
-    assert row["reason"] == "ppv n/a: no test study at or above the threshold"
+    assert measure_gaps(row["reason"]) == "ppv n/a: no test study at or above the threshold"
     assert np.isnan(row["ppv"]) and row["npv"] == 0.5
     both = operating_row(VAL, low[low["y_true"] == 1], "A4C", "wma", 50, "study", 1)
-    assert both["reason"] == ("specificity n/a: no negative test study (2 positive); "
-                              "ppv n/a: no test study at or above the threshold")
+    assert measure_gaps(both["reason"]) == ("specificity n/a: no negative test study (2 positive); "
+                                            "ppv n/a: no test study at or above the threshold")
 
 
 def test_a_bundle_without_a_threshold_for_the_model_is_named(tmp_path):
@@ -148,5 +158,6 @@ def test_the_display_names_why_a_measure_is_na(tmp_path):
     path = tmp_path / "operating_points.csv"
     pd.DataFrame(rows, columns=COLUMNS).to_csv(path, index=False)
     shown = operating_points_display(pd.read_csv(path))  # as the report reads it
-    assert list(shown["Why n/a"]) == ["", "sensitivity n/a: no positive test study (2 negative)"]
+    assert [measure_gaps(r) for r in shown["Why n/a"]] == [
+        "", "sensitivity n/a: no positive test study (2 negative)"]
     assert shown["Sensitivity (95% CI)"].iloc[1] == "n/a"

@@ -162,6 +162,7 @@ rule summary:
         binary="results/metrics/binary.csv",
         continuous="results/metrics/continuous.csv",
         readiness="results/readiness.csv",
+        calibration="results/metrics/calibration.csv",
     output:
         csv="results/summary.csv",
         md="results/summary.md",

@@ -4,9 +4,10 @@ As in the paper, a logistic regression (binary tasks; a linear regression for co
 over the three view predictions is fitted on the validation split and scored on test. Binary
 inputs enter as logits. `penalty` (`model.fusion_penalty`): `none` fits an unpenalised logistic
 regression (the study's "logistic regression"; scikit-learn `C=inf`) and falls back, with a
-logged warning and a labelled method, to L2 (C=1) when that fit does not converge or the
-validation studies are perfectly separated (no finite maximum-likelihood fit); `l2` always fits
-L2 (C=1). Missing views are handled per pattern: a test study that has, say, only
+logged warning and a labelled method, to L2 (C=1) when the validation studies are perfectly
+separated (no finite maximum-likelihood fit; decided by a linear programme on the inputs,
+`stats.logistic.separable`) or the fit does not converge (the solver's warning); `l2` always
+fits L2 (C=1). Missing views are handled per pattern: a test study that has, say, only
 A4C and PLAX is scored by a model fitted on the validation studies that have both, using those
 two inputs only. When fewer than `min_fit` validation studies (or a single class) support a
 pattern, the study gets the plain mean of its available view predictions instead. Every
@@ -33,6 +34,7 @@ from echocmr.model.fusion_methods import (  # noqa: F401 (method_counts: re-expo
 )
 from echocmr.model.tables import read_split, with_split
 from echocmr.model.tasks import VIEWS, global_column, is_binary
+from echocmr.stats.logistic import separable
 
 log = logging.getLogger(__name__)
 PATTERN_COLUMNS = ["task", "views", "n_val", "n_test", "method"]
@@ -66,13 +68,6 @@ def _pattern(row: pd.Series) -> tuple[str, ...]:
     return tuple(v for v in VIEWS if not pd.isna(row[v]))
 
 
-def separated(decision: np.ndarray, y: np.ndarray) -> bool:
-    """True when a linear score puts every positive at or above every negative: complete or
-    quasi-complete separation, where the unpenalised logistic fit has no finite solution."""
-    y = np.asarray(y).astype(bool)
-    return bool(y.any() and (~y).any() and decision[y].min() >= decision[~y].max())
-
-
 def _fit_logistic(x: np.ndarray, y: np.ndarray, penalty: str):
     """(model, method label). Unpenalised with a logged L2 fallback, or L2 throughout."""
     l2 = LogisticRegression(C=1.0, max_iter=1000)
@@ -80,16 +75,17 @@ def _fit_logistic(x: np.ndarray, y: np.ndarray, penalty: str):
         return l2.fit(x, y), "logistic regression (L2, C=1)"
     if penalty != "none":
         raise ValueError(f"model.fusion_penalty={penalty!r}: use one of {', '.join(PENALTIES)}")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ConvergenceWarning)
-        model = LogisticRegression(C=np.inf, max_iter=1000, tol=1e-8).fit(x, y)
-    reason = None
-    if any(issubclass(w.category, ConvergenceWarning) for w in caught):
-        reason = "did not converge"
-    elif separated(model.decision_function(x), y):
-        reason = "perfect separation"
+    # Separation is decided from the data (a linear programme), before fitting: a solver that
+    # runs out of iterations on separated data has not "failed to converge", and one that
+    # stops early on overlapping data has not found separation.
+    reason = "perfect separation" if separable(x, y) else None
     if reason is None:
-        return model, "logistic regression"
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            model = LogisticRegression(C=np.inf, max_iter=1000, tol=1e-8).fit(x, y)
+        if not any(issubclass(w.category, ConvergenceWarning) for w in caught):
+            return model, "logistic regression"
+        reason = "did not converge"
     log.warning("unpenalised fusion fit on %d validation studies: %s; falling back to L2 (C=1)",
                 len(y), reason)
     return l2.fit(x, y), f"logistic regression (L2 fallback: {reason})"

@@ -1,5 +1,6 @@
 """Reliability plot: one panel per binary task, the fused model's binned predicted probability
-against the observed rate, with its calibration intercept and slope (95% CI) in the panel."""
+against the observed rate, with its calibration intercept and slope (95% CI) in the panel and,
+beside each CI, the share of bootstrap resamples without a fit (a CI needs at most 1%)."""
 
 from __future__ import annotations
 
@@ -16,14 +17,44 @@ LABELS = {"wma": "Wall motion", "lge": "Scar (LGE)", "t1_abnormal": "Native T1",
           "t2_abnormal": "T2", "ecv_abnormal": "ECV"}
 
 
+def _reason_for(row: pd.Series, name: str) -> str:
+    """The part of the row's reason about `name` (`slope n/a: ...`), else the whole reason."""
+    reason = row.get("reason", "")
+    reason = reason if isinstance(reason, str) else ""
+    parts = [p for p in reason.split("; ") if p.startswith(f"{name} n/a")]
+    return parts[0] if parts else reason
+
+
+def skipped_share(row: pd.Series, name: str) -> str:
+    """'0.2% skipped': the resamples without a fit of `name` (per parameter; older tables: the
+    row's n_skipped)."""
+    skipped = row.get(f"{name}_n_skipped", row.get("n_skipped"))
+    total = row.get("n_resamples")
+    if skipped is None or not total or pd.isna(skipped):
+        return ""
+    return f"{float(skipped) / float(total):.1%} skipped"
+
+
+def estimate_text(row: pd.Series, name: str, digits: int = 2) -> str:
+    """'0.58 (0.31-0.92; 0.2% skipped)', '0.58 (CI n/a: 3.1% skipped)' under the 1% rule, or
+    'n/a: <why>' when the fit itself is n/a."""
+    value = row[name]
+    if pd.isna(value):
+        why = _reason_for(row, name)
+        return f"n/a: {why.removeprefix(f'{name} n/a: ')}" if why else "n/a"
+    share = skipped_share(row, name)
+    if pd.notna(row[f"{name}_ci_low"]) and pd.notna(row[f"{name}_ci_high"]):
+        text = style.fmt_ci(value, row[f"{name}_ci_low"], row[f"{name}_ci_high"], digits)
+        return f"{text[:-1]}; {share})" if share else text
+    return f"{value:.{digits}f} (CI n/a: {share})" if share else f"{value:.{digits}f}"
+
+
 def panel_text(row: pd.Series) -> str:
-    """Intercept and slope with their CIs, or n/a with the calibration row's reason."""
+    """Intercept and slope with their CIs and skipped shares, or n/a with the row's reason."""
     reason = row.get("reason", "")
     if math.isnan(row["slope"]) and math.isnan(row["intercept"]):
         return f"n/a: {reason}" if isinstance(reason, str) and reason else ""
-    return ("intercept " + style.fmt_ci(row["intercept"], row["intercept_ci_low"],
-                                        row["intercept_ci_high"], 2)
-            + "\nslope " + style.fmt_ci(row["slope"], row["slope_ci_low"], row["slope_ci_high"], 2))
+    return "\n".join(f"{name} {estimate_text(row, name)}" for name in ("intercept", "slope"))
 
 
 def reliability_figure(fused: dict[str, str], table: pd.DataFrame, png: str, pdf: str) -> None:

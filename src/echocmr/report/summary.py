@@ -36,8 +36,12 @@ TITLE = "Run summary: what was missing and what to add"
 CELLS_TITLE = "Readiness and result per view and task"
 CELLS_CAPTION = ("Readiness: the verdict of results/readiness.md (counts of the cohort and the "
                  "test split the configured split is expected to give). This run: the metric "
-                 "as computed on the test split, or why it is n/a.")
+                 "as computed on the test split, or why it is n/a. Calibration slope (binary "
+                 "tasks): 1 is ideal, below 1 the predictions are too extreme here; beside the "
+                 "95% CI the share of bootstrap resamples without a fit (a CI needs at most "
+                 "1%).")
 CELL_COLUMNS = ["view", "task", "readiness", "this run"]
+SLOPE_COLUMN = "calibration slope"  # (95% CI; share of resamples without a fit)
 READINESS_COLUMNS = ["view", "task", "verdict"]
 
 # What a site adds to fill each kind of gap (the `what_to_add` column).
@@ -203,25 +207,54 @@ def _computed(m: pd.Series) -> str:
                      for name, label in (("mae", "MAE"), ("r2", "R2")) if name in m)
 
 
+def _estimated(m: pd.Series) -> bool:
+    """Whether the row's headline estimate exists (its reason may still withhold a CI)."""
+    names = ["auroc"] if "auroc" in m else ["mae", "r2"]
+    return any(pd.notna(m.get(name)) for name in names)
+
+
 def this_run(m: pd.Series | None) -> str:
-    """What this run computed for a cell: its metric, `n/a: <reason>`, or not evaluated."""
+    """What this run computed for a cell: its metric (and why a CI is n/a), `n/a: <reason>`,
+    or not evaluated."""
     from echocmr.report.tables import NOT_EVALUATED
 
     if m is None:
         return NOT_EVALUATED
     reason = _text(m.get("reason"))
-    return f"n/a: {reason}" if reason else _computed(m)
+    if not reason:
+        return _computed(m)
+    return f"{_computed(m)} ({reason})" if _estimated(m) else f"n/a: {reason}"
 
 
-def cell_table(readiness: pd.DataFrame, binary: pd.DataFrame,
-               continuous: pd.DataFrame) -> pd.DataFrame:
-    """Per readiness cell (view or fused, and task): its verdict and what this run computed."""
+def calibration_slope(c: pd.Series | None) -> str:
+    """A cell's calibration slope with its CI and skipped share (results/metrics/
+    calibration.csv), `n/a: <reason>`, or '' where the cell has no calibration row."""
+    from echocmr.report.calibration import estimate_text
+
+    if c is None:
+        return ""
+    if pd.isna(c["slope"]) and pd.isna(c["intercept"]):
+        return f"n/a: {_text(c.get('reason'))}"
+    return estimate_text(c, "slope")
+
+
+def cell_table(readiness: pd.DataFrame, binary: pd.DataFrame, continuous: pd.DataFrame,
+               calibration: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per readiness cell (view or fused, and task): its verdict and what this run computed;
+    with `calibration`, also the calibration slope of every binary cell (what a model meeting
+    a new site needs most, docs/external.md)."""
     by_cell = {(m["source"], m["task"]): m for frame in (binary, continuous)
                if {"source", "task"} <= set(frame.columns) for _, m in frame.iterrows()}
     rows = [{"view": r.view, "task": r.task, "readiness": _text(r.verdict),
              "this run": this_run(by_cell.get((r.view, r.task)))}
             for r in readiness.itertuples()]
-    return pd.DataFrame(rows, columns=CELL_COLUMNS)
+    columns = list(CELL_COLUMNS)
+    if calibration is not None:
+        by_source = {(c["source"], c["task"]): c for _, c in calibration.iterrows()}
+        for row in rows:
+            row[SLOPE_COLUMN] = calibration_slope(by_source.get((row["view"], row["task"])))
+        columns.append(SLOPE_COLUMN)
+    return pd.DataFrame(rows, columns=columns)
 
 
 def summary_table(manifest: pd.DataFrame, views: pd.DataFrame, cohort_qc: pd.DataFrame,
@@ -256,15 +289,16 @@ def summary_markdown(summary: pd.DataFrame, cells: pd.DataFrame | None = None,
                                            "what to add"])
     if cells is not None and len(cells):
         lines += ["", f"## {CELLS_TITLE}", "", CELLS_CAPTION, "",
-                  *_markdown_table(cells, CELL_COLUMNS)]
+                  *_markdown_table(cells, list(cells.columns))]
     return "\n".join([*lines, ""])
 
 
 def summary_files(manifest_csv, views_csv, cohort_qc_csv, split_csv, curve_csvs, binary_csv,
-                  continuous_csv, readiness_csv, external: bool = False
+                  continuous_csv, readiness_csv, external: bool = False, calibration_csv=None
                   ) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
-    """Read the stages' contract files; `curve_csvs`: the models' metrics.csv paths. Returns
-    the summary, its readiness cells (cell_table) and its design notes (design_notes)."""
+    """Read the stages' contract files; `curve_csvs`: the models' metrics.csv paths;
+    `calibration_csv`: results/metrics/calibration.csv (optional). Returns the summary, its
+    readiness cells (cell_table) and its design notes (design_notes)."""
     curves = {f"{Path(p).parent.parent.name}/{Path(p).parent.name}": pd.read_csv(p)
               for p in curve_csvs}
     binary, continuous = pd.read_csv(binary_csv), pd.read_csv(continuous_csv)
@@ -273,7 +307,9 @@ def summary_files(manifest_csv, views_csv, cohort_qc_csv, split_csv, curve_csvs,
     summary = summary_table(pd.read_csv(manifest_csv), pd.read_csv(views_csv),
                             pd.read_csv(cohort_qc_csv), split, curves, binary, continuous,
                             readiness, external)
-    return summary, cell_table(readiness, binary, continuous), design_notes(split, external)
+    calibration = pd.read_csv(calibration_csv) if calibration_csv else None
+    return (summary, cell_table(readiness, binary, continuous, calibration),
+            design_notes(split, external))
 
 
 def written_since(md, since: float) -> str:
@@ -316,6 +352,7 @@ def run_summary(smk) -> None:
             smk.input.continuous,
             smk.input.readiness,
             smk.params.external,
+            smk.input.get("calibration"),
         )
         write_summary(summary, smk.output.csv, smk.output.md, smk.output.html, cells, notes)
         log.info("%s", summary_markdown(summary, cells, notes))

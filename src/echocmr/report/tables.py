@@ -74,13 +74,14 @@ def _fusion_note(m, n: int) -> tuple[str, str, str]:
 
 
 def na_reason(m) -> str:
-    """Why a metrics row has no AUROC ('' when it has one): its `reason`, or that no row
-    exists."""
+    """Why a metrics row has no AUROC or no CI ('' when it has both): its `reason` (for a CI,
+    more than 1% of the resamples held one class), or that no row exists."""
     if m is None:
         return NOT_EVALUATED
-    if np.isfinite(float(m["auroc"])):
-        return ""
     reason = m.get("reason", "")
+    if np.isfinite(float(m["auroc"])):
+        withheld = not np.isfinite(float(m["ci_low"]))
+        return str(reason) if withheld and isinstance(reason, str) else ""
     return str(reason) if isinstance(reason, str) and reason else "AUROC undefined"
 
 

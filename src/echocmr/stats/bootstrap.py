@@ -12,7 +12,10 @@ arithmetic until the final division keeps it equal to the reference loop to ~1e-
 
 Resamples holding one class only have no AUROC: they are skipped (NaN) and counted, never
 silently replaced. The interval is the 2.5th-97.5th percentile of the valid replicates (a 95%
-interval; some reference code reports 5th-95th, a 90% interval, under the name 95% CI).
+interval; some reference code reports 5th-95th, a 90% interval, under the name 95% CI), and only
+when at most MAX_SKIPPED_SHARE (1%) of the resamples were skipped: beyond that the percentiles
+would describe a selected subset of resamples (those that happened to hold both classes, or a
+fit), not the bootstrap distribution, so the interval is n/a with the count (`Interval.reason`).
 """
 
 from __future__ import annotations
@@ -21,9 +24,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from echocmr.stats import reasons
 from echocmr.stats.resample import Draws, chunk_rows
 
 CI_LEVEL = 0.95
+MAX_SKIPPED_SHARE = 0.01  # the most resamples without a replicate a reported CI may rest on
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,7 @@ class Interval:
     ci_high: float
     n_resamples: int
     n_skipped: int
+    reason: str = ""  # why the interval is n/a although the estimate exists ('' otherwise)
 
 
 def percentile_ci(replicates: np.ndarray, level: float = CI_LEVEL) -> tuple[float, float, int]:
@@ -49,9 +55,31 @@ def percentile_ci(replicates: np.ndarray, level: float = CI_LEVEL) -> tuple[floa
     return float(low), float(high), skipped
 
 
-def interval(estimate: float, replicates: np.ndarray, level: float = CI_LEVEL) -> Interval:
+def too_many_skipped(n_skipped: int, n_resamples: int) -> bool:
+    return n_skipped > MAX_SKIPPED_SHARE * n_resamples
+
+
+def ruled_ci(replicates: np.ndarray, name: str, why: str = "one class",
+             level: float = CI_LEVEL) -> tuple[float, float, int, str]:
+    """(low, high, n_skipped, reason): the percentile interval when at most MAX_SKIPPED_SHARE of
+    the replicates are missing, else NaN bounds and a reason naming `name`, the count and `why`
+    (what made a resample skip)."""
     low, high, skipped = percentile_ci(replicates, level)
-    return Interval(float(estimate), low, high, int(np.asarray(replicates).size), skipped)
+    size = int(np.asarray(replicates).size)
+    if not too_many_skipped(skipped, size):
+        return low, high, skipped, ""
+    return (float("nan"), float("nan"), skipped,
+            reasons.ci_withheld(name, skipped, size, why, MAX_SKIPPED_SHARE))
+
+
+def interval(estimate: float, replicates: np.ndarray, level: float = CI_LEVEL,
+             name: str = "AUROC", why: str = "one class") -> Interval:
+    """The estimate with its percentile interval under the skip rule (`ruled_ci`)."""
+    low, high, skipped, reason = ruled_ci(replicates, name, why, level)
+    if not np.isfinite(estimate):
+        reason = ""  # the row's own reason says why the estimate is missing
+    return Interval(float(estimate), low, high, int(np.asarray(replicates).size), skipped,
+                    reason)
 
 
 # --- AUROC -----------------------------------------------------------------------------------
@@ -131,6 +159,8 @@ def bootstrap_auroc(y_true, y_score, draws: Draws, level: float = CI_LEVEL) -> I
 # --- continuous: MAE, R2, Bland-Altman ---------------------------------------------------------
 
 CONTINUOUS_STATS = ("mae", "r2", "bias", "loa_low", "loa_high")
+CONTINUOUS_NAMES = {"mae": "MAE", "r2": "R2", "bias": "bias", "loa_low": "lower limit",
+                    "loa_high": "upper limit"}
 LOA_Z = 1.96
 
 
@@ -187,4 +217,5 @@ def bootstrap_continuous(y_true, y_pred, draws: Draws,
     """MAE, R2, bias and limits of agreement, each with a percentile bootstrap interval."""
     point = continuous_point(y_true, y_pred)
     reps = bootstrap_continuous_replicates(y_true, y_pred, draws)
-    return {k: interval(point[k], reps[k], level) for k in CONTINUOUS_STATS}
+    return {k: interval(point[k], reps[k], level, name=CONTINUOUS_NAMES[k],
+                        why="all measured values equal") for k in CONTINUOUS_STATS}

@@ -7,8 +7,11 @@ With lp = logit(p):
 - calibration intercept a (calibration-in-the-large): y ~ a + offset(lp), slope fixed at 1
   (0 = ideal; > 0: the model under-predicts the event rate, e.g. a higher prevalence).
 CIs are percentile intervals over the same kind of resamples as every other metric (by patient or
-by study, `evaluate.unit`); each resample refits by Newton-Raphson with the resample counts as
-weights, all resamples at once. Resamples with one class or no finite fit are skipped (counted).
+by study, `evaluate.unit`); each resample refits with the resample counts as weights, all
+resamples at once, by the safeguarded Newton solver of `logistic.py` (step halving on the
+log-likelihood). A fit that has no finite maximum (one class; for the slope also all scores equal
+or the classes separated) or that did not converge is n/a for that resample and counted, by
+cause; a CI is reported only when at most 1% of the resamples are n/a (`bootstrap.ruled_ci`).
 """
 
 from __future__ import annotations
@@ -16,13 +19,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from echocmr.stats import reasons, resample
-from echocmr.stats.bootstrap import CI_LEVEL, percentile_ci
+from echocmr.stats import logistic, reasons, resample
+from echocmr.stats.bootstrap import CI_LEVEL, ruled_ci
 from echocmr.stats.resample import chunk_rows
 
 COLUMNS = ["source", "task", "unit", "n", "n_pos", "n_patients", "mean_predicted",
            "observed_rate", "intercept", "intercept_ci_low", "intercept_ci_high", "slope",
-           "slope_ci_low", "slope_ci_high", "n_resamples", "n_skipped", "reason"]
+           "slope_ci_low", "slope_ci_high", "n_resamples", "n_skipped", "intercept_n_skipped",
+           "slope_n_skipped", "reason"]
 
 
 def _logit(p) -> np.ndarray:
@@ -30,59 +34,42 @@ def _logit(p) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
-def _sigmoid(z):
-    return 1 / (1 + np.exp(-np.clip(z, -40, 40)))
+def fit_intercept(y: np.ndarray, lp: np.ndarray, w: np.ndarray) -> logistic.Fits:
+    """a per weight row of `w` (R, n): maximum likelihood of y ~ a + offset(lp)."""
+    return logistic.fit_offset_intercept(y, lp, w)
 
 
-def fit_intercept(y: np.ndarray, lp: np.ndarray, w: np.ndarray, iters: int = 50) -> np.ndarray:
-    """a per weight row of `w` (R, n): maximum likelihood of y ~ a + offset(lp). Newton steps
-    only on the rows still moving (resamples with separation run on; the rest stop early)."""
-    a = np.zeros(w.shape[0])
-    active = np.arange(w.shape[0])
-    for _ in range(iters):
-        wa = w[active]
-        p = _sigmoid(a[active, None] + lp[None, :])
-        grad = (wa * (y[None, :] - p)).sum(1)
-        hess = (wa * p * (1 - p)).sum(1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            step = np.nan_to_num(grad / hess)
-        a[active] += step
-        active = active[np.abs(step) >= 1e-10]
-        if not len(active):
-            break
-    return _finite(a, w, y)
+def fit_slope(y: np.ndarray, lp: np.ndarray, w: np.ndarray) -> logistic.Fits:
+    """(a, b) per weight row: maximum likelihood of y ~ a + b * lp; b is the slope."""
+    return logistic.fit_line(y, lp, w)
 
 
-def fit_slope(y: np.ndarray, lp: np.ndarray, w: np.ndarray, iters: int = 50) -> np.ndarray:
-    """b per weight row of `w`: maximum likelihood of y ~ a + b * lp (2x2 Newton steps, only
-    on the rows still moving)."""
-    a, b = np.zeros(w.shape[0]), np.ones(w.shape[0])
-    active = np.arange(w.shape[0])
-    for _ in range(iters):
-        wa = w[active]
-        with np.errstate(over="ignore", invalid="ignore"):  # a separated resample runs off
-            p = _sigmoid(a[active, None] + b[active, None] * lp[None, :])
-        r, v = wa * (y[None, :] - p), wa * p * (1 - p)
-        g0, g1 = r.sum(1), (r * lp).sum(1)
-        h00, h01, h11 = v.sum(1), (v * lp).sum(1), (v * lp * lp).sum(1)
-        det = h00 * h11 - h01 ** 2
-        with np.errstate(divide="ignore", invalid="ignore"):
-            da, db = (h11 * g0 - h01 * g1) / det, (h00 * g1 - h01 * g0) / det
-        da, db = np.nan_to_num(da), np.nan_to_num(db)
-        a[active] += da
-        b[active] += db
-        active = active[(np.abs(da) >= 1e-10) | (np.abs(db) >= 1e-10)]
-        if not len(active):
-            break
-    return _finite(b, w, y)
+def _point_reason(name: str, status: int) -> str:
+    """Why the full-sample fit is n/a: no finite maximum (and why), or no convergence."""
+    if status == logistic.NOT_CONVERGED:
+        return reasons.not_converged(name)
+    return reasons.no_finite_fit(name, logistic.STATUS_WORDS[status])
 
 
-def _finite(est: np.ndarray, w: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """NaN where a resample has one class only or the fit ran off (separation)."""
-    pos = (w * y[None, :]).sum(1)
-    neg = (w * (1 - y)[None, :]).sum(1)
-    bad = (pos == 0) | (neg == 0) | ~np.isfinite(est) | (np.abs(est) > 50)
-    return np.where(bad, np.nan, est)
+def _skip_words(counts: dict[int, int]) -> str:
+    """'one class 12, the scores separate the classes 3': why resamples had no fit."""
+    return ", ".join(f"{logistic.STATUS_WORDS[s]} {n}" for s, n in counts.items())
+
+
+def _bootstrap_fits(y, lp, draws, n_boot) -> dict[str, tuple[np.ndarray, dict[int, int]]]:
+    """Intercept and slope of every resample, with the count of each cause of a missing fit."""
+    out = {"intercept": np.empty(n_boot), "slope": np.empty(n_boot)}
+    causes = {"intercept": {}, "slope": {}}
+    step = chunk_rows(len(y), 1_000_000)
+    for start in range(0, n_boot, step):
+        stop = min(start + step, n_boot)
+        w = draws.counts(start, stop).astype(float)
+        for name, fits in (("intercept", fit_intercept(y, lp, w)),
+                           ("slope", fit_slope(y, lp, w))):
+            out[name][start:stop] = fits.coef[:, -1]
+            for status, n in fits.counts().items():
+                causes[name][status] = causes[name].get(status, 0) + n
+    return {name: (out[name], causes[name]) for name in out}
 
 
 def calibration_row(frame: pd.DataFrame, source: str, task: str, n_boot: int, unit: str,
@@ -97,27 +84,26 @@ def calibration_row(frame: pd.DataFrame, source: str, task: str, n_boot: int, un
     reason = reasons.binary_shortfall(row["n_pos"], len(frame) - row["n_pos"])
     if reason:
         return {**row, **{c: np.nan for c in COLUMNS if c not in row}, "n_skipped": n_boot,
-                "reason": reason}
+                "intercept_n_skipped": n_boot, "slope_n_skipped": n_boot, "reason": reason}
     lp = _logit(p)
     ones = np.ones((1, len(y)))
-    row["intercept"] = float(fit_intercept(y, lp, ones)[0])
-    row["slope"] = float(fit_slope(y, lp, ones)[0])
+    why = []
+    for name, fits in (("intercept", fit_intercept(y, lp, ones)),
+                       ("slope", fit_slope(y, lp, ones))):
+        row[name] = float(fits.coef[0, -1])
+        if fits.status[0] != logistic.OK:
+            why.append(_point_reason(name, int(fits.status[0])))
     draws = resample.draw_for(frame["study_key"], frame["patient_key"], unit, n_boot, seed)
-    ints, slopes = np.empty(n_boot), np.empty(n_boot)
-    step = chunk_rows(len(y), 1_000_000)
-    for start in range(0, n_boot, step):
-        stop = min(start + step, n_boot)
-        w = draws.counts(start, stop).astype(float)
-        ints[start:stop] = fit_intercept(y, lp, w)
-        slopes[start:stop] = fit_slope(y, lp, w)
-    row["intercept_ci_low"], row["intercept_ci_high"], skip_i = percentile_ci(ints, level)
-    row["slope_ci_low"], row["slope_ci_high"], skip_s = percentile_ci(slopes, level)
-    for name in ("intercept", "slope"):  # no interval around an estimate that does not exist
-        if not np.isfinite(row[name]):
-            row[f"{name}_ci_low"] = row[f"{name}_ci_high"] = np.nan
-    row["n_skipped"] = max(skip_i, skip_s)
-    row["reason"] = reasons.join(reasons.no_finite_fit(name) for name in ("intercept", "slope")
-                                 if not np.isfinite(row[name]))
+    for name, (reps, causes) in _bootstrap_fits(y, lp, draws, n_boot).items():
+        low, high, skipped, withheld = ruled_ci(reps, name, _skip_words(causes), level)
+        if not np.isfinite(row[name]):  # no interval around an estimate that does not exist
+            low = high = np.nan
+            withheld = ""
+        row[f"{name}_ci_low"], row[f"{name}_ci_high"] = low, high
+        row[f"{name}_n_skipped"] = skipped
+        why.append(withheld)
+    row["n_skipped"] = max(row["intercept_n_skipped"], row["slope_n_skipped"])
+    row["reason"] = reasons.join(why)
     return row
 
 

@@ -2,7 +2,8 @@
 
 Reads `results/predictions/<source>/<task>.csv` (study_key, patient_key, split, y_true, y_pred)
 and writes one metrics row per (source, task): AUROC for binary tasks; MAE, R2 and Bland-Altman
-bias / limits of agreement for continuous tasks; each with a 95% percentile bootstrap interval.
+bias / limits of agreement for continuous tasks; each with a 95% percentile bootstrap interval
+(n/a, with the count in `reason`, when over 1% of the resamples had no value: `bootstrap.ruled_ci`).
 Fused rows also say how their test studies were scored (`fusion_method`, `n_mean_of_views`, from
 the fuse rule's pattern table). The model-vs-baseline comparison (`comparison_table`, written to
 `results/metrics/delong.csv`) follows `evaluate.unit`: DeLong by study, or a cluster bootstrap of
@@ -19,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from echocmr.logutil import script_logging
-from echocmr.stats import bootstrap, resample
+from echocmr.stats import bootstrap, reasons, resample
 from echocmr.stats.compare import compare
 from echocmr.stats.reasons import (
     NO_SHARED_STUDY,
@@ -90,7 +91,7 @@ def binary_row(frame: pd.DataFrame, source: str, task: str, n_boot: int, unit: s
         log.info("%s/%s: %d of %d resamples held one class and were skipped", source, task,
                  res.n_skipped, n_boot)
     return {**row, "auroc": res.estimate, "ci_low": res.ci_low, "ci_high": res.ci_high,
-            "n_skipped": res.n_skipped, "reason": ""}
+            "n_skipped": res.n_skipped, "reason": res.reason}
 
 
 def continuous_row(frame: pd.DataFrame, source: str, task: str, n_boot: int, unit: str,
@@ -109,7 +110,7 @@ def continuous_row(frame: pd.DataFrame, source: str, task: str, n_boot: int, uni
         row[name], row[f"{name}_ci_low"], row[f"{name}_ci_high"] = (
             res.estimate, res.ci_low, res.ci_high)
     row["n_skipped"] = stats["r2"].n_skipped  # R2 is undefined when all y_true are equal
-    row["reason"] = ""
+    row["reason"] = reasons.join(res.reason for res in stats.values())
     return row
 
 

@@ -9,6 +9,8 @@ validation classification is the same but a test score between two validation sc
 decided by an arbitrary edge. The test proportions get percentile intervals over the SAME
 resamples as the AUROC's CI (`resample.draw_for` with the same rows, order and seed); the
 threshold is held fixed in every resample (it comes from the validation split, not from test).
+A measure's interval is n/a, with the count, when more than 1% of the resamples leave its
+denominator empty (`bootstrap.ruled_ci`).
 
 For the fused model, the validation predictions are in-sample (the fusion regression was fitted
 on those studies), so its threshold is chosen on fitted values: see docs/results.md.
@@ -21,7 +23,7 @@ import pandas as pd
 
 from echocmr.logutil import script_logging
 from echocmr.stats import reasons, resample
-from echocmr.stats.bootstrap import CI_LEVEL, percentile_ci
+from echocmr.stats.bootstrap import CI_LEVEL, ruled_ci
 from echocmr.stats.resample import Draws, chunk_rows
 
 MEASURES = ("sensitivity", "specificity", "ppv", "npv")
@@ -29,6 +31,9 @@ COLUMNS = (["source", "task", "unit", "threshold_rule", "threshold", "n_val", "y
             "n", "n_pos", "n_neg", "n_patients", "tp", "fp", "tn", "fn"]
            + [f"{m}{suffix}" for m in MEASURES for suffix in ("", "_ci_low", "_ci_high")]
            + ["n_resamples", "n_skipped", "reason"])
+# What leaves a resample without a value of each measure (an empty denominator).
+SKIP_CAUSES = {"sensitivity": "no positive", "specificity": "no negative",
+               "ppv": "none called positive", "npv": "none called negative"}
 RULE = "Youden J on validation; positive if score >= threshold"
 BUNDLE_RULE = ("bundle threshold (Youden J on the training site's validation); positive if "
                "score >= threshold")
@@ -110,13 +115,17 @@ def operating_row(val: pd.DataFrame, test: pd.DataFrame, source: str, task: str,
                               seed_for(seed, source, task))
     reps = operating_replicates(y, s, threshold, draws)
     skipped = np.zeros(n_boot, dtype=bool)
+    withheld = []
     for m in MEASURES:
-        low, high, _ = percentile_ci(reps[m], level)
+        low, high, _, why = ruled_ci(reps[m], m, SKIP_CAUSES[m], level)
+        if not np.isfinite(point[m][0]):  # the measure's own reason says why
+            why = ""
         row[m], row[f"{m}_ci_low"], row[f"{m}_ci_high"] = float(point[m][0]), low, high
+        withheld.append(why)
         if m in ("sensitivity", "specificity"):
             skipped |= ~np.isfinite(reps[m])
     row["n_skipped"] = int(skipped.sum())  # one-class resamples (PPV/NPV skip their own)
-    row["reason"] = undefined_measures(counts)
+    row["reason"] = reasons.join([undefined_measures(counts), *withheld])
     return row
 
 

@@ -64,9 +64,22 @@ def no_test_study_called(positive: bool) -> str:
             else "no test study below the threshold")
 
 
-def no_finite_fit(name: str) -> str:
-    """A calibration fit that runs off (the scores separate the classes: the slope diverges)."""
-    return measure_shortfall(name, "no finite fit (the scores separate the classes)")
+def no_finite_fit(name: str, cause: str = "the scores separate the classes") -> str:
+    """A calibration fit without a finite maximum (`cause`: separation, all scores equal), or
+    one the solver did not finish (`not_converged`)."""
+    return measure_shortfall(name, f"no finite fit ({cause})")
+
+
+def not_converged(name: str) -> str:
+    return measure_shortfall(name, "the fit did not converge")
+
+
+def ci_withheld(name: str, n_skipped: int, n_resamples: int, why: str, allowed: float) -> str:
+    """A bootstrap interval not reported: more resamples than `allowed` (a share) had no
+    replicate, so the percentiles would describe a selected subset of the resamples."""
+    return (f"{name} CI n/a: {n_skipped} of {n_resamples} resamples "
+            f"({n_skipped / n_resamples:.1%}) skipped ({why}), more than the {allowed:.0%} "
+            "allowed")
 
 
 def join(reasons) -> str:
