@@ -57,7 +57,7 @@ PAGE_TITLES = {
     "metrics_binary": "Binary metrics: AUROC with 95% bootstrap CI (test split)",
     "metrics_continuous": "Continuous metrics: MAE, R2, Bland-Altman (test split)",
     "delong": "Video models vs clinical baseline: AUROC difference, test and p-value "
-              "(test split; method column: DeLong or patient cluster bootstrap)",
+              "(test split; method column: DeLong or Obuchowski clustered by patient)",
     "operating_points": "Operating points on the test split at the threshold chosen on "
                         "validation (Youden J): sensitivity, specificity, PPV, NPV",
     "replication": "Replication: published vs reproduced, with verdicts",

@@ -5,8 +5,8 @@ and writes one metrics row per (source, task): AUROC for binary tasks; MAE, R2 a
 bias / limits of agreement for continuous tasks; each with a 95% percentile bootstrap interval.
 Fused rows also say how their test studies were scored (`fusion_method`, `n_mean_of_views`, from
 the fuse rule's pattern table). The model-vs-baseline comparison (`comparison_table`, written to
-`results/metrics/delong.csv`) follows `evaluate.unit`: DeLong by study, or a cluster bootstrap of
-the AUROC difference over the same patient resamples as the model's CI (`compare.py`).
+`results/metrics/delong.csv`) follows `evaluate.unit`: DeLong by study, or Obuchowski's
+clustered test by patient (`compare.py`).
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ CONTINUOUS_COLUMNS = (["source", "task", "unit", "n", "n_patients"]
                          for suffix in ("", "_ci_low", "_ci_high")]
                       + ["n_resamples", "n_skipped", *FUSION_COLUMNS, "reason"])
 # results/metrics/delong.csv (name kept for its consumers): one model-vs-baseline test per row.
-# `method`: "DeLong" (unit study) or "cluster bootstrap (patients)" (unit patient); diff_ci_*:
-# percentile interval of the bootstrap differences (empty for DeLong); `reason`: why the test
+# `method`: "DeLong" (unit study) or "Obuchowski clustered (patients)" (unit patient); diff_ci_*:
+# t interval of the difference (empty for DeLong); `reason`: why the test
 # is n/a (echocmr.stats.reasons), empty when it was computed.
 DELONG_COLUMNS = ["task", "model", "reference", "label_from", "method", "unit", "n", "n_patients",
                   "n_pos", "n_neg", "auroc_model", "auroc_reference", "diff", "diff_ci_low",
@@ -178,9 +178,7 @@ def paired_comparison(model: pd.DataFrame, reference: pd.DataFrame, task: str,
     A view model's label is view-specific (e.g. WMA in the A4C segments) while the baseline
     predicts the global label; both scores are judged against the model's own label so the
     comparison answers "does this model beat the baseline at its own task". With unit patient
-    the resamples are drawn exactly as for the model's CI (same rows, order and seed), so when
-    the baseline scored every study of the model (it scores every labelled study) the test uses
-    the very resamples behind the model's interval.
+    the test is Obuchowski's clustered one (analytic: `n_boot` and `seed` are not used).
     """
     both = model.merge(reference[["study_key", "y_pred"]], on="study_key",
                        suffixes=("", "_ref"))
@@ -194,12 +192,8 @@ def paired_comparison(model: pd.DataFrame, reference: pd.DataFrame, task: str,
     if reason:
         log.warning("%s vs %s, %s: %s; no comparison", model_name, reference_name, task, reason)
         return {**row, **{c: np.nan for c in DELONG_COLUMNS if c not in row}, "reason": reason}
-    draws = None
-    if unit == "patient":
-        draws = resample.draw_for(both["study_key"], both["patient_key"], unit, n_boot,
-                                  seed_for(seed, model_name, task))
     res = compare(y, both["y_pred"].to_numpy(float), both["y_pred_ref"].to_numpy(float), unit,
-                  draws)
+                  both["patient_key"].to_numpy())
     return {**row, "method": res.method, "auroc_model": res.auc1, "auroc_reference": res.auc2,
             "diff": res.diff, "diff_ci_low": res.ci_low, "diff_ci_high": res.ci_high,
             "se": res.se, "z": res.z, "p_value": res.p_value, "n_resamples": res.n_resamples,
@@ -242,8 +236,8 @@ comparison_table = delong_table
 
 def run_delong(smk) -> None:
     """Script entry of `rule delong`: model-vs-baseline AUROC comparison for each video model
-    (per view and fused): DeLong's test (evaluate.unit study) or a cluster bootstrap of the
-    difference (unit patient). The file keeps its historical name, results/metrics/delong.csv;
+    (per view and fused): DeLong's test (evaluate.unit study) or Obuchowski's clustered test
+    (unit patient). The file keeps its historical name, results/metrics/delong.csv;
     its `method` column names the test."""
     with script_logging(smk) as log:
         models, baselines = {}, {}
