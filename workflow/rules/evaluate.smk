@@ -24,6 +24,7 @@ rule evaluate:
         binary_tasks=BINARY_TASKS,
         absent=SCOPE.absent(evaluated_pairs()),
         n_bootstrap=config["evaluate"]["n_bootstrap"],
+        n_permutations=config["evaluate"]["n_permutations"],
         unit=config["evaluate"]["unit"],
         seed=config["seed"],
         code=CODE.of("evaluate.py"),

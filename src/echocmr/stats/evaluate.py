@@ -21,6 +21,7 @@ import pandas as pd
 from echocmr.logutil import script_logging
 from echocmr.stats import bootstrap, resample
 from echocmr.stats.compare import compare
+from echocmr.stats.permutation import auroc_permutation_p
 from echocmr.stats.reasons import (
     NO_SHARED_STUDY,
     binary_shortfall,
@@ -32,8 +33,12 @@ log = logging.getLogger(__name__)
 
 PRED_COLUMNS = ["study_key", "patient_key", "split", "y_true", "y_pred"]
 FUSION_COLUMNS = ["fusion_method", "n_mean_of_views"]  # fused rows only; empty for the others
+# perm_p: two-sided permutation p of AUROC == 0.5, labels permuted between patients
+# (echocmr.stats.permutation); the null cells' evidence beside their CI.
 BINARY_COLUMNS = ["source", "task", "unit", "n", "n_pos", "n_neg", "n_patients", "auroc",
-                  "ci_low", "ci_high", "n_resamples", "n_skipped", *FUSION_COLUMNS, "reason"]
+                  "ci_low", "ci_high", "perm_p", "n_permutations", "n_resamples", "n_skipped",
+                  *FUSION_COLUMNS, "reason"]
+N_PERMUTATIONS = 2000  # schema default of evaluate.n_permutations
 CONTINUOUS_STATS = bootstrap.CONTINUOUS_STATS
 CONTINUOUS_COLUMNS = (["source", "task", "unit", "n", "n_patients"]
                       + [f"{s}{suffix}" for s in CONTINUOUS_STATS
@@ -72,7 +77,7 @@ def read_predictions(path: str | Path, split: str = "test") -> pd.DataFrame:
 
 
 def binary_row(frame: pd.DataFrame, source: str, task: str, n_boot: int, unit: str,
-               seed: int) -> dict:
+               seed: int, n_perm: int = N_PERMUTATIONS) -> dict:
     y = frame["y_true"].to_numpy().astype(int)
     s = frame["y_pred"].to_numpy(dtype=float)
     row = {"source": source, "task": task, "unit": unit, "n": len(frame),
@@ -81,16 +86,21 @@ def binary_row(frame: pd.DataFrame, source: str, task: str, n_boot: int, unit: s
     reason = binary_shortfall(row["n_pos"], row["n_neg"])
     if reason:
         log.warning("%s/%s: %s; AUROC undefined", source, task, reason)
-        return {**row, "auroc": np.nan, "ci_low": np.nan, "ci_high": np.nan,
-                "n_skipped": n_boot, "reason": reason}
+        return {**row, "auroc": np.nan, "ci_low": np.nan, "ci_high": np.nan, "perm_p": np.nan,
+                "n_permutations": 0, "n_skipped": n_boot, "reason": reason}
     draws = resample.draw_for(frame["study_key"], frame["patient_key"], unit, n_boot,
                               seed_for(seed, source, task))
     res = bootstrap.bootstrap_auroc(y, s, draws)
     if res.n_skipped:
         log.info("%s/%s: %d of %d resamples held one class and were skipped", source, task,
                  res.n_skipped, n_boot)
+    # Permute by patient under unit patient; each study is its own unit under unit study.
+    units = frame["patient_key"] if unit == "patient" else frame["study_key"]
+    perm_p = auroc_permutation_p(y, s, units.to_numpy(), n_perm,
+                                 seed_for(seed, "permutation", source, task))
     return {**row, "auroc": res.estimate, "ci_low": res.ci_low, "ci_high": res.ci_high,
-            "n_skipped": res.n_skipped, "reason": ""}
+            "perm_p": perm_p, "n_permutations": n_perm, "n_skipped": res.n_skipped,
+            "reason": ""}
 
 
 def continuous_row(frame: pd.DataFrame, source: str, task: str, n_boot: int, unit: str,
@@ -137,8 +147,8 @@ def in_source_order(pairs) -> list[tuple[str, str]]:
 
 def evaluate_tables(tables: dict[tuple[str, str], str], binary_tasks, n_boot: int, unit: str,
                     seed: int, fusion: dict[str, str] | None = None,
-                    absent: dict[tuple[str, str], str] | None = None
-                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+                    absent: dict[tuple[str, str], str] | None = None,
+                    n_perm: int = N_PERMUTATIONS) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Metrics for every (source, task) -> path; returns (binary, continuous) frames.
 
     `fusion` maps a task to the fuse rule's pattern table (`fused/{task}.views.csv`); fused rows
@@ -155,7 +165,7 @@ def evaluate_tables(tables: dict[tuple[str, str], str], binary_tasks, n_boot: in
             row = {**absent_row(source, task, absent[(source, task)]), "unit": unit}
         elif task in binary_tasks:
             row = binary_row(read_predictions(tables[(source, task)]), source, task, n_boot,
-                             unit, seed)
+                             unit, seed, n_perm)
         else:
             row = continuous_row(read_predictions(tables[(source, task)]), source, task,
                                  n_boot, unit, seed)
@@ -166,6 +176,8 @@ def evaluate_tables(tables: dict[tuple[str, str], str], binary_tasks, n_boot: in
     for rows, columns in ((binary, BINARY_COLUMNS), (continuous, CONTINUOUS_COLUMNS)):
         frame = pd.DataFrame(rows, columns=columns)
         frame["n_mean_of_views"] = frame["n_mean_of_views"].astype("Int64")
+        if "n_permutations" in frame:
+            frame["n_permutations"] = frame["n_permutations"].astype("Int64")
         out.append(frame)
     return out[0], out[1]
 
@@ -273,6 +285,7 @@ def run_evaluate(smk) -> None:
             seed=smk.params.seed,
             fusion=fusion,
             absent={tuple(k.split("__")): v for k, v in smk.params.absent.items()},
+            n_perm=smk.params.n_permutations,
         )
         binary.to_csv(smk.output.binary, index=False, float_format="%.6f")
         continuous.to_csv(smk.output.continuous, index=False, float_format="%.6f")
