@@ -42,9 +42,7 @@ rule delong:
     conda:
         "../../envs/stats.yaml"
     params:
-        n_bootstrap=config["evaluate"]["n_bootstrap"],
         unit=config["evaluate"]["unit"],
-        seed=config["seed"],
         absent=SCOPE.absent(compared_pairs()),
         code=CODE.of("delong.py"),
     script:

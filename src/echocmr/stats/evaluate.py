@@ -26,7 +26,7 @@ from echocmr.stats.reasons import (
     NO_SHARED_STUDY,
     binary_shortfall,
     continuous_shortfall,
-    too_few_resamples,
+    too_few_patients,
 )
 
 log = logging.getLogger(__name__)
@@ -183,14 +183,13 @@ def evaluate_tables(tables: dict[tuple[str, str], str], binary_tasks, n_boot: in
 
 
 def paired_comparison(model: pd.DataFrame, reference: pd.DataFrame, task: str,
-                      model_name: str, reference_name: str, unit: str = "study",
-                      n_boot: int = 0, seed: int = 0) -> dict:
+                      model_name: str, reference_name: str, unit: str = "study") -> dict:
     """Model vs reference AUROC on the studies both tables scored, against the model's labels.
 
     A view model's label is view-specific (e.g. WMA in the A4C segments) while the baseline
     predicts the global label; both scores are judged against the model's own label so the
     comparison answers "does this model beat the baseline at its own task". With unit patient
-    the test is Obuchowski's clustered one (analytic: `n_boot` and `seed` are not used).
+    the test is Obuchowski's clustered one.
     """
     both = model.merge(reference[["study_key", "y_pred"]], on="study_key",
                        suffixes=("", "_ref"))
@@ -210,8 +209,13 @@ def paired_comparison(model: pd.DataFrame, reference: pd.DataFrame, task: str,
             "diff": res.diff, "diff_ci_low": res.ci_low, "diff_ci_high": res.ci_high,
             "se": res.se, "z": res.z, "p_value": res.p_value, "n_resamples": res.n_resamples,
             "n_skipped": res.n_skipped,
-            "reason": "" if np.isfinite(res.p_value)
-            else too_few_resamples(res.n_resamples, res.n_skipped)}
+            "reason": "" if np.isfinite(res.p_value) else _patients_by_class(both)}
+
+
+def _patients_by_class(both: pd.DataFrame) -> str:
+    """Why a clustered test has no standard error: too few patients hold one class."""
+    holds = both.groupby("y_true")["patient_key"].nunique()
+    return too_few_patients(int(holds.get(1, 0)), int(holds.get(0, 0)))
 
 
 def skipped_comparison(task: str, model_name: str, unit: str, reason: str) -> dict:
@@ -222,7 +226,7 @@ def skipped_comparison(task: str, model_name: str, unit: str, reason: str) -> di
 
 
 def delong_table(models: dict[tuple[str, str], str], baselines: dict[str, str],
-                 unit: str = "study", n_boot: int = 0, seed: int = 0,
+                 unit: str = "study",
                  absent: dict[tuple[str, str], str] | None = None) -> pd.DataFrame:
     """Each (model source, task) against the baseline of the same task, on the test split,
     by the test `unit` asks for (see `paired_comparison`). `absent` (source, task) -> reason
@@ -238,7 +242,7 @@ def delong_table(models: dict[tuple[str, str], str], baselines: dict[str, str],
         elif task in baselines:
             rows.append(paired_comparison(read_predictions(models[(source, task)]),
                                           read_predictions(baselines[task]), task, source,
-                                          "baseline", unit, n_boot, seed))
+                                          "baseline", unit))
     return pd.DataFrame(rows, columns=DELONG_COLUMNS)
 
 
@@ -261,9 +265,7 @@ def run_delong(smk) -> None:
             else:
                 models[(source, task)] = path
         absent = {tuple(k.split("__")): v for k, v in smk.params.absent.items()}
-        table = delong_table(models, baselines, unit=smk.params.unit,
-                             n_boot=smk.params.n_bootstrap, seed=smk.params.seed,
-                             absent=absent)
+        table = delong_table(models, baselines, unit=smk.params.unit, absent=absent)
         table.to_csv(smk.output[0], index=False, float_format="%.6g")
         log.info("%d comparisons with the baseline (%s)", len(table),
                  ", ".join(sorted(set(table["method"].dropna()))))

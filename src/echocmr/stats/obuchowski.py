@@ -89,8 +89,10 @@ def clustered_difference(y_true, score1, score2, cluster) -> tuple[np.ndarray, .
     s01 = _scaled(i01) / n * (dev01**2).sum(axis=1)
     s11 = _scaled(np.array(n_clusters)) * (dev10 * dev01).sum(axis=1)
     var = s10 / m + s01 / n + 2.0 * s11 / (m * n)
-    df = np.maximum(np.minimum(i10, i01) - 1, 1)
-    return auc1, auc2, diff, np.sqrt(np.maximum(var, 0.0)), df
+    rare = np.minimum(i10, i01)
+    # Fewer than two patients of a class leave that class's variance undefined (not zero).
+    se = np.where(rare >= 2, np.sqrt(np.maximum(var, 0.0)), np.nan)
+    return auc1, auc2, diff, se, np.maximum(rare - 1, 1)
 
 
 def _scaled(k: np.ndarray) -> np.ndarray:
@@ -104,6 +106,7 @@ def p_values(diff: np.ndarray, se: np.ndarray, df: np.ndarray) -> tuple[np.ndarr
     for a zero difference (identical rankings) and p 0 otherwise."""
     with np.errstate(divide="ignore", invalid="ignore"):
         t = np.where(se > 0, diff / se, np.where(diff == 0, 0.0, np.sign(diff) * np.inf))
+        t = np.where(np.isnan(se), np.nan, t)
     p = 2.0 * student_t.sf(np.abs(t), df)
     return t, p
 
