@@ -257,7 +257,7 @@ def verdict_counts(table: pd.DataFrame) -> pd.DataFrame:
 VERDICT_COLOURS = {CONSISTENT: "#2ca02c", INCONSISTENT: "#d62728", INCONCLUSIVE: "#ff7f0e",
                    INCONCLUSIVE_TABLE1: "#ff7f0e"}
 LEGEND = [("#2ca02c", "consistent"), ("#d62728", "inconsistent"), ("#ff7f0e", "inconclusive"),
-          ("0.75", "not a replication (synthetic input) or no interval")]
+          ("0.75", "not counted (synthetic input) or no interval")]
 
 
 def _verdict_colour(verdict_text: str) -> str:
