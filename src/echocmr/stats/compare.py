@@ -8,7 +8,7 @@ understates the variance of the AUROC difference (a simulation with 1-5 studies 
 sharing a patient effect rejected a true null 2-3 times too often with plain DeLong,
 `tests/test_stats_compare.py`). The clustered test is Obuchowski's (1997): DeLong's structural
 components summed per patient, with a Student-t reference (`obuchowski.py`). It keeps the
-type-I error at 0.046-0.057 for 50-200 test patients and prevalence 0.1-0.5, where the
+type-I error at 0.043-0.053 for 50-200 test patients and prevalence 0.1-0.5, where the
 patient-bootstrap z-test (`bootstrap_difference`, kept for comparison) was liberal at the tissue
 tasks' test sizes (0.07-0.09 at 60-76 patients and prevalence 0.15-0.28).
 """
