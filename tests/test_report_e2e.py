@@ -49,7 +49,7 @@ def test_demo_tables_figures_and_replication(demo_run):
     assert (binary["n_resamples"] == 10_000).all() and (binary["unit"] == "patient").all()
     rep = pd.read_csv(res / "replication.csv")
     assert len(rep) == 20 + 6 + 16
-    verdicts = r"CIs |published value|reproduced value|not reproduced|n/a: "
+    verdicts = r"consistent|inconsistent|inconclusive|not counted: synthetic|not reproduced|n/a: "
     assert rep["verdict"].str.match(verdicts).all()
     flow = pd.read_csv(res / "qc" / "flow.csv", keep_default_na=False)
     check_flow(flow)

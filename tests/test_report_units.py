@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import norm
 
 from echocmr.model import fuse
 from echocmr.report import qc_flow, replication, tables
@@ -65,12 +66,38 @@ def test_ci_format_with_negative_bounds():
     assert fmt_ci(float("nan"), 0, 1) == "n/a"
 
 
-def test_verdicts():
-    assert replication.verdict((0.8, 0.7, 0.9), (0.85, 0.82, 0.95)) == (True, "CIs overlap")
-    assert replication.verdict((0.8, 0.7, 0.9), (0.6, 0.5, 0.65))[0] is False
-    assert replication.verdict((0.04, None, None), (0.1, 0.0, 0.2))[1].startswith(
-        "published value inside")
-    assert replication.verdict((0.8, 0.7, 0.9), (None, None, None))[1].startswith("not")
+def test_verdicts_follow_the_documented_rule():
+    narrow = (0.80, 0.78, 0.82)
+    # difference CI -0.02 +/- 1.96 * sqrt(2) * 0.0102 = (-0.048, 0.008): inside +/-0.05
+    assert replication.verdict(narrow, (0.78, 0.76, 0.80), 0.05) == replication.CONSISTENT
+    # overlapping CIs, yet the difference's CI (0.0003, 0.08) excludes 0
+    assert replication.verdict(narrow, (0.84, 0.81, 0.87), 0.05) == replication.INCONSISTENT
+    # a wide reproduced CI (few test studies): includes 0, reaches past the margin
+    assert replication.verdict(narrow, (0.78, 0.60, 0.95), 0.05) == replication.INCONCLUSIVE
+    # no published interval (R2): the published value is taken as exact
+    assert replication.verdict((0.04, None, None), (0.1, 0.0, 0.2), 0.05) == (
+        replication.INCONCLUSIVE)
+    assert replication.verdict(narrow, (0.8, None, None), 0.05) == replication.NO_INTERVAL
+    assert replication.verdict(narrow, (None, None, None), 0.05).startswith("not")
+
+
+def test_difference_ci_combines_the_two_standard_errors():
+    z = norm.ppf(0.975)
+    diff, low, high = replication.difference((0.70, 0.60, 0.80), (0.75, 0.70, 0.80))
+    se = np.hypot(0.2 / (2 * z), 0.1 / (2 * z))
+    assert diff == pytest.approx(0.05)
+    assert (low, high) == pytest.approx((0.05 - z * se, 0.05 + z * se))
+
+
+def test_difference_ci_covers_zero_95_percent_of_the_time_when_both_estimate_one_value():
+    rng = np.random.default_rng(0)
+    se_pub, se_rep, half = 0.013, 0.04, norm.ppf(0.975)
+    covered = []
+    for pub, rep in zip(rng.normal(0.8, se_pub, 4000), rng.normal(0.8, se_rep, 4000)):
+        _, low, high = replication.difference((pub, pub - half * se_pub, pub + half * se_pub),
+                                              (rep, rep - half * se_rep, rep + half * se_rep))
+        covered.append(low <= 0 <= high)
+    assert np.mean(covered) == pytest.approx(0.95, abs=0.01)  # Monte Carlo SE 0.0034
 
 
 def test_wilson_and_mean_intervals():
@@ -89,8 +116,34 @@ def test_replication_table_reads_table1_by_key():
                            "sd": [2.0, np.nan], "n": [1000, 410], "N": [1000, 1000]})
     empty = pd.DataFrame(columns=["source", "task"])
     rep = replication.replication_table(published, empty, empty, table1)
-    assert list(rep["verdict"]) == ["CIs do not overlap", "CIs overlap"]
-    assert rep.loc[1, "reproduced"] == pytest.approx(41.0)
+    # female: 41.0% (N 1000) vs 41.8% (N 1453), difference CI -4.7 to 3.2 points, margin 4.2
+    assert list(rep["verdict"]) == [replication.INCONSISTENT, replication.INCONCLUSIVE_TABLE1]
+    assert rep.loc[1, "reproduced"] == pytest.approx(41.0) and rep["counts"].all()
+    synthetic = replication.replication_table(published, empty, empty, table1, synthetic=True)
+    assert (synthetic["verdict"] == replication.SYNTHETIC).all()
+    assert not synthetic["counts"].any()  # drawn from the paper's numbers: not a replication
+
+
+def test_replication_page_rounds_as_the_paper_and_leads_with_the_verdict():
+    published = {"table2": {"wma": {"fused": [0.873, 0.816, 0.922]}},
+                 "continuous": {"t2": {"r2": [0.002, None, None], "mae": [5.39, 5.07, 5.71]}}}
+    binary = pd.DataFrame({"source": ["fused"], "task": ["wma"], "auroc": [0.848035],
+                           "ci_low": [0.77123], "ci_high": [0.91456], "reason": [""]})
+    continuous = pd.DataFrame({"source": ["fused"], "task": ["t2"], "r2": [-0.031234],
+                               "r2_ci_low": [-0.1], "r2_ci_high": [0.01], "mae": [5.87654],
+                               "mae_ci_low": [5.2], "mae_ci_high": [6.6], "reason": [""]})
+    table = replication.replication_table(published, binary, continuous, None)
+    page = replication.replication_display(table)
+    assert list(page.columns)[0] == "Verdict"
+    assert page.loc[0, "Reproduced (95% CI)"] == "0.848 (0.771 to 0.915)"
+    assert page.loc[0, "Item"] == "AUROC WMA, three-view fusion"
+    assert page.loc[1, "Published (95% CI)"] == "0.002"
+    assert page.loc[2, "Reproduced (95% CI)"] == "5.88 (5.20 to 6.60)"
+    # fits 1400 px: widest cell of each column at ~7.5 px a character (13 px DejaVu Sans)
+    # plus 20 px padding, with the longest verdict in the first column
+    widest = [max(page[c].str.len().max(), len(c), len(replication.INCONCLUSIVE) * (i == 0))
+              for i, c in enumerate(page.columns)]
+    assert sum(7.5 * w + 20 for w in widest) < 1400
 
 
 def write_qc(path, rows):

@@ -312,9 +312,17 @@ def test_replication_and_qc_flow(report_run):
     assert len(rep) == 20 + 6 + 16
     assert set(rep["group"]) == {"table2", "continuous", "table1"}
     t2 = rep[rep["group"] == "table2"]
-    assert t2["verdict"].isin(["CIs overlap", "CIs do not overlap"]).all()
+    assert t2["verdict"].isin(["consistent", "inconsistent",
+                               "inconclusive (too few test studies to tell)"]).all()
+    assert t2["counts"].all()
+    # the synthetic cohort is drawn from the paper's Table 1: labelled, not counted
     age = rep[rep["item"] == "Age (years)"].iloc[0]
-    assert age["reproduced"] == pytest.approx(55.1) and age["verdict"] == "CIs overlap"
+    assert age["reproduced"] == pytest.approx(55.1) and not age["counts"]
+    assert age["verdict"] == "not counted: synthetic input drawn from the paper's Table 1"
+    page = (res / "report" / "replication.html").read_text()
+    assert page.index("<th>Verdict</th>") < page.index("<th>Item</th>")
+    assert not re.search(r"\d\.\d{4,}", page)  # rounded as the paper prints (<= 3 decimals)
+    assert "Counted as replication" in page
     missing = rep[rep["item"] == "BMI"].iloc[0]
     assert missing["verdict"].startswith("not reproduced")
     flow = pd.read_csv(res / "qc" / "flow.csv", keep_default_na=False)

@@ -25,7 +25,7 @@ CASES = {
     "model.lr": (0.002, {"train"}),
     "model.test_clips": ("all", {"predict"}),
     "model.threads": (2, set()),
-    "evaluate.n_bootstrap": (500, {"evaluate", "delong", "operating_points", "calibration"}),
+    "evaluate.n_bootstrap": (500, {"evaluate", "operating_points", "calibration"}),
     "report.published": ({"table2": {"wma": {"A4C": [0.8, 0.7, 0.9]}}},
                          {"replication", "readiness"}),
     "views.threshold": (0.6, {"views_decide"}),

@@ -11,7 +11,7 @@ from sklearn.metrics import roc_auc_score
 
 from echocmr.stats.delong import auc_covariance, delong_test
 from echocmr.stats.evaluate import DELONG_COLUMNS, delong_table, paired_comparison
-from echocmr.stats.reasons import NO_SHARED_STUDY, NO_TEST_STUDY, too_few_resamples
+from echocmr.stats.reasons import NO_SHARED_STUDY, NO_TEST_STUDY, too_few_patients
 
 
 def test_hand_worked_example():
@@ -92,8 +92,7 @@ def test_one_class_among_the_paired_studies_is_named():
 
 def test_a_model_without_predictions_has_no_test_study():
     """An untrained model (or a view with no kept cine) writes an empty prediction table."""
-    row = paired_comparison(MODEL.iloc[:0], BASELINE, "wma", "PLAX", "baseline", unit="patient",
-                            n_boot=50, seed=1)
+    row = paired_comparison(MODEL.iloc[:0], BASELINE, "wma", "PLAX", "baseline", unit="patient")
     assert row["reason"] == NO_TEST_STUDY and row["n"] == 0 and np.isnan(row["diff"])
 
 
@@ -103,13 +102,16 @@ def test_a_baseline_that_scored_none_of_the_models_studies_is_named():
     assert row["reason"] == NO_SHARED_STUDY and row["n"] == 0
 
 
-def test_a_cluster_bootstrap_without_two_two_class_resamples_names_the_count():
-    # One resample cannot give a standard error, whichever patients it drew.
-    row = paired_comparison(MODEL, BASELINE, "wma", "A4C", "baseline", unit="patient",
-                            n_boot=1, seed=3)
+def test_a_clustered_test_with_one_patient_of_a_class_names_the_count():
+    # Both positives belong to one patient: no between-patient variance for the positives.
+    one_positive_patient = MODEL.assign(patient_key=["P1", "P2", "P1", "P4"])
+    row = paired_comparison(one_positive_patient, BASELINE, "wma", "A4C", "baseline",
+                            unit="patient")
     assert np.isnan(row["p_value"]) and np.isfinite(row["auroc_model"])
-    assert row["reason"] == too_few_resamples(1, row["n_skipped"])
-    assert row["reason"].endswith("resamples held both classes, need 2 for a standard error")
+    assert row["reason"] == too_few_patients(1, 2)
+    assert row["reason"].endswith("need 2 of each for a clustered standard error")
+    two_each = paired_comparison(MODEL, BASELINE, "wma", "A4C", "baseline", unit="patient")
+    assert two_each["reason"] == "" and np.isfinite(two_each["p_value"])
 
 
 def test_the_comparison_table_carries_the_reason_column(tmp_path):

@@ -68,3 +68,16 @@ def test_delong_pairs_on_common_studies(tmp_path):
     row = table.iloc[0]
     assert row["n"] == 45 and row["model"] == "fused" and row["reference"] == "baseline"
     assert row["auroc_model"] > row["auroc_reference"] and 0 <= row["p_value"] < 0.05
+
+
+def test_binary_rows_carry_a_permutation_p_that_separates_signal_from_null(tmp_path):
+    signal, _ = predictions(tmp_path, "wma", n=80, shift=2.0)
+    null, _ = predictions(tmp_path, "t2_abnormal", n=80, seed=4, shift=0.0)
+    binary, _ = evaluate.evaluate_tables(
+        {("A4C", "wma"): signal, ("A4C", "t2_abnormal"): null}, {"wma", "t2_abnormal"}, 200,
+        "patient", 1, n_perm=999)
+    by_task = binary.set_index("task")
+    assert by_task.loc["wma", "perm_p"] == 0.001  # no permutation reaches a strong signal
+    assert by_task.loc["t2_abnormal", "perm_p"] > 0.05
+    assert by_task.loc["wma", "n_permutations"] == 999
+    assert list(binary.columns) == evaluate.BINARY_COLUMNS

@@ -24,6 +24,7 @@ rule evaluate:
         binary_tasks=BINARY_TASKS,
         absent=SCOPE.absent(evaluated_pairs()),
         n_bootstrap=config["evaluate"]["n_bootstrap"],
+        n_permutations=config["evaluate"]["n_permutations"],
         unit=config["evaluate"]["unit"],
         seed=config["seed"],
         code=CODE.of("evaluate.py"),
@@ -41,9 +42,7 @@ rule delong:
     conda:
         "../../envs/stats.yaml"
     params:
-        n_bootstrap=config["evaluate"]["n_bootstrap"],
         unit=config["evaluate"]["unit"],
-        seed=config["seed"],
         absent=SCOPE.absent(compared_pairs()),
         code=CODE.of("delong.py"),
     script:

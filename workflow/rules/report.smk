@@ -121,6 +121,9 @@ rule replication:
         "../../envs/plot.yaml"
     params:
         published=config["report"]["published"],
+        equivalence=config["report"]["equivalence"],
+        # the synthetic generator draws its cohort from the published Table 1
+        synthetic=config["input"]["mode"] == "synthetic",
         code=CODE.of("replication.py"),
     script:
         "../scripts/replication.py"

@@ -57,7 +57,7 @@ PAGE_TITLES = {
     "metrics_binary": "Binary metrics: AUROC with 95% bootstrap CI (test split)",
     "metrics_continuous": "Continuous metrics: MAE, R2, Bland-Altman (test split)",
     "delong": "Video models vs clinical baseline: AUROC difference, test and p-value "
-              "(test split; method column: DeLong or patient cluster bootstrap)",
+              "(test split; method column: DeLong or Obuchowski clustered by patient)",
     "operating_points": "Operating points on the test split at the threshold chosen on "
                         "validation (Youden J): sensitivity, specificity, PPV, NPV",
     "replication": "Replication: published vs reproduced, with verdicts",
@@ -71,17 +71,23 @@ def run_report_assets(smk) -> None:
 
     import pandas as pd
 
+    from echocmr.report.replication import replication_display, verdict_counts
     from echocmr.report.tables import frame_html, operating_points_display
 
     with script_logging(smk):
         shutil.copyfile(smk.input.view_confusion, smk.output.view_confusion)
         for name, title in PAGE_TITLES.items():
+            more = ()
             if name == "operating_points":
                 frame = operating_points_display(pd.read_csv(smk.input[name]))
+            elif name == "replication":  # for reading: rounded as the paper, verdict first
+                table = pd.read_csv(smk.input[name])
+                frame = replication_display(table)
+                more = ((verdict_counts(table), "Verdicts"),)
             else:
                 frame = pd.read_csv(smk.input[name], keep_default_na=False)
             with open(smk.output[name], "w") as handle:
-                handle.write(frame_html(frame, title))
+                handle.write(frame_html(frame, title, more))
         config_text = config_yaml(smk.params.config)
         versions = software_versions()
         for path, text in ((smk.output.config, config_text),

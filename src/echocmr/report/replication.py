@@ -1,11 +1,19 @@
 """Published numbers (config `report.published`) beside the reproduced ones, with a verdict.
 
-On the synthetic export this reads as a check of the planted effects; on a site's data it is the
-replication. Verdict per row: the two 95% CIs overlap or not. Where the paper gives no interval
-(R2, Table 1 summaries) the published interval is derived when possible (Table 1: normal-theory
-CI of a mean, Wilson CI of a proportion) and otherwise the published point is tested against the
-reproduced interval. Table 1 values are read by `key` from the cohort stage's machine-readable
-`results/table1.csv` (estimate, sd, n, N).
+Verdict per row, from the difference reproduced - published and its 95% CI (docs/results.md,
+"Replication table"): each CI gives its estimate's SE as (high - low) / (2 x 1.96), the two SEs
+combine as independent (different cohorts), and
+
+- `inconsistent`: the difference's CI excludes 0;
+- `consistent`: it includes 0 and lies within +/- the equivalence margin (`report.equivalence`:
+  absolute on the 0-1 scale of AUROC and R2, relative to the published value otherwise);
+- `inconclusive (too few test studies to tell)`: it includes 0 but reaches past the margin.
+
+Where the paper prints no interval (R2) the published value counts as exact (SE 0); Table 1
+intervals are derived (normal-theory CI of a mean, Wilson CI of a proportion). Table 1 values are
+read by `key` from the cohort stage's `results/table1.csv`. On synthetic input the generator
+draws the cohort from the paper's own Table 1, so those rows are labelled as such and not counted
+(`counts`: False); Table 2 rows then check the planted effects, not the paper.
 """
 
 from __future__ import annotations
@@ -20,46 +28,79 @@ from echocmr.report import style
 from echocmr.report.tables import SOURCES, VIDEO_LABELS
 
 plt = style.plt
-COLUMNS = ["group", "item", "published", "published_ci_low", "published_ci_high", "reproduced",
-           "reproduced_ci_low", "reproduced_ci_high", "overlap", "verdict"]
+COLUMNS = ["group", "item", "verdict", "counts", "published", "published_ci_low",
+           "published_ci_high", "reproduced", "reproduced_ci_low", "reproduced_ci_high",
+           "difference", "difference_ci_low", "difference_ci_high", "margin", "decimals"]
 Z95 = 1.959963984540054
 TASK_LABELS = {"wma": "WMA", "lge": "Scar", "t1_abnormal": "Abnormal T1",
                "t2_abnormal": "Abnormal T2", "ecv_abnormal": "Abnormal ECV",
                "t1": "T1", "t2": "T2", "ecv": "ECV"}
+CONSISTENT = "consistent"
+INCONSISTENT = "inconsistent"
+INCONCLUSIVE = "inconclusive (too few test studies to tell)"
+INCONCLUSIVE_TABLE1 = "inconclusive (too few patients to tell)"
+SYNTHETIC = "not counted: synthetic input drawn from the paper's Table 1"
+NO_INTERVAL = "no interval to compare"
+COUNTED = (CONSISTENT, INCONSISTENT, INCONCLUSIVE, INCONCLUSIVE_TABLE1)
+EQUIVALENCE = {"auroc": 0.05, "relative": 0.10}  # schema defaults of report.equivalence
 
 
 def _f(x) -> float:
     return float("nan") if x is None else float(x)
 
 
-def verdict(pub: tuple[float, float, float], rep: tuple[float, float, float],
-            reason: str = "") -> tuple[object, str]:
-    """(overlap flag or None, verdict text) for published vs reproduced (estimate, low, high);
-    `reason`: why the reproduced estimate is missing, when the metrics say (`n/a: <reason>`)."""
-    p, pl, ph = (_f(v) for v in pub)
-    r, rl, rh = (_f(v) for v in rep)
-    if not math.isfinite(r):
-        return None, f"n/a: {reason}" if reason else "not reproduced (no estimate)"
-    if math.isfinite(pl) and math.isfinite(ph) and math.isfinite(rl) and math.isfinite(rh):
-        overlap = bool(rl <= ph and pl <= rh)
-        return overlap, "CIs overlap" if overlap else "CIs do not overlap"
-    if math.isfinite(rl) and math.isfinite(rh):
-        inside = bool(rl <= p <= rh)
-        return inside, ("published value inside reproduced CI" if inside
-                        else "published value outside reproduced CI")
-    if math.isfinite(pl) and math.isfinite(ph):
-        inside = bool(pl <= r <= ph)
-        return inside, ("reproduced value inside published CI" if inside
-                        else "reproduced value outside published CI")
-    return None, "no interval to compare"
+def se_from_ci(low: float, high: float) -> float:
+    """SE of an estimate from its two-sided 95% CI (0 when there is none: taken as exact)."""
+    low, high = _f(low), _f(high)
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return 0.0
+    return (high - low) / (2.0 * Z95)
 
 
-def _row(group, item, pub, rep, reason: str = "") -> dict:
-    overlap, text = verdict(pub, rep, reason)
-    return {"group": group, "item": item, "published": _f(pub[0]),
-            "published_ci_low": _f(pub[1]), "published_ci_high": _f(pub[2]),
-            "reproduced": _f(rep[0]), "reproduced_ci_low": _f(rep[1]),
-            "reproduced_ci_high": _f(rep[2]), "overlap": overlap, "verdict": text}
+def difference(pub: tuple, rep: tuple) -> tuple[float, float, float]:
+    """Reproduced - published with its 95% CI, the two estimates independent."""
+    diff = _f(rep[0]) - _f(pub[0])
+    half = Z95 * math.hypot(se_from_ci(pub[1], pub[2]), se_from_ci(rep[1], rep[2]))
+    return diff, diff - half, diff + half
+
+
+def verdict(pub: tuple, rep: tuple, margin: float, reason: str = "",
+            inconclusive: str = INCONCLUSIVE) -> str:
+    """The documented rule for published vs reproduced (estimate, low, high); `reason`: why the
+    reproduced estimate is missing, when the metrics say (`n/a: <reason>`)."""
+    if not math.isfinite(_f(rep[0])):
+        return f"n/a: {reason}" if reason else "not reproduced (no estimate)"
+    if not (math.isfinite(_f(rep[1])) and math.isfinite(_f(rep[2]))):
+        return NO_INTERVAL
+    _, low, high = difference(pub, rep)
+    if low > 0 or high < 0:
+        return INCONSISTENT
+    if -margin <= low and high <= margin:
+        return CONSISTENT
+    return inconclusive
+
+
+def decimals(*values) -> int:
+    """Decimal places the paper prints (as the config spells its numbers; at most 3)."""
+    places = [len(repr(float(v)).split(".")[1].rstrip("0")) for v in values
+              if v is not None and math.isfinite(float(v))]
+    return min(max(places, default=0), 3)
+
+
+def _row(group, item, pub, rep, margin: float, places: int, reason: str = "",
+         synthetic: bool = False) -> dict:
+    inconclusive = INCONCLUSIVE_TABLE1 if group == "table1" else INCONCLUSIVE
+    text = verdict(pub, rep, margin, reason, inconclusive)
+    has_interval = math.isfinite(_f(rep[0])) and text != NO_INTERVAL
+    if synthetic and math.isfinite(_f(rep[0])):
+        text = SYNTHETIC
+    diff = difference(pub, rep) if has_interval else (float("nan"),) * 3
+    return {"group": group, "item": item, "verdict": text, "counts": text in COUNTED,
+            "published": _f(pub[0]), "published_ci_low": _f(pub[1]),
+            "published_ci_high": _f(pub[2]), "reproduced": _f(rep[0]),
+            "reproduced_ci_low": _f(rep[1]), "reproduced_ci_high": _f(rep[2]),
+            "difference": diff[0], "difference_ci_low": diff[1], "difference_ci_high": diff[2],
+            "margin": margin, "decimals": places}
 
 
 def metrics_reason(metrics: pd.DataFrame, key: tuple[str, str]) -> str:
@@ -70,7 +111,7 @@ def metrics_reason(metrics: pd.DataFrame, key: tuple[str, str]) -> str:
     return reason if isinstance(reason, str) else ""
 
 
-def table2_rows(published: dict, binary: pd.DataFrame) -> list[dict]:
+def table2_rows(published: dict, binary: pd.DataFrame, equivalence: dict) -> list[dict]:
     rows = []
     metrics = binary.set_index(["source", "task"])
     for task, by_source in published.items():
@@ -81,12 +122,13 @@ def table2_rows(published: dict, binary: pd.DataFrame) -> list[dict]:
                     metrics.loc[(source, task), "ci_high"]) if (source, task) in metrics.index
                    else (None, None, None))
             item = f"AUROC {TASK_LABELS.get(task, task)}, {VIDEO_LABELS[source]}"
-            rows.append(_row("table2", item, by_source[source], rep,
+            pub = by_source[source]
+            rows.append(_row("table2", item, pub, rep, equivalence["auroc"], decimals(*pub),
                              metrics_reason(metrics, (source, task))))
     return rows
 
 
-def continuous_rows(published: dict, continuous: pd.DataFrame) -> list[dict]:
+def continuous_rows(published: dict, continuous: pd.DataFrame, equivalence: dict) -> list[dict]:
     rows = []
     metrics = continuous.set_index(["source", "task"])
     for task, stats in published.items():
@@ -96,8 +138,10 @@ def continuous_rows(published: dict, continuous: pd.DataFrame) -> list[dict]:
                     metrics.loc[key, f"{stat}_ci_high"]) if key in metrics.index
                    else (None, None, None))
             label = "R\u00b2" if stat == "r2" else stat.upper()
+            margin = (equivalence["auroc"] if stat == "r2"  # R2 shares AUROC's 0-1 scale
+                      else equivalence["relative"] * abs(_f(pub[0])))
             rows.append(_row("continuous", f"{label} {TASK_LABELS.get(task, task)}, global",
-                             pub, rep, metrics_reason(metrics, key)))
+                             pub, rep, margin, decimals(*pub), metrics_reason(metrics, key)))
     return rows
 
 
@@ -146,25 +190,78 @@ def reproduced_table1(item: dict, table1: pd.DataFrame | None) -> tuple[float, f
     return wilson_ci(float(row["n"]), float(row["N"]))
 
 
-def table1_rows(published: list[dict], table1: pd.DataFrame | None) -> list[dict]:
+def table1_rows(published: list[dict], table1: pd.DataFrame | None, equivalence: dict,
+                synthetic: bool = False) -> list[dict]:
+    """`synthetic`: the generator drew the cohort from these very numbers (not a replication)."""
     rows = []
     for item in published:
         unit = "" if item["kind"] == "mean" else " (%)"
-        rows.append(_row("table1", f"{item['label']}{unit}", published_table1(item),
-                         reproduced_table1(item, table1)))
+        pub = published_table1(item)
+        places = max(decimals(item["mean"]), 1) if item["kind"] == "mean" else 1
+        rows.append(_row("table1", f"{item['label']}{unit}", pub,
+                         reproduced_table1(item, table1),
+                         equivalence["relative"] * abs(pub[0]), places, synthetic=synthetic))
     return rows
 
 
 def replication_table(published: dict, binary: pd.DataFrame, continuous: pd.DataFrame,
-                      table1: pd.DataFrame | None) -> pd.DataFrame:
-    rows = (table2_rows(published.get("table2", {}), binary)
-            + continuous_rows(published.get("continuous", {}), continuous)
-            + table1_rows(published.get("table1", []), table1))
+                      table1: pd.DataFrame | None, equivalence: dict | None = None,
+                      synthetic: bool = False) -> pd.DataFrame:
+    equivalence = {**EQUIVALENCE, **(equivalence or {})}
+    rows = (table2_rows(published.get("table2", {}), binary, equivalence)
+            + continuous_rows(published.get("continuous", {}), continuous, equivalence)
+            + table1_rows(published.get("table1", []), table1, equivalence, synthetic))
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def _verdict_colour(overlap) -> str:
-    return "#2ca02c" if overlap is True else ("#d62728" if overlap is False else "0.5")
+# --- the report's page: rounded as the paper prints, verdict first -----------------------------
+
+DISPLAY_COLUMNS = ["Verdict", "Item", "Published (95% CI)", "Reproduced (95% CI)",
+                   "Difference (95% CI)"]
+
+
+def _ci_text(estimate, low, high, places: int) -> str:
+    if not math.isfinite(_f(estimate)):
+        return "n/a"
+    text = f"{estimate:.{places}f}"
+    if math.isfinite(_f(low)) and math.isfinite(_f(high)):
+        text += f" ({low:.{places}f} to {high:.{places}f})"
+    return text
+
+
+def replication_display(table: pd.DataFrame) -> pd.DataFrame:
+    """The replication table for reading: verdict first, short item names, each number rounded
+    to the decimals the paper prints for it."""
+    rows = []
+    for r in table.itertuples():
+        places = int(r.decimals)
+        rows.append([
+            r.verdict,
+            r.item.replace(VIDEO_LABELS["fused"], "three-view fusion"),
+            _ci_text(r.published, r.published_ci_low, r.published_ci_high, places),
+            _ci_text(r.reproduced, r.reproduced_ci_low, r.reproduced_ci_high, places),
+            _ci_text(r.difference, r.difference_ci_low, r.difference_ci_high, places),
+        ])
+    return pd.DataFrame(rows, columns=DISPLAY_COLUMNS)
+
+
+def verdict_counts(table: pd.DataFrame) -> pd.DataFrame:
+    """How many rows got each verdict, the rows that count as replication first."""
+    counts = table.groupby(["counts", "verdict"], sort=False).size().reset_index(name="rows")
+    counts = counts.sort_values("counts", ascending=False, kind="stable")
+    return pd.DataFrame({"Verdict": counts["verdict"], "Rows": counts["rows"],
+                         "Counted as replication": counts["counts"].map({True: "yes",
+                                                                         False: "no"})})
+
+
+VERDICT_COLOURS = {CONSISTENT: "#2ca02c", INCONSISTENT: "#d62728", INCONCLUSIVE: "#ff7f0e",
+                   INCONCLUSIVE_TABLE1: "#ff7f0e"}
+LEGEND = [("#2ca02c", "consistent"), ("#d62728", "inconsistent"), ("#ff7f0e", "inconclusive"),
+          ("0.75", "not counted (synthetic input) or no interval")]
+
+
+def _verdict_colour(verdict_text: str) -> str:
+    return VERDICT_COLOURS.get(verdict_text, "0.75")
 
 
 def replication_figure(table: pd.DataFrame, png: str, pdf: str | None = None) -> None:
@@ -185,11 +282,9 @@ def replication_figure(table: pd.DataFrame, png: str, pdf: str | None = None) ->
     axes[1].set_xlabel("Difference from published value (%)")
     axes[1].axvline(0.0, lw=0.5, color="0.7", ls=":")
     handles = [plt.Line2D([], [], color="0.55", marker="s", ms=3, lw=1, label="Published"),
-               plt.Line2D([], [], color="#2ca02c", marker="o", ms=3, lw=1,
-                          label="Reproduced: CIs overlap"),
-               plt.Line2D([], [], color="#d62728", marker="o", ms=3, lw=1,
-                          label="Reproduced: no overlap")]
-    fig.legend(handles=handles, loc="upper center", ncol=3, frameon=False, fontsize=6,
+               *(plt.Line2D([], [], color=colour, marker="o", ms=3, lw=1, label=label)
+                 for colour, label in LEGEND)]
+    fig.legend(handles=handles, loc="upper center", ncol=5, frameon=False, fontsize=5.5,
                bbox_to_anchor=(0.5, 1.0))
     if reasons:  # why rows read n/a (the metrics' reasons), once each
         fig.text(0.01, 0.005, "n/a: " + "; ".join(reasons), fontsize=5, color="0.3",
@@ -218,7 +313,7 @@ def _forest(ax, rows: pd.DataFrame, relative: bool) -> None:
         rep = np.array([r.reproduced, r.reproduced_ci_low, r.reproduced_ci_high]) * scale - shift
         ax.plot(pub[1:], [yi + 0.17] * 2, color="0.55", lw=1)
         ax.plot(pub[0], yi + 0.17, "s", color="0.55", ms=2.5)
-        colour = _verdict_colour(r.overlap)
+        colour = _verdict_colour(r.verdict)
         if not np.isfinite(rep[0]):  # no reproduced estimate: say so on the row
             ax.annotate("n/a", xy=(pub[0], yi - 0.17), fontsize=5, color="0.4", ha="center",
                         va="center")
@@ -231,7 +326,6 @@ def _forest(ax, rows: pd.DataFrame, relative: bool) -> None:
     ax.set_ylim(-0.7, len(rows) - 0.3)
 
 
-
 def run_replication(smk) -> None:
     """Script entry of `rule replication`: published vs reproduced numbers with both CIs and a
     verdict, as a table and a figure."""
@@ -241,6 +335,8 @@ def run_replication(smk) -> None:
             pd.read_csv(smk.input.binary),
             pd.read_csv(smk.input.continuous),
             pd.read_csv(smk.input.table1),
+            equivalence=dict(smk.params.equivalence),
+            synthetic=smk.params.synthetic,
         )
         table.to_csv(smk.output.csv, index=False, float_format="%.6g")
         replication_figure(table, smk.output.png)

@@ -6,8 +6,8 @@ bias / limits of agreement for continuous tasks; each with a 95% percentile boot
 (n/a, with the count in `reason`, when over 1% of the resamples had no value: `bootstrap.ruled_ci`).
 Fused rows also say how their test studies were scored (`fusion_method`, `n_mean_of_views`, from
 the fuse rule's pattern table). The model-vs-baseline comparison (`comparison_table`, written to
-`results/metrics/delong.csv`) follows `evaluate.unit`: DeLong by study, or a cluster bootstrap of
-the AUROC difference over the same patient resamples as the model's CI (`compare.py`).
+`results/metrics/delong.csv`) follows `evaluate.unit`: DeLong by study, or Obuchowski's
+clustered test by patient (`compare.py`).
 """
 
 from __future__ import annotations
@@ -22,27 +22,32 @@ import pandas as pd
 from echocmr.logutil import script_logging
 from echocmr.stats import bootstrap, reasons, resample
 from echocmr.stats.compare import compare
+from echocmr.stats.permutation import auroc_permutation_p
 from echocmr.stats.reasons import (
     NO_SHARED_STUDY,
     binary_shortfall,
     continuous_shortfall,
-    too_few_resamples,
+    too_few_patients,
 )
 
 log = logging.getLogger(__name__)
 
 PRED_COLUMNS = ["study_key", "patient_key", "split", "y_true", "y_pred"]
 FUSION_COLUMNS = ["fusion_method", "n_mean_of_views"]  # fused rows only; empty for the others
+# perm_p: two-sided permutation p of AUROC == 0.5, labels permuted between patients
+# (echocmr.stats.permutation); the null cells' evidence beside their CI.
 BINARY_COLUMNS = ["source", "task", "unit", "n", "n_pos", "n_neg", "n_patients", "auroc",
-                  "ci_low", "ci_high", "n_resamples", "n_skipped", *FUSION_COLUMNS, "reason"]
+                  "ci_low", "ci_high", "perm_p", "n_permutations", "n_resamples", "n_skipped",
+                  *FUSION_COLUMNS, "reason"]
+N_PERMUTATIONS = 2000  # schema default of evaluate.n_permutations
 CONTINUOUS_STATS = bootstrap.CONTINUOUS_STATS
 CONTINUOUS_COLUMNS = (["source", "task", "unit", "n", "n_patients"]
                       + [f"{s}{suffix}" for s in CONTINUOUS_STATS
                          for suffix in ("", "_ci_low", "_ci_high")]
                       + ["n_resamples", "n_skipped", *FUSION_COLUMNS, "reason"])
 # results/metrics/delong.csv (name kept for its consumers): one model-vs-baseline test per row.
-# `method`: "DeLong" (unit study) or "cluster bootstrap (patients)" (unit patient); diff_ci_*:
-# percentile interval of the bootstrap differences (empty for DeLong); `reason`: why the test
+# `method`: "DeLong" (unit study) or "Obuchowski clustered (patients)" (unit patient); diff_ci_*:
+# t interval of the difference (empty for DeLong); `reason`: why the test
 # is n/a (echocmr.stats.reasons), empty when it was computed.
 DELONG_COLUMNS = ["task", "model", "reference", "label_from", "method", "unit", "n", "n_patients",
                   "n_pos", "n_neg", "auroc_model", "auroc_reference", "diff", "diff_ci_low",
@@ -73,7 +78,7 @@ def read_predictions(path: str | Path, split: str = "test") -> pd.DataFrame:
 
 
 def binary_row(frame: pd.DataFrame, source: str, task: str, n_boot: int, unit: str,
-               seed: int) -> dict:
+               seed: int, n_perm: int = N_PERMUTATIONS) -> dict:
     y = frame["y_true"].to_numpy().astype(int)
     s = frame["y_pred"].to_numpy(dtype=float)
     row = {"source": source, "task": task, "unit": unit, "n": len(frame),
@@ -82,16 +87,21 @@ def binary_row(frame: pd.DataFrame, source: str, task: str, n_boot: int, unit: s
     reason = binary_shortfall(row["n_pos"], row["n_neg"])
     if reason:
         log.warning("%s/%s: %s; AUROC undefined", source, task, reason)
-        return {**row, "auroc": np.nan, "ci_low": np.nan, "ci_high": np.nan,
-                "n_skipped": n_boot, "reason": reason}
+        return {**row, "auroc": np.nan, "ci_low": np.nan, "ci_high": np.nan, "perm_p": np.nan,
+                "n_permutations": 0, "n_skipped": n_boot, "reason": reason}
     draws = resample.draw_for(frame["study_key"], frame["patient_key"], unit, n_boot,
                               seed_for(seed, source, task))
     res = bootstrap.bootstrap_auroc(y, s, draws)
     if res.n_skipped:
         log.info("%s/%s: %d of %d resamples held one class and were skipped", source, task,
                  res.n_skipped, n_boot)
+    # Permute by patient under unit patient; each study is its own unit under unit study.
+    units = frame["patient_key"] if unit == "patient" else frame["study_key"]
+    perm_p = auroc_permutation_p(y, s, units.to_numpy(), n_perm,
+                                 seed_for(seed, "permutation", source, task))
     return {**row, "auroc": res.estimate, "ci_low": res.ci_low, "ci_high": res.ci_high,
-            "n_skipped": res.n_skipped, "reason": res.reason}
+            "perm_p": perm_p, "n_permutations": n_perm, "n_skipped": res.n_skipped,
+            "reason": res.reason}
 
 
 def continuous_row(frame: pd.DataFrame, source: str, task: str, n_boot: int, unit: str,
@@ -138,8 +148,8 @@ def in_source_order(pairs) -> list[tuple[str, str]]:
 
 def evaluate_tables(tables: dict[tuple[str, str], str], binary_tasks, n_boot: int, unit: str,
                     seed: int, fusion: dict[str, str] | None = None,
-                    absent: dict[tuple[str, str], str] | None = None
-                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+                    absent: dict[tuple[str, str], str] | None = None,
+                    n_perm: int = N_PERMUTATIONS) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Metrics for every (source, task) -> path; returns (binary, continuous) frames.
 
     `fusion` maps a task to the fuse rule's pattern table (`fused/{task}.views.csv`); fused rows
@@ -156,7 +166,7 @@ def evaluate_tables(tables: dict[tuple[str, str], str], binary_tasks, n_boot: in
             row = {**absent_row(source, task, absent[(source, task)]), "unit": unit}
         elif task in binary_tasks:
             row = binary_row(read_predictions(tables[(source, task)]), source, task, n_boot,
-                             unit, seed)
+                             unit, seed, n_perm)
         else:
             row = continuous_row(read_predictions(tables[(source, task)]), source, task,
                                  n_boot, unit, seed)
@@ -167,21 +177,20 @@ def evaluate_tables(tables: dict[tuple[str, str], str], binary_tasks, n_boot: in
     for rows, columns in ((binary, BINARY_COLUMNS), (continuous, CONTINUOUS_COLUMNS)):
         frame = pd.DataFrame(rows, columns=columns)
         frame["n_mean_of_views"] = frame["n_mean_of_views"].astype("Int64")
+        if "n_permutations" in frame:
+            frame["n_permutations"] = frame["n_permutations"].astype("Int64")
         out.append(frame)
     return out[0], out[1]
 
 
 def paired_comparison(model: pd.DataFrame, reference: pd.DataFrame, task: str,
-                      model_name: str, reference_name: str, unit: str = "study",
-                      n_boot: int = 0, seed: int = 0) -> dict:
+                      model_name: str, reference_name: str, unit: str = "study") -> dict:
     """Model vs reference AUROC on the studies both tables scored, against the model's labels.
 
     A view model's label is view-specific (e.g. WMA in the A4C segments) while the baseline
     predicts the global label; both scores are judged against the model's own label so the
     comparison answers "does this model beat the baseline at its own task". With unit patient
-    the resamples are drawn exactly as for the model's CI (same rows, order and seed), so when
-    the baseline scored every study of the model (it scores every labelled study) the test uses
-    the very resamples behind the model's interval.
+    the test is Obuchowski's clustered one.
     """
     both = model.merge(reference[["study_key", "y_pred"]], on="study_key",
                        suffixes=("", "_ref"))
@@ -195,18 +204,19 @@ def paired_comparison(model: pd.DataFrame, reference: pd.DataFrame, task: str,
     if reason:
         log.warning("%s vs %s, %s: %s; no comparison", model_name, reference_name, task, reason)
         return {**row, **{c: np.nan for c in DELONG_COLUMNS if c not in row}, "reason": reason}
-    draws = None
-    if unit == "patient":
-        draws = resample.draw_for(both["study_key"], both["patient_key"], unit, n_boot,
-                                  seed_for(seed, model_name, task))
     res = compare(y, both["y_pred"].to_numpy(float), both["y_pred_ref"].to_numpy(float), unit,
-                  draws)
+                  both["patient_key"].to_numpy())
     return {**row, "method": res.method, "auroc_model": res.auc1, "auroc_reference": res.auc2,
             "diff": res.diff, "diff_ci_low": res.ci_low, "diff_ci_high": res.ci_high,
             "se": res.se, "z": res.z, "p_value": res.p_value, "n_resamples": res.n_resamples,
             "n_skipped": res.n_skipped,
-            "reason": "" if np.isfinite(res.p_value)
-            else too_few_resamples(res.n_resamples, res.n_skipped)}
+            "reason": "" if np.isfinite(res.p_value) else _patients_by_class(both)}
+
+
+def _patients_by_class(both: pd.DataFrame) -> str:
+    """Why a clustered test has no standard error: too few patients hold one class."""
+    holds = both.groupby("y_true")["patient_key"].nunique()
+    return too_few_patients(int(holds.get(1, 0)), int(holds.get(0, 0)))
 
 
 def skipped_comparison(task: str, model_name: str, unit: str, reason: str) -> dict:
@@ -217,7 +227,7 @@ def skipped_comparison(task: str, model_name: str, unit: str, reason: str) -> di
 
 
 def delong_table(models: dict[tuple[str, str], str], baselines: dict[str, str],
-                 unit: str = "study", n_boot: int = 0, seed: int = 0,
+                 unit: str = "study",
                  absent: dict[tuple[str, str], str] | None = None) -> pd.DataFrame:
     """Each (model source, task) against the baseline of the same task, on the test split,
     by the test `unit` asks for (see `paired_comparison`). `absent` (source, task) -> reason
@@ -233,7 +243,7 @@ def delong_table(models: dict[tuple[str, str], str], baselines: dict[str, str],
         elif task in baselines:
             rows.append(paired_comparison(read_predictions(models[(source, task)]),
                                           read_predictions(baselines[task]), task, source,
-                                          "baseline", unit, n_boot, seed))
+                                          "baseline", unit))
     return pd.DataFrame(rows, columns=DELONG_COLUMNS)
 
 
@@ -243,8 +253,8 @@ comparison_table = delong_table
 
 def run_delong(smk) -> None:
     """Script entry of `rule delong`: model-vs-baseline AUROC comparison for each video model
-    (per view and fused): DeLong's test (evaluate.unit study) or a cluster bootstrap of the
-    difference (unit patient). The file keeps its historical name, results/metrics/delong.csv;
+    (per view and fused): DeLong's test (evaluate.unit study) or Obuchowski's clustered test
+    (unit patient). The file keeps its historical name, results/metrics/delong.csv;
     its `method` column names the test."""
     with script_logging(smk) as log:
         models, baselines = {}, {}
@@ -256,9 +266,7 @@ def run_delong(smk) -> None:
             else:
                 models[(source, task)] = path
         absent = {tuple(k.split("__")): v for k, v in smk.params.absent.items()}
-        table = delong_table(models, baselines, unit=smk.params.unit,
-                             n_boot=smk.params.n_bootstrap, seed=smk.params.seed,
-                             absent=absent)
+        table = delong_table(models, baselines, unit=smk.params.unit, absent=absent)
         table.to_csv(smk.output[0], index=False, float_format="%.6g")
         log.info("%d comparisons with the baseline (%s)", len(table),
                  ", ".join(sorted(set(table["method"].dropna()))))
@@ -280,6 +288,7 @@ def run_evaluate(smk) -> None:
             seed=smk.params.seed,
             fusion=fusion,
             absent={tuple(k.split("__")): v for k, v in smk.params.absent.items()},
+            n_perm=smk.params.n_permutations,
         )
         binary.to_csv(smk.output.binary, index=False, float_format="%.6f")
         continuous.to_csv(smk.output.continuous, index=False, float_format="%.6f")

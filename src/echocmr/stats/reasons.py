@@ -53,6 +53,12 @@ def too_few_resamples(n_resamples: int, n_skipped: int) -> str:
             "need 2 for a standard error")
 
 
+def too_few_patients(with_positive: int, with_negative: int) -> str:
+    """A clustered (between-patient) variance needs two patients holding each class."""
+    return (f"{with_positive} patients with a positive and {with_negative} with a negative "
+            "test study, need 2 of each for a clustered standard error")
+
+
 def measure_shortfall(name: str, cause: str) -> str:
     """One measure of a row n/a while the others were computed: `sensitivity n/a: <cause>`."""
     return f"{name} n/a: {cause}"
