@@ -520,6 +520,7 @@ def write_private_detail(hits: list[Hit], folder: Path) -> Path:
     results/. Mode 0600."""
     from echocmr.secret import AUDIT_DETAIL_NAME
 
+    folder.mkdir(parents=True, exist_ok=True)
     out = folder / AUDIT_DETAIL_NAME
     pd.DataFrame([h.__dict__ for h in hits], columns=DETAIL_COLUMNS).to_csv(out, index=False)
     out.chmod(0o600)

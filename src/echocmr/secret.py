@@ -56,7 +56,7 @@ def record_fingerprint(secret: str, results_dir: str | Path = "results") -> None
 
 
 def private_dir(secret_cfg: dict, results_dir: str | Path = "results") -> Path:
-    """The operator-only folder (created), refused under results_dir (which is shared)."""
+    """The operator-only folder, refused under results_dir (which is shared)."""
     if secret_cfg.get("private_dir"):
         folder = Path(secret_cfg["private_dir"])
     elif secret_cfg.get("file") and not os.environ.get(secret_cfg.get("env") or ""):
@@ -66,7 +66,6 @@ def private_dir(secret_cfg: dict, results_dir: str | Path = "results") -> Path:
     if Path(results_dir).resolve() in [folder.resolve(), *folder.resolve().parents]:
         raise keys.SecretError(f"secret.private_dir={folder} lies under {results_dir}/, which is "
                                "shared: choose a folder outside it.")
-    folder.mkdir(parents=True, exist_ok=True)
     return folder
 
 
@@ -74,6 +73,7 @@ def write_key_map(folder: Path, secret: str, root: str | Path, paths: list[Path]
     """`file_key, path` of every file of the export (operator-only: paths hold identifiers)."""
     from echocmr.ingest.inventory import file_key_of
 
+    folder.mkdir(parents=True, exist_ok=True)
     out = folder / KEY_MAP_NAME
     with open(out, "w", newline="") as fh:
         writer = csv.writer(fh)
