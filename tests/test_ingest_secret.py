@@ -156,3 +156,19 @@ def test_key_map_finds_an_excluded_file_and_a_new_secret_will_not_mix(tmp_path):
     assert proc.returncode != 0
     assert "another secret" in proc.stdout + proc.stderr
     assert "mv results results.old" in proc.stdout + proc.stderr
+
+
+def test_operator_folder_is_the_configured_one_else_beside_the_secret_file(tmp_path,
+                                                                          monkeypatch):
+    """Jobs read secret.private_dir from the run's config (not their params: moving the folder
+    reruns nothing)."""
+    from types import SimpleNamespace
+
+    monkeypatch.delenv("ECHOCMR_SECRET", raising=False)
+    params = SimpleNamespace(secret={"env": "ECHOCMR_SECRET", "file": str(tmp_path / "s" / "k")})
+    job = SimpleNamespace(params=params, config={"secret": {"private_dir": str(tmp_path / "op")}})
+    assert secret.private_dir_of(job, tmp_path / "results") == tmp_path / "op"
+    job.config = {"secret": {"private_dir": None}}
+    assert secret.private_dir_of(job, tmp_path / "results") == tmp_path / "s"
+    params.secret["file"] = None
+    assert str(secret.private_dir_of(job, tmp_path / "results")) == "private"

@@ -527,27 +527,24 @@ def write_private_detail(hits: list[Hit], folder: Path) -> Path:
     return out
 
 
-def fail_with_detail(hits: list[Hit], secret_cfg: dict, results: Path, log,
-                     advice: str = "") -> None:
+def fail_with_detail(hits: list[Hit], private: Path, log, advice: str = "") -> None:
     """Log the places and types, write the values to the operator-only folder, print where
     (the terminal only: the log is under results/), and exit 1."""
     import sys
 
-    from echocmr.secret import private_dir
-
     message = failure_message(hits) + advice
     log.error(message + "\nThe values are in the operator-only folder (secret.private_dir).")
-    detail = write_private_detail(hits, private_dir(secret_cfg, results))
+    detail = write_private_detail(hits, private)
     print(f"{message}\nOperator-only detail (values, never share): {detail.resolve()}",
           file=sys.__stderr__)
     sys.exit(1)
 
 
-def clear_private_detail(secret_cfg: dict, results: Path) -> None:
+def clear_private_detail(private: Path) -> None:
     """A passed audit removes the detail of an earlier failure (it described other outputs)."""
-    from echocmr.secret import AUDIT_DETAIL_NAME, private_dir
+    from echocmr.secret import AUDIT_DETAIL_NAME
 
-    (private_dir(secret_cfg, results) / AUDIT_DETAIL_NAME).unlink(missing_ok=True)
+    (private / AUDIT_DETAIL_NAME).unlink(missing_ok=True)
 
 
 def failure_message(hits: list[Hit], limit: int = 50) -> str:
@@ -570,6 +567,7 @@ def run_audit(smk) -> None:
     from echocmr.ingest.paths import other_layouts
     from echocmr.ingest.settings import secret_from
     from echocmr.ocr import require_tesseract
+    from echocmr.secret import private_dir_of
 
     with script_logging(smk) as log:
         try:  # fail before the scan, saying what to install, when Tesseract is missing
@@ -600,9 +598,10 @@ def run_audit(smk) -> None:
         hits += pixel_hits
         out.parent.mkdir(parents=True, exist_ok=True)
         hits_frame(hits).to_csv(out, index=False)
+        private = private_dir_of(smk, results)
         if hits:
-            fail_with_detail(hits, smk.params.secret, results, log)
-        clear_private_detail(smk.params.secret, results)
+            fail_with_detail(hits, private, log)
+        clear_private_detail(private)
         log.info("PHI audit passed: no raw identifier under %s (bytes and pixels)", results)
 
 
@@ -610,8 +609,8 @@ def run_audit_report(smk) -> None:
     """Script entry of `rule audit_report`: fail if any raw identifier appears in the HTML
     report (written after the run, so the main audit cannot see it), its text and every
     embedded table and page."""
-
     from echocmr.ingest.settings import secret_from
+    from echocmr.secret import private_dir_of
 
     with script_logging(smk) as log:
         secret = secret_from(smk.params.secret, smk.params.synthetic)
@@ -623,7 +622,7 @@ def run_audit_report(smk) -> None:
         out = Path(smk.output[0])
         hits_frame(hits).to_csv(out, index=False)
         if hits:
-            fail_with_detail(hits, smk.params.secret, report.parent, log,
+            fail_with_detail(hits, private_dir_of(smk, report.parent), log,
                              f"\nDo not share {report}: delete it, fix the source of the "
                              "identifier and write the report again.")
         log.info("report audit passed: no raw identifier in %s or the files it embeds", report)

@@ -69,6 +69,13 @@ def private_dir(secret_cfg: dict, results_dir: str | Path = "results") -> Path:
     return folder
 
 
+def private_dir_of(smk, results_dir: str | Path) -> Path:
+    """The operator-only folder of a job: secret.private_dir from the run's config (not a param,
+    so moving the folder reruns nothing), else beside the secret file of its params."""
+    private = ((smk.config or {}).get("secret") or {}).get("private_dir")
+    return private_dir({**smk.params.secret, "private_dir": private}, results_dir)
+
+
 def write_key_map(folder: Path, secret: str, root: str | Path, paths: list[Path]) -> Path:
     """`file_key, path` of every file of the export (operator-only: paths hold identifiers)."""
     from echocmr.ingest.inventory import file_key_of

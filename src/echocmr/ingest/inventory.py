@@ -486,6 +486,6 @@ def record_run_secret(smk, secret: str) -> None:
     from echocmr import secret as private
 
     private.record_fingerprint(secret, Path(smk.output.manifest).parents[1])
-    folder = private.private_dir(smk.params.secret, Path(smk.output.manifest).parents[1])
+    folder = private.private_dir_of(smk, Path(smk.output.manifest).parents[1])
     private.write_key_map(folder, secret, smk.input.dicom, list_files(smk.input.dicom))
     log.info("key-to-path map written to the operator-only folder (secret.private_dir)")
