@@ -40,7 +40,8 @@ def check_fingerprint(secret: str, results_dir: str | Path = "results") -> None:
     path = Path(results_dir) / FINGERPRINT_FILE
     if not path.is_file():
         return
-    recorded = path.read_text().split()[-1] if path.read_text().split() else ""
+    words = path.read_text().split()
+    recorded = words[-1] if words else ""
     if recorded != fingerprint(secret):
         raise keys.SecretError(
             f"{results_dir}/ was built with another secret (fingerprint {recorded}, this "
