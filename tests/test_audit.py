@@ -144,6 +144,13 @@ def test_audit_rule_fails_on_a_leak_without_printing_it(tmp_path):
     assert "table2.csv [line 2]: mrn" in log
     for text in (proc.stdout, proc.stderr, log):
         assert MRN not in text
+    # The values go to the operator-only folder (outside results/), which the error names.
+    detail = wd / "private" / "echocmr_audit_detail.csv"
+    assert f"Operator-only detail (values, never share): {detail.resolve()}" in proc.stderr
+    row = pd.read_csv(detail, dtype=str).iloc[0].to_dict()
+    assert row == {"value": MRN, "identifier_type": "mrn", "file": "table2.csv",
+                   "location": "line 2"}
+    assert str(detail) not in log and not list((wd / "results").rglob("*detail*"))
 
 
 def _report_page(embedded_csv: str, page_text: str = "Snakemake Report") -> str:

@@ -41,6 +41,7 @@ IMPORT_TO_DIST = {
     "rle": "pylibjpeg-rle",
     "jsonschema": "jsonschema",
     "av": "av",
+    "english_words": "english-words",
 }
 # Provided by Snakemake's script preamble (it puts its own package on sys.path), not by the env.
 PROVIDED = {"snakemake", "echocmr", "__future__"}

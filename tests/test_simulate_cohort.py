@@ -171,8 +171,9 @@ def test_site_quirks_are_planted_and_recorded_only_when_asked():
         {"n_patients": 6, "quirks": {"children": 1, "multi_accession": 1,
                                      "identity_conflict": 1, "partial_grading": 1}}, seed=5))
     assert clean.quirks == {"children": [], "multi_accession": [], "identity_conflict": [],
-                            "partial_grading": []}
+                            "partial_grading": [], "placeholder_headers": []}
     assert "header_mrn" not in clean.videos and "wm_ungraded" not in clean.cmrs
+    assert "placeholder_department" not in clean.studies
     child = quirky.patients.set_index("patient_index").loc[quirky.quirks["children"][0]]
     assert child["age_years"] < 18
     age_at_cmr = (child["first_cmr_date"] - child["birth_date"]).days / 365.25
@@ -194,3 +195,31 @@ def test_site_quirks_are_planted_and_recorded_only_when_asked():
     assert truth["patient_key"].str.match(r"^P[0-9a-f]{12}$").all()
     # the clean draws are untouched by the quirks (their own random stream)
     assert clean.studies["study_uid"].equals(quirky.studies["study_uid"])
+
+
+def test_placeholder_headers_reach_the_dicom_fields_of_their_studies_only():
+    """simulate.quirks.placeholder_headers: the department, institution, station and physician
+    fields of the chosen studies' files hold placeholders; the other studies' are untouched."""
+    from echocmr.simulate import dicomio
+    from echocmr.simulate.export import header_for
+    from echocmr.simulate.quirks import PLACEHOLDER_DEPARTMENTS
+
+    cohort = sc.build_cohort(SimSettings.from_config(
+        {"n_patients": 6, "quirks": {"placeholder_headers": 2}}, seed=5))
+    chosen = set(cohort.quirks["placeholder_headers"])
+    assert len(chosen) == 2
+    patients = cohort.patients.set_index("patient_index")
+    studies = cohort.studies.set_index("study_index", drop=False)
+    seen = set()
+    for video in cohort.videos.to_dict("records"):
+        study = studies.loc[video["study_index"]].to_dict()
+        h = header_for(video, patients.loc[study["patient_index"]].to_dict(), study)
+        ds = dicomio.base_dataset(h, "1.2.840.10008.5.1.4.1.1.3.1", "US", "1.2.840.10008.1.2.1")
+        if video["study_index"] in chosen:
+            assert ds.InstitutionalDepartmentName in PLACEHOLDER_DEPARTMENTS
+            assert (ds.InstitutionName, ds.StationName) == ("UNKNOWN", "UNKNOWN")
+            assert str(ds.ReferringPhysicianName) == "ANONYMOUS"
+            seen.add(ds.InstitutionalDepartmentName)
+        else:
+            assert "InstitutionalDepartmentName" not in ds and ds.InstitutionName != "UNKNOWN"
+    assert len(seen) == 2

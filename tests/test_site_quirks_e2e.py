@@ -144,3 +144,29 @@ def test_the_summary_names_what_is_missing_and_what_to_add(quirks_run):
     assert md.strip() in (quirks_run / "run_output.txt").read_text()  # printed at the end
     cohort_qc = _csv(quirks_run, "results/qc/cohort.csv")
     assert "younger than cohort.min_age at the echo" in set(cohort_qc["reason"].dropna())
+
+
+@pytest.mark.slow
+@pytest.mark.workflow
+def test_placeholder_headers_pass_the_phi_audit_and_operator_files_stay_outside(quirks_run):
+    """Placeholder department, institution, station and physician fields (a real pilot export
+    stopped on `DEFAULT`) are in the raw headers, and the audit passes all the same; the
+    secret's fingerprint is in results/, the key-to-path map outside it."""
+    import pydicom
+
+    quirks = _csv(quirks_run, "synthetic/truth/quirks.csv")
+    assert (quirks["quirk"] == "placeholder_headers").sum() == 2
+    departments = set()
+    for path in (quirks_run / "synthetic/raw/dicom").rglob("*.dcm"):
+        try:
+            ds = pydicom.dcmread(path, stop_before_pixels=True)
+        except Exception:  # noqa: BLE001 - the export's damaged files
+            continue
+        departments.add(str(ds.get("InstitutionalDepartmentName", "")))
+    assert len(departments - {""}) == 2  # two studies, two placeholder departments
+    assert _csv(quirks_run, "results/audit/phi_audit.csv").empty
+    log = (quirks_run / "results/logs/audit/audit.log").read_text()
+    assert "placeholder or dictionary value(s) left out" in log
+    assert (quirks_run / "results/ingest/secret_fingerprint.txt").is_file()
+    assert (quirks_run / "private/echocmr_file_keys.csv").is_file()
+    assert not list((quirks_run / "results").rglob("echocmr_*"))

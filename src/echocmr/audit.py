@@ -40,6 +40,7 @@ import pandas as pd
 import pydicom
 
 from echocmr import keys
+from echocmr.generic_values import MAX_GENERIC_WORDS, is_generic
 from echocmr.ingest.deid_header import is_standard_uid
 from echocmr.ingest.inventory import parse_da
 from echocmr.ingest.normalise import identifier, identifier_values
@@ -130,8 +131,14 @@ class Catalogue:
     dates: dict[str, dict[str, str]] = field(default_factory=lambda: defaultdict(dict))
     raw: RawValues = field(default_factory=RawValues)
     _shifted: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    n_generic: int = 0  # placeholder values left out (counted, never listed)
 
-    def add(self, value, kind: str) -> None:
+    def add(self, value, kind: str, generic_words: int = MAX_GENERIC_WORDS) -> None:
+        """One identifier value; a placeholder or dictionary phrase of up to `generic_words`
+        words (`DEFAULT`, `Echo Lab`) identifies no one and is left out."""
+        if is_generic(value, generic_words):
+            self.n_generic += 1
+            return
         if kind in RAW_KINDS and str(value).strip():
             self.raw.ids.setdefault(str(value).strip(), kind)
         norm = normalise(value)
@@ -143,14 +150,14 @@ class Catalogue:
     def add_name(self, value, mrn: str = "") -> None:
         """A person name; `mrn` when it is that patient's own (name fields of the patient):
         the pixel audit then reads a lone part of it on that patient's screens only."""
-        if str(value).strip():
+        if str(value).strip() and not is_generic(value, 1):
             if mrn:
                 pkey = keys.pseudonym(self.secret, "patient", mrn)
                 self.raw.patient_names[pkey].add(str(value).strip())
             else:
                 self.raw.names.add(str(value).strip())
-        for form in name_forms(value):
-            self.add(form, "person_name")
+        for form in name_forms(value):  # a real name may be two words (`Rose White`)
+            self.add(form, "person_name", generic_words=1)
 
     def add_patient_date(self, mrn: str, value, kind: str = "date") -> None:
         day = parse_da(value)
@@ -192,6 +199,11 @@ class Catalogue:
 
     def find(self, text: str, patients: Iterable[str] = ()) -> list[str]:
         """Identifier types found in `text` (globals, and dates of the given patients)."""
+        return [kind for kind, _ in self.find_values(text, patients)]
+
+    def find_values(self, text: str, patients: Iterable[str] = ()) -> list[tuple[str, str]]:
+        """(type, normalised value) of each identifier in `text`; values are for the
+        operator-only detail file, never for anything under results/."""
         norm = normalise(text)
         if not norm:
             return []
@@ -217,12 +229,12 @@ def _first_token_index(table: dict[str, str]) -> dict[str, list[tuple[str, str]]
     return index
 
 
-def _match(padded: str, tokens: set[str], index) -> list[str]:
+def _match(padded: str, tokens: set[str], index) -> list[tuple[str, str]]:
     found = []
     for token in tokens:
         for needle, kind in index.get(token, ()):
             if needle in padded:
-                found.append(kind)
+                found.append((kind, needle.strip()))
     return found
 
 
@@ -340,7 +352,8 @@ def build_catalogue(dicom_dir: str | Path, tables: dict[str, str | Path | None],
     for path in paths:
         catalogue_path(cat, path.relative_to(root))
     cat.finalise()
-    log.info("catalogue: %s", json.dumps(cat.types_of_globals(), sort_keys=True))
+    log.info("catalogue: %s; %d placeholder or dictionary value(s) left out",
+             json.dumps(cat.types_of_globals(), sort_keys=True), cat.n_generic)
     return cat
 
 
@@ -352,6 +365,7 @@ class Hit:
     file: str
     location: str
     identifier_type: str
+    value: str = ""  # operator-only (`write_private_detail`); never under results/
 
 
 def _redacted_rel(cat: Catalogue, rel: Path) -> tuple[str, list[Hit]]:
@@ -359,11 +373,11 @@ def _redacted_rel(cat: Catalogue, rel: Path) -> tuple[str, list[Hit]]:
     parts, hits = [], []
     patients = set(PATIENT_KEY.findall(rel.as_posix()))
     for part in rel.parts:
-        kinds = cat.find(part, patients)
-        parts.append(f"<{kinds[0]}>" if kinds else part)
-        hits += [Hit("", "file or folder name", k) for k in dict.fromkeys(kinds)]
+        found = cat.find_values(part, patients)
+        parts.append(f"<{found[0][0]}>" if found else part)
+        hits += [Hit("", "file or folder name", k, v) for k, v in dict.fromkeys(found)]
     shown = "/".join(parts)
-    return shown, [Hit(shown, h.location, h.identifier_type) for h in hits]
+    return shown, [Hit(shown, h.location, h.identifier_type, h.value) for h in hits]
 
 
 def _is_dicom(path: Path) -> bool:
@@ -386,9 +400,9 @@ def scan_dicom(cat: Catalogue, path: Path, shown: str, patients: set[str]) -> li
     patients = patients | set(PATIENT_KEY.findall(str(ds.get("PatientID", ""))))
     for elem in _walk_elements(ds):
         for value in _values(elem):
-            for kind in dict.fromkeys(cat.find(value, patients)):
+            for kind, found in dict.fromkeys(cat.find_values(value, patients)):
                 name = elem.keyword or str(elem.tag)
-                hits.append(Hit(shown, f"header {name}", kind))
+                hits.append(Hit(shown, f"header {name}", kind, found))
     return hits
 
 
@@ -408,8 +422,8 @@ def _scan_lines(cat: Catalogue, lines: Iterable[str], shown: str, patients: set[
     hits = []
     for number, line in enumerate(lines, start=1):
         line_patients = patients | set(PATIENT_KEY.findall(line))
-        for kind in dict.fromkeys(cat.find(line, line_patients)):
-            hits.append(Hit(shown, f"{where} {number}", kind))
+        for kind, found in dict.fromkeys(cat.find_values(line, line_patients)):
+            hits.append(Hit(shown, f"{where} {number}", kind, found))
     return hits
 
 
@@ -492,7 +506,45 @@ def scan_tree(cat: Catalogue, root: str | Path, skip: Iterable[str | Path] = ())
 
 
 def hits_frame(hits: list[Hit]) -> pd.DataFrame:
-    return pd.DataFrame([h.__dict__ for h in hits], columns=AUDIT_COLUMNS)
+    """The shareable table: places and types, no value."""
+    frame = pd.DataFrame([h.__dict__ for h in hits], columns=AUDIT_COLUMNS)
+    return frame.drop_duplicates(ignore_index=True)
+
+
+DETAIL_COLUMNS = ["value", "identifier_type", "file", "location"]
+
+
+def write_private_detail(hits: list[Hit], folder: Path) -> Path:
+    """The operator-only detail of a failed audit (each hit with the value it matched, as
+    normalised), so a site can tell a leak from a false positive without the value entering
+    results/. Mode 0600."""
+    from echocmr.secret import AUDIT_DETAIL_NAME
+
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / AUDIT_DETAIL_NAME
+    pd.DataFrame([h.__dict__ for h in hits], columns=DETAIL_COLUMNS).to_csv(out, index=False)
+    out.chmod(0o600)
+    return out
+
+
+def fail_with_detail(hits: list[Hit], private: Path, log, advice: str = "") -> None:
+    """Log the places and types, write the values to the operator-only folder, print where
+    (the terminal only: the log is under results/), and exit 1."""
+    import sys
+
+    message = failure_message(hits) + advice
+    log.error(message + "\nThe values are in the operator-only folder (secret.private_dir).")
+    detail = write_private_detail(hits, private)
+    print(f"{message}\nOperator-only detail (values, never share): {detail.resolve()}",
+          file=sys.__stderr__)
+    sys.exit(1)
+
+
+def clear_private_detail(private: Path) -> None:
+    """A passed audit removes the detail of an earlier failure (it described other outputs)."""
+    from echocmr.secret import AUDIT_DETAIL_NAME
+
+    (private / AUDIT_DETAIL_NAME).unlink(missing_ok=True)
 
 
 def failure_message(hits: list[Hit], limit: int = 50) -> str:
@@ -515,6 +567,7 @@ def run_audit(smk) -> None:
     from echocmr.ingest.paths import other_layouts
     from echocmr.ingest.settings import secret_from
     from echocmr.ocr import require_tesseract
+    from echocmr.secret import private_dir_of
 
     with script_logging(smk) as log:
         try:  # fail before the scan, saying what to install, when Tesseract is missing
@@ -545,11 +598,10 @@ def run_audit(smk) -> None:
         hits += pixel_hits
         out.parent.mkdir(parents=True, exist_ok=True)
         hits_frame(hits).to_csv(out, index=False)
+        private = private_dir_of(smk, results)
         if hits:
-            message = failure_message(hits)
-            log.error(message)
-            print(message, file=sys.__stderr__)
-            sys.exit(1)
+            fail_with_detail(hits, private, log)
+        clear_private_detail(private)
         log.info("PHI audit passed: no raw identifier under %s (bytes and pixels)", results)
 
 
@@ -557,9 +609,8 @@ def run_audit_report(smk) -> None:
     """Script entry of `rule audit_report`: fail if any raw identifier appears in the HTML
     report (written after the run, so the main audit cannot see it), its text and every
     embedded table and page."""
-    import sys
-
     from echocmr.ingest.settings import secret_from
+    from echocmr.secret import private_dir_of
 
     with script_logging(smk) as log:
         secret = secret_from(smk.params.secret, smk.params.synthetic)
@@ -571,9 +622,7 @@ def run_audit_report(smk) -> None:
         out = Path(smk.output[0])
         hits_frame(hits).to_csv(out, index=False)
         if hits:
-            message = (failure_message(hits) + f"\nDo not share {report}: delete it, fix the "
-                       "source of the identifier and write the report again.")
-            log.error(message)
-            print(message, file=sys.__stderr__)
-            sys.exit(1)
+            fail_with_detail(hits, private_dir_of(smk, report.parent), log,
+                             f"\nDo not share {report}: delete it, fix the source of the "
+                             "identifier and write the report again.")
         log.info("report audit passed: no raw identifier in %s or the files it embeds", report)

@@ -29,14 +29,18 @@ def _require_site_inputs(config: dict) -> None:
 def _require_secret(config: dict) -> None:
     """Site data are pseudonymised with a keyed hash: refuse to start without the key.
 
-    Synthetic mode falls back to the fixed demo secret (its identifiers are fictitious).
+    Synthetic mode falls back to the fixed demo secret (its identifiers are fictitious). A
+    secret other than the one results/ was keyed with, or a weak one, is refused too.
     """
     from echocmr.keys import SecretError, load_secret
+    from echocmr.secret import check_fingerprint, private_dir
 
     secret = config.get("secret") or {}
     try:
-        load_secret(env=secret.get("env") or "ECHOCMR_SECRET", file=secret.get("file"),
-                    synthetic=config["input"]["mode"] == "synthetic")
+        value = load_secret(env=secret.get("env") or "ECHOCMR_SECRET", file=secret.get("file"),
+                            synthetic=config["input"]["mode"] == "synthetic")
+        check_fingerprint(value)  # outputs keyed by another secret would silently not join
+        private_dir(secret)
     except SecretError as exc:
         raise ConfigError(f"secret: {exc}") from None
 

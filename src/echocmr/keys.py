@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import os
+import string
 from pathlib import Path
 
 # Used only for the embedded synthetic export, whose identifiers are fictitious.
@@ -22,7 +24,34 @@ _PREFIX = {
 
 
 class SecretError(RuntimeError):
-    """The pseudonymisation secret is missing or stored somewhere unsafe."""
+    """The pseudonymisation secret is missing, too weak or stored somewhere unsafe."""
+
+
+# Below this, an MRN list plus the keyed fingerprint under results/ would allow a brute force.
+MIN_SECRET_BITS = 128
+MIN_DISTINCT_CHARS = 10  # `aaaa...a` is long but has no entropy
+_CHAR_CLASSES = (string.ascii_lowercase, string.ascii_uppercase, string.digits)
+
+
+def estimated_bits(secret: str) -> float:
+    """Upper estimate of a secret's entropy: length x log2 of the character classes it uses
+    (hex digits alone: 16; else lower, upper, digits, other printable). 32 hex digits give
+    128, `s3cret` 31."""
+    if secret and all(ch in string.hexdigits for ch in secret) and \
+            (secret.lower() == secret or secret.upper() == secret):
+        return len(secret) * 4.0
+    pool = sum(len(c) for c in _CHAR_CLASSES if any(ch in c for ch in secret))
+    if any(not ch.isascii() or not ch.isalnum() for ch in secret):
+        pool += len(string.punctuation) + 1
+    return len(secret) * math.log2(pool) if pool else 0.0
+
+
+def check_strength(secret: str, where: str) -> None:
+    """Refuse a secret of under MIN_SECRET_BITS (estimated) or with few distinct characters."""
+    if estimated_bits(secret) < MIN_SECRET_BITS or len(set(secret)) < MIN_DISTINCT_CHARS:
+        raise SecretError(
+            f"the secret from {where} is too weak (under {MIN_SECRET_BITS} bits): write a strong "
+            "one with `python -m echocmr.secret new FILE` and set secret.file: FILE.")
 
 
 def keyed_digest(secret: str, value: str, purpose: str) -> str:
@@ -80,6 +109,7 @@ def load_secret(
     """Read the secret from the environment or a file; refuse to run on site data without one."""
     value = os.environ.get(env)
     if value:
+        check_strength(value.strip(), f"${env}")
         return value.strip()
     if file:
         path = Path(file).resolve()
@@ -90,7 +120,9 @@ def load_secret(
             )
         if not path.is_file():
             raise SecretError(f"secret.file={file} does not exist; create it or set ${env}.")
-        return path.read_text().strip()
+        value = path.read_text().strip()
+        check_strength(value, f"secret.file={file}")
+        return value
     if synthetic:
         return SYNTHETIC_DEMO_SECRET
     raise SecretError(

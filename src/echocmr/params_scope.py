@@ -26,6 +26,8 @@ STRUCTURAL_KEYS = {
     "model.mode": "DAG: one model per view (multitask) or per view and task (per_task)",
     "model.bundle": "DAG: external mode's bundle, whose card and weights are inputs",
     "model.threads": "resource: the threads of train and predict (scripts read snakemake.threads)",
+    "secret.private_dir": "operator-only folder outside results/ (key map, failed-audit detail): "
+                          "inventory and audit read it from snakemake.config; reruns nothing",
 }
 
 # Params that record the whole config rather than read keys of it: a config change of any kind

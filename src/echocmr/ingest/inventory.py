@@ -477,3 +477,15 @@ def run_inventory(smk) -> None:
         qc_rows(manifest, period=settings.period is not None).to_csv(smk.output.qc,
                                                                      index=False)
         log.info("manifest: %d rows", len(manifest))
+        record_run_secret(smk, secret)
+
+
+def record_run_secret(smk, secret: str) -> None:
+    """The secret's fingerprint beside the manifest (a later run with another secret refuses
+    to start), and the operator-only key-to-path map (`python -m echocmr.secret lookup`)."""
+    from echocmr import secret as private
+
+    private.record_fingerprint(secret, Path(smk.output.manifest).parents[1])
+    folder = private.private_dir_of(smk, Path(smk.output.manifest).parents[1])
+    private.write_key_map(folder, secret, smk.input.dicom, list_files(smk.input.dicom))
+    log.info("key-to-path map written to the operator-only folder (secret.private_dir)")

@@ -107,8 +107,10 @@ def rule_params(config: dict, *ingest_keys: str) -> dict:
     """Snakemake params of an ingest/audit rule: only the `ingest` keys it uses (so that changing,
     say, the crop size does not re-run de-identification), the secret's *location* (never the
     secret itself: params are stored in job metadata) and whether the data are synthetic."""
+    # secret.private_dir is not a param: moving the operator-only folder reruns nothing
+    secret = {k: config["secret"].get(k) for k in ("env", "file")}
     return dict(ingest={k: config["ingest"][k] for k in ingest_keys},
-                secret=config["secret"], synthetic=is_synthetic(config))
+                secret=secret, synthetic=is_synthetic(config))
 
 
 def period_param(config: dict) -> dict | None:

@@ -67,6 +67,7 @@ class Header:
     station: str
     device_serial: str
     study_id: str
+    department: str = ""  # InstitutionalDepartmentName, written only when set
 
 
 def base_dataset(h: Header, sop_class: UID, modality: str, transfer_syntax: UID) -> Dataset:
@@ -90,6 +91,8 @@ def base_dataset(h: Header, sop_class: UID, modality: str, transfer_syntax: UID)
     ds.Manufacturer = "Acme Medical Systems"
     ds.InstitutionName = h.institution
     ds.InstitutionAddress = h.institution_address
+    if h.department:
+        ds.InstitutionalDepartmentName = h.department
     ds.ReferringPhysicianName = h.referring
     ds.StationName = h.station
     ds.StudyDescription = "TTE ADULT COMPLETE"

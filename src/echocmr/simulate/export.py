@@ -6,6 +6,7 @@ on the number of worker processes or on the order in which files are written.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import multiprocessing as mp
@@ -25,7 +26,7 @@ from echocmr.simulate.cohort import (
     echo_reports_table,
     view_labels_table,
 )
-from echocmr.simulate.quirks import quirks_truth
+from echocmr.simulate.quirks import PLACEHOLDER_FIELDS, quirks_truth
 from echocmr.simulate.settings import SimSettings
 
 log = logging.getLogger("echocmr.simulate")
@@ -58,7 +59,7 @@ def _age_string(birth: dt.date, on: dt.date) -> str:
 def header_for(video: dict, patient: dict, study: dict) -> dicomio.Header:
     inst = identity.INSTITUTIONS[int(patient["institution"])]
     st_date: dt.date = study["study_date"]
-    return dicomio.Header(
+    header = dicomio.Header(
         # header_mrn: the PatientID written, another patient's for an identity-conflict quirk
         patient_name=patient["patient_name"], patient_id=video.get("header_mrn") or patient["mrn"],
         birth_date=f"{patient['birth_date']:%Y%m%d}", sex=patient["sex"],
@@ -75,11 +76,16 @@ def header_for(video: dict, patient: dict, study: dict) -> dicomio.Header:
         station=identity.STATIONS[int(study["station"])],
         device_serial=identity.DEVICE_SERIALS[int(study["station"])],
         study_id=str(1000 + int(study["study_index"])))
+    if study.get("placeholder_department"):  # simulate.quirks.placeholder_headers
+        header = dataclasses.replace(header, department=study["placeholder_department"],
+                                     **PLACEHOLDER_FIELDS)
+    return header
 
 
 def identity_values(h: dicomio.Header) -> dict:
     """The identifiers a console can burn in, before any display format."""
-    inst_short = next(i[1] for i in identity.INSTITUTIONS if i[0] == h.institution)
+    inst_short = next((i[1] for i in identity.INSTITUTIONS if i[0] == h.institution),
+                      h.institution)  # a placeholder institution is burned in as written
     return {"institution": f"{inst_short} {h.station}", "patient_name": h.patient_name,
             "mrn": h.patient_id, "study_date": h.study_date, "birth_date": h.birth_date,
             "time": f"{h.content_time[:2]}:{h.content_time[2:4]}:{h.content_time[4:]}",

@@ -9,7 +9,10 @@ from its own random stream, so switching one on changes no other draw:
 - `identity_conflict`: studies of which one file carries another patient's PatientID (one
   StudyInstanceUID under two PatientIDs: ingest excludes the whole study as `identity_conflict`);
 - `partial_grading`: CMRs whose report grades wall motion for some segments only (the segments
-  of one view left blank; `cohort.segment_missing` decides what the view's label is then).
+  of one view left blank; `cohort.segment_missing` decides what the view's label is then);
+- `placeholder_headers`: studies whose files carry placeholders in the institution, department,
+  station and physician fields (`DEFAULT`, `UNKNOWN`, `ANONYMOUS`, `Radiology`, ...), as real
+  consoles write them: they identify no one and must not stop the PHI audit.
 
 Every planted quirk is one row of `truth/quirks.csv` (`quirk, patient_key, study_key,
 video_key, detail`; keys as ingest derives them, no identifier).
@@ -25,7 +28,8 @@ import pandas as pd
 from echocmr import keys
 from echocmr.segments import VIEW_SEGMENTS
 
-QUIRKS = ("children", "multi_accession", "identity_conflict", "partial_grading")
+QUIRKS = ("children", "multi_accession", "identity_conflict", "partial_grading",
+          "placeholder_headers")
 QUIRK_COLUMNS = ["quirk", "patient_key", "study_key", "video_key", "detail"]
 CHILD_AGES = (6, 17)  # whole years at the first CMR
 ACCESSION_SEPARATOR = "\\"  # DICOM's value separator
@@ -81,6 +85,25 @@ def file_under_other_patient(rng, videos: pd.DataFrame, patients: pd.DataFrame,
     return out
 
 
+# Header fields a console fills with placeholders, as each of these studies has them.
+PLACEHOLDER_DEPARTMENTS = ("DEFAULT", "Cardiology", "Echo Lab", "Radiology")
+PLACEHOLDER_FIELDS = {"institution": "UNKNOWN", "station": "UNKNOWN", "referring": "ANONYMOUS",
+                      "performing": "DEFAULT^PHYSICIAN", "operator": "NONE"}
+
+
+def use_placeholder_headers(rng, studies: pd.DataFrame, n: int) -> list[int]:
+    """Give n studies placeholder headers: `placeholder_department` names the department the
+    export writes (`header_for` fills the other fields); returns their study_index."""
+    if n <= 0:
+        return []
+    studies["placeholder_department"] = ""
+    chosen = _pick(rng, studies.index, n)
+    for k, i in enumerate(chosen):
+        studies.loc[i, "placeholder_department"] = \
+            PLACEHOLDER_DEPARTMENTS[k % len(PLACEHOLDER_DEPARTMENTS)]
+    return [int(studies.loc[i, "study_index"]) for i in chosen]
+
+
 def leave_segments_ungraded(rng, cmrs: pd.DataFrame, n: int,
                             prefer: set[int] | None = None) -> list[tuple[int, str]]:
     """Blank the wall-motion grades of one view's segments in n graded CMR reports
@@ -115,6 +138,8 @@ def plant_quirks(cohort, settings: dict, seed: int) -> dict:
     paired = set(cohort.studies.loc[cohort.studies["paired"], "patient_index"])
     planted["partial_grading"] = leave_segments_ungraded(
         rng, cohort.cmrs, n["partial_grading"], paired - set(planted["children"]))
+    planted["placeholder_headers"] = use_placeholder_headers(rng, cohort.studies,
+                                                             n["placeholder_headers"])
     if planted["multi_accession"]:  # the file plan carries its study's accession too
         by_study = cohort.studies.set_index("study_index")["accession_number"]
         cohort.videos["accession_number"] = cohort.videos["study_index"].map(by_study)
@@ -146,4 +171,9 @@ def quirks_truth(cohort, planted: dict, secret: str) -> pd.DataFrame:
     for row, view in planted.get("partial_grading", []):
         rows.append(("partial_grading", patient_key(cohort.cmrs.loc[row, "mrn"]), "", "",
                      f"wall motion of the {view} segments not graded"))
+    for index in planted.get("placeholder_headers", []):
+        rows.append(("placeholder_headers", patient_key(st.loc[index, "mrn"]),
+                     keys.pseudonym(secret, "study", st.loc[index, "study_uid"]), "",
+                     f"department {st.loc[index, 'placeholder_department']}, institution "
+                     "and station UNKNOWN, physicians ANONYMOUS / DEFAULT^PHYSICIAN / NONE"))
     return pd.DataFrame(rows, columns=QUIRK_COLUMNS)

@@ -74,7 +74,7 @@ DEFAULTS: dict[str, Any] = {
     },
     # Site quirks of a pilot export, each a count (0 = off): docs/simulate.md, quirks.py.
     "quirks": {"children": 0, "multi_accession": 0, "identity_conflict": 0,
-               "partial_grading": 0},
+               "partial_grading": 0, "placeholder_headers": 0},
     "workers": 0,
 }
 
