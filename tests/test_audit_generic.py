@@ -53,7 +53,7 @@ def test_placeholder_headers_give_no_hit_and_specific_ones_still_do(tmp_path):
         "InstitutionName": "Radiology", "InstitutionalDepartmentName": "DEFAULT",
         "StationName": "UNKNOWN", "ReferringPhysicianName": "ANONYMOUS",
         "PerformingPhysicianName": "DEFAULT^PHYSICIAN", "OperatorsName": "NONE",
-        "InstitutionAddress": "Echo Lab"})
+        "InstitutionAddress": "UNKNOWN"})
     cat = build_catalogue(tmp_path / "raw", {}, SECRET)
     assert cat.n_generic >= 7
     results = tmp_path / "results"
@@ -119,3 +119,19 @@ def test_private_detail_holds_the_values_the_shareable_table_does_not(tmp_path):
     assert rows["value"].tolist() == ["55512345", "55512346"]
     assert rows[["file", "location"]].values.tolist() == [["table2.csv", "line 2"]] * 2
     assert stat.S_IMODE(detail.stat().st_mode) == 0o600
+
+
+def test_an_institution_of_two_dictionary_words_stays_an_identifier(tmp_path):
+    """`Mercy Hospital` names a real place: only a one-word placeholder institution is generic."""
+    from echocmr.audit import Catalogue, catalogue_dicom
+
+    ds = make_dataset(encoding="native", n_frames=2)
+    ds.InstitutionName = "Mercy Hospital"
+    ds.InstitutionalDepartmentName = "Echo Lab"
+    path = tmp_path / "IM1.dcm"
+    write(ds, path)
+    cat = Catalogue(secret=SECRET)
+    catalogue_dicom(cat, path)
+    cat.finalise()
+    assert cat.find("sent from mercy hospital today") == ["institution"]
+    assert cat.find("the echo lab") == []

@@ -74,6 +74,9 @@ ID_KEYWORDS = {
     "PatientAddress": "address", "PatientTelephoneNumbers": "phone",
     "MedicalRecordLocator": "mrn", "PerformedProcedureStepID": "study_id",
 }
+# An institution's own name or address is generic only as one placeholder word (`DEFAULT`,
+# `HOSPITAL`): two dictionary words can name a real place (`Mercy Hospital`), matched as a phrase.
+ONE_WORD_GENERIC = frozenset({"InstitutionName", "InstitutionAddress"})
 # Identify software, not people: the same toolkit UID may be in raw and de-identified files.
 NOT_IDENTIFYING = frozenset({"ImplementationClassUID", "ImplementationVersionName"})
 
@@ -288,7 +291,7 @@ def catalogue_dicom(cat: Catalogue, path: Path) -> None:
             elif elem.VR == "TM":
                 cat.add_patient_time(mrn, value)
             elif kind:
-                cat.add(value, kind)
+                cat.add(value, kind, 1 if elem.keyword in ONE_WORD_GENERIC else MAX_GENERIC_WORDS)
             elif elem.tag.is_private and "^" in value:
                 cat.add_name(value)  # a name copied into a vendor tag
 
