@@ -26,6 +26,8 @@ STRUCTURAL_KEYS = {
     "model.mode": "DAG: one model per view (multitask) or per view and task (per_task)",
     "model.bundle": "DAG: external mode's bundle, whose card and weights are inputs",
     "model.threads": "resource: the threads of train and predict (scripts read snakemake.threads)",
+    "model.runtime_tflops": "resource: the SLURM time limit of train and predict",
+    "model.expected_studies": "resource: the SLURM time limit of train and predict",
 }
 
 # Params that record the whole config rather than read keys of it: a config change of any kind

@@ -8,6 +8,7 @@ Workers hand batches to the main process through /dev/shm; a container's default
 from __future__ import annotations
 
 import logging
+import os
 
 from torch.utils.data import DataLoader
 
@@ -17,6 +18,12 @@ log = logging.getLogger(__name__)
 
 SHM_BUDGET_BYTES = 32 * 2**20  # half a 64 MB container /dev/shm
 DEFAULT_PREFETCH = 2  # torch's default batches in flight per worker
+
+
+def job_cpus(threads: int) -> int:
+    """The CPUs this job may use: its threads, or fewer where the allocation (cgroup/affinity,
+    e.g. SLURM's --cpus-per-gpu) grants fewer."""
+    return max(1, min(int(threads), len(os.sched_getaffinity(0))))
 
 
 def worker_count(num_workers: int | str, cpus: int) -> int:
