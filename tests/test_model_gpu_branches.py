@@ -242,3 +242,17 @@ def test_last_checkpoint_is_written_every_n_epochs_and_at_the_end(toy, tmp_path)
     fit(_table(toy), toy["shard_dirs"], ["wma", "t2"], settings, tmp_path, seed=7,
         progress=False, on_epoch_end=record)
     assert seen == {1: None, 2: 2, 3: 3}
+
+
+@pytest.mark.skipif(bool(dev.cuda_problem()), reason="needs a usable CUDA GPU")
+def test_real_gpu_trains_and_predicts(toy, tmp_path):
+    """On a GPU host: the workflow's own settings (device cuda, precision auto) end to end."""
+    settings = TrainSettings(**{**TINY, "device": "cuda", "max_epochs": 2})
+    metrics = fit(_table(toy), toy["shard_dirs"], ["wma", "t2"], settings, tmp_path, seed=7,
+                  progress=False)
+    assert metrics["train_loss"].notna().all()
+    record = torch.load(tmp_path / "best.pt", weights_only=False)["device"]
+    assert record["device"] == "cuda" and record["channels_last"]
+    videos = predict_videos(tmp_path / "best.pt", _table(toy), toy["shard_dirs"], "first",
+                            device="cuda")
+    assert videos["pred_wma"].between(0, 1).all()
