@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -54,6 +55,7 @@ from echocmr.model.toy import make_toy_dataset  # noqa: E402
 PAPER = dict(arch="r2plus1d_18", layers=[2, 2, 2, 2], width=64, frames=16, period=2,
              resolution=112, batch_size=10)
 CUDA = torch.device("cuda")
+PYTEST_SUMMARY_RE = re.compile(r"\d+ (passed|failed|errors?|skipped)\b")
 GPU_TESTS = ["tests/test_model_gpu_branches.py", "tests/test_gpu_check.py",
              "tests/test_model_unit.py::test_cpu_training_is_byte_identical"]
 
@@ -261,7 +263,7 @@ def run_tests(timeout: int) -> dict:
         proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         return {"command": " ".join(cmd[1:]), "returncode": None, "summary": "timed out"}
-    lines = [ln for ln in proc.stdout.splitlines() if " passed" in ln or " failed" in ln]
+    lines = [ln for ln in proc.stdout.splitlines() if PYTEST_SUMMARY_RE.search(ln)]
     return {"command": " ".join(cmd[1:]), "returncode": proc.returncode,
             "summary": lines[-1] if lines else proc.stdout[-500:]}
 
