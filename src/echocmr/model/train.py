@@ -1,11 +1,12 @@
 """Training loop: AdamW, masked multi-task loss, best epoch by validation AUROC / MAE, early
-stopping, a checkpoint every epoch and resume-after-kill that ends exactly like an unbroken run.
+stopping, a checkpoint every `checkpoint_epochs` epochs (or `checkpoint_minutes`) and
+resume-after-kill that ends exactly like an unbroken run.
 
 Layout of a model folder `results/model/{view}/{model_name}/`:
     best.pt        best epoch's weights + everything `predict` needs (declared output)
     metrics.csv    one row per epoch (declared output)
-    state/last.pt  last finished epoch: model, optimiser, history, early-stopping state
-    state/best.pt  best weights so far
+    state/last.pt  last checkpointed epoch: model, optimiser, loss scale, history, early stopping
+    state/best.pt  best weights up to that epoch
 `state/` is not a Snakemake output, so a killed job's checkpoint survives `--rerun-incomplete`.
 
 `fit` = `build_setup` (data, model, optimiser) -> `resume` (checkpoint of this very run) ->
