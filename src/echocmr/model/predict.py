@@ -6,6 +6,7 @@ for binary tasks, values in label units for continuous ones).
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import pandas as pd
 import torch
 
 from echocmr.model.data import ClipDataset, all_clip_starts, normalise
-from echocmr.model.device import Runtime, runtime_for
+from echocmr.model.device import Runtime, device_record, runtime_for
 from echocmr.model.loader import clip_loader
 from echocmr.model.nets import build_model
 from echocmr.model.tasks import is_binary
@@ -64,6 +65,7 @@ def predict_videos(best_pt, table: pd.DataFrame, shard_dirs, test_clips: str = "
         return table.reset_index(drop=True).assign(
             **{f"pred_{t}": np.nan for t in saved["tasks"]})
     runtime = runtime or runtime_for(device, precision)
+    log.info("run record: %s", json.dumps(device_record(runtime), sort_keys=True))
     model, saved = load_trained(best_pt, runtime)
     tasks, s = saved["tasks"], saved["settings"]
     keys = list(table["video_key"])
