@@ -33,7 +33,12 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from echocmr.ingest.paths import shard_dirs  # noqa: E402
 from echocmr.ingest.store import VideoStore  # noqa: E402
-from echocmr.model.data import ClipDataset, clip_indices, random_start  # noqa: E402
+from echocmr.model.data import (  # noqa: E402
+    ClipDataset,
+    clip_indices,
+    normalise,
+    random_start,
+)
 from echocmr.model.toy import make_toy_dataset  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -79,7 +84,10 @@ def clips_per_second(dataset, n_clips: int) -> float:
     t0 = time.perf_counter()
     n = 0
     for batch in loader:
-        n += len(batch[0])
+        x = batch[0]
+        if x.dtype == torch.uint8:  # the store ships uint8: count training's float conversion
+            x = normalise(x, SIZE)
+        n += len(x)
     return n / (time.perf_counter() - t0)
 
 

@@ -27,7 +27,7 @@ HERE = Path(__file__).resolve().parent
 RESULTS_DIR = HERE / "results"
 RESULTS_MD = HERE / "RESULTS.md"
 # Sections in the order of the issue; anything else found in results/ follows alphabetically.
-ORDER = ["demo", "preprocess", "loader", "bootstrap", "dag", "train"]
+ORDER = ["demo", "preprocess", "loader", "bootstrap", "dag", "train", "gpu"]
 VERSIONED = ["numpy", "torch", "torchvision", "pandas", "pydicom", "cv2", "snakemake", "sklearn"]
 
 

@@ -31,7 +31,9 @@ from echocmr.model.toy import make_toy_dataset
 from echocmr.model.train import TrainSettings, fit
 
 torch.set_num_threads(1)
-TINY = dict(layers=[1, 1, 1, 1], width=4, frames=4, period=2, resolution=16, batch_size=4)
+# device pinned to CPU: the byte-identity checks must hold on a GPU host too
+TINY = dict(layers=[1, 1, 1, 1], width=4, frames=4, period=2, resolution=16, batch_size=4,
+            device="cpu")
 
 
 @pytest.fixture(scope="module")
@@ -47,9 +49,12 @@ def test_loader_returns_exactly_the_stored_frames(toy):
     ds = ClipDataset(toy["shard_dirs"], [key], np.zeros((1, 1)), frames=5, period=3, size=16,
                      starts=[2])
     np.testing.assert_array_equal(ds.clip(0), video[[2, 5, 8, 11, 14]])
-    x, y, m = ds[0]
-    assert x.shape == (1, 5, 16, 16) and x.dtype == torch.float32
-    np.testing.assert_array_equal((x[0].numpy() * 255).round().astype(np.uint8),
+    x, y, m = ds[0]  # uint8 to the device, made float there
+    assert x.shape == (1, 5, 16, 16) and x.dtype == torch.uint8
+    np.testing.assert_array_equal(x[0].numpy(), video[[2, 5, 8, 11, 14]])
+    f = to_tensor(ds.clip(0), 16)
+    assert f.shape == (1, 5, 16, 16) and f.dtype == torch.float32
+    np.testing.assert_array_equal((f[0].numpy() * 255).round().astype(np.uint8),
                                   video[[2, 5, 8, 11, 14]])
 
 
@@ -136,7 +141,7 @@ KILLER = textwrap.dedent("""
     toy = make_toy_dataset(root, n_patients=20, n_frames=24, size=16, seed=3)
     table = view_table(toy["views"], toy["labels"], toy["split"], "A4C", ["wma", "t2"])
     s = TrainSettings(layers=[1, 1, 1, 1], width=4, frames=4, period=2, resolution=16,
-                      batch_size=4, max_epochs=4, patience=10)
+                      batch_size=4, max_epochs=4, patience=10, device="cpu")
     def die(epoch):
         if epoch == kill_at:
             os.kill(os.getpid(), signal.SIGKILL)  # a real kill, mid-run
@@ -175,7 +180,7 @@ def test_predictions_aggregate_videos_per_study(toy, tmp_path):
     table = view_table(toy["views"], toy["labels"], toy["split"], "A4C", ["wma", "t2"])
     table = table[table["split"].isin(["val", "test"])]
     twice = pd.concat([table, table.assign(video_key=table["video_key"] + "b")])
-    videos = predict_videos(tmp_path / "best.pt", table, toy["shard_dirs"], "all")
+    videos = predict_videos(tmp_path / "best.pt", table, toy["shard_dirs"], "all", device="cpu")
     assert videos["pred_wma"].between(0, 1).all() and videos["pred_t2"].between(30, 70).all()
     # a study with two videos: its prediction is the mean of the two
     videos2 = pd.concat([videos, videos.assign(video_key=videos["video_key"] + "b",

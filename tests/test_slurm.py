@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -248,3 +249,118 @@ def test_slurm_profile_uses_real_plugin_options():
     assert profile["executor"] == "slurm"
     train = profile["set-resources"]["train"]
     assert "gpu" not in train and "gres" not in train, "gpu=1 comes from the rule itself"
+
+
+# ---- GPU placement: the sbatch flags the real plugin builds for train and predict -----------
+
+GPU_RULES = ("train", "predict")
+PAPER_TARGET = "results/predictions/A4C/wma.csv"  # one per_task model: train + predict
+PLACEMENT_DOC_RE = re.compile(r"^    (train|predict) +\| (\S+) +\| (.+)$", re.M)
+
+
+class _Resources(dict):
+    """A job's resources as the plugin reads them: .get(name) and attribute access."""
+
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def _value(text: str):
+    return int(text) if re.fullmatch(r"-?\d+", text) else text
+
+
+def _dry_run_jobs(wd: Path, *profile_args: str) -> dict[str, SimpleNamespace]:
+    """rule -> a job carrying the resources Snakemake resolved for it (profile, rule, config)."""
+    proc = run_snakemake(wd, *profile_args, "-n", "--configfile", "config/presets/paper.yaml",
+                         "--", PAPER_TARGET, timeout=600)
+    jobs = {}
+    for m in RULE_BLOCK_RE.finditer(proc.stdout):
+        if m.group(3) not in GPU_RULES:
+            continue
+        fields = dict(re.findall(r"^\s+(\w+): (.*)$", m.group(4), re.M))
+        resources = _Resources((k, _value(v)) for k, v in
+                               (kv.split("=", 1) for kv in fields["resources"].split(", ")))
+        jobs[m.group(3)] = SimpleNamespace(name=m.group(3), resources=resources,
+                                           threads=int(fields.get("threads", 1)))
+    assert set(jobs) == set(GPU_RULES), proc.stdout[-3000:]
+    return jobs
+
+
+def placement_flags(job) -> str:
+    """The sbatch line the plugin submits for `job`, without its per-run parts (job name, log,
+    comment, workdir): partition, time, memory, CPUs and GPUs."""
+    from snakemake_executor_plugin_slurm import Executor
+    from snakemake_executor_plugin_slurm.submit_string import get_submit_command
+    from snakemake_executor_plugin_slurm.utils import set_gres_string
+
+    # the executor's own partition choice (no partition file, no default partition queried)
+    partition = Executor.get_partition_arg(
+        SimpleNamespace(_partitions=None, _fallback_partition="", logger=None), job)
+    params = {"run_uuid": "RUN", "slurm_logfile": "LOG", "comment_str": "C", "account": "",
+              "partition": partition, "workdir": ""}
+    call = get_submit_command(job, params) + set_gres_string(job)
+    generic = "sbatch --parsable --job-name RUN --output LOG --export=ALL --comment C"
+    assert call.startswith(generic), call
+    return " ".join(call[len(generic):].split())
+
+
+def _documented_placement() -> dict[tuple[str, str], str]:
+    """(rule, profile) -> flags, from the placement table in docs/scaling.md."""
+    doc = (REPO / "docs" / "scaling.md").read_text()
+    return {(m.group(1), m.group(2)): m.group(3).strip() for m in PLACEMENT_DOC_RE.finditer(doc)}
+
+
+@pytest.mark.workflow
+def test_gpu_jobs_sbatch_flags_from_the_real_plugin_match_the_docs(workflow_dir):
+    """The paper preset's train/predict jobs through the plugin's own argument builder: a named
+    GPU partition, a time limit from the config (not 24 h), --gpus=1 or (gres overlay) only
+    --gres; docs/scaling.md shows exactly these flags."""
+    variants = {"slurm": ("--workflow-profile", "profiles/slurm"),
+                "slurm-gres": ("--profile", "profiles/slurm", "--workflow-profile",
+                               "profiles/slurm-gres")}
+    built = {}
+    for name, args in variants.items():
+        for rule, job in _dry_run_jobs(workflow_dir, *args).items():
+            built[(rule, name)] = placement_flags(job)
+    for (_rule, name), flags in built.items():
+        assert "-p gpu" in flags and "-t 1440" not in flags, flags
+        if name == "slurm":
+            assert "--gpus=1" in flags and "--gres" not in flags, flags
+        else:
+            assert "--gres=gpu:1" in flags and "--gpus" not in flags, flags
+    assert _documented_placement() == built
+
+
+def _preset_config(*overlays: str) -> dict:
+    """config.yaml with preset overlays, and the schema's defaults (as the Snakefile loads it)."""
+    from snakemake.utils import validate
+
+    def merge(base, over):
+        out = dict(base)
+        for k, v in over.items():
+            out[k] = merge(base[k], v) if isinstance(v, dict) and isinstance(base.get(k),
+                                                                             dict) else v
+        return out
+
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    for overlay in overlays:
+        config = merge(config, yaml.safe_load((REPO / overlay).read_text()))
+    validate(config, str(REPO / "workflow" / "schemas" / "config.schema.yaml"))
+    return config
+
+
+def test_time_limits_follow_the_preset_and_double_on_retry():
+    from echocmr.model.job_time import predict_minutes, train_minutes
+
+    demo, paper = _preset_config(), _preset_config("config/presets/paper.yaml")
+    assert train_minutes(demo) == 30 and train_minutes(paper) == 70  # docs/scaling.md
+    assert train_minutes(paper, attempt=2) == 140
+    slower = {**paper, "model": {**paper["model"], "runtime_tflops": 5}}
+    longer = {**paper, "model": {**paper["model"], "max_epochs": 200}}
+    assert train_minutes(slower) > train_minutes(paper) < train_minutes(longer)
+    bigger = {**paper, "model": {**paper["model"], "expected_studies": 25_000}}
+    assert train_minutes(bigger) > train_minutes(paper)
+    assert predict_minutes(paper) == 30

@@ -28,6 +28,8 @@ STRUCTURAL_KEYS = {
     "model.threads": "resource: the threads of train and predict (scripts read snakemake.threads)",
     "secret.private_dir": "operator-only folder outside results/ (key map, failed-audit detail): "
                           "inventory and audit read it from snakemake.config; reruns nothing",
+    "model.runtime_tflops": "resource: the SLURM time limit of train and predict",
+    "model.expected_studies": "resource: the SLURM time limit of train and predict",
 }
 
 # Params that record the whole config rather than read keys of it: a config change of any kind

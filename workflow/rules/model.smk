@@ -4,6 +4,7 @@
 # external mode (model.mode: external) nothing is trained: predict, fuse and baseline apply the
 # bundle's weights and coefficients. Paths: MODEL_PATHS (echocmr.model.smk).
 from echocmr.model.bundle import config_hash  # noqa: E402
+from echocmr.model.job_time import predict_minutes, train_minutes  # noqa: E402
 from echocmr.model.smk import (  # noqa: E402
     card_crop,
     card_label_definitions,
@@ -35,7 +36,8 @@ rule train:
     resources:
         gpu=1,
         mem_mb=16000,
-        runtime=24 * 60,
+        # SLURM time limit from the config (echocmr.model.job_time), doubled on each retry
+        runtime=lambda wildcards, attempt: train_minutes(config, attempt),
     params:
         model=network_params(config),
         seed=config["seed"],
@@ -59,7 +61,7 @@ rule predict:
     resources:
         gpu=1,
         mem_mb=8000,
-        runtime=60,
+        runtime=lambda wildcards, attempt: predict_minutes(config, attempt),
     params:
         model=predict_params(config, BUNDLE),
         model_name=MODEL_PATHS.model_name,

@@ -52,15 +52,30 @@ def all_clip_starts(n_frames: int, frames: int, period: int) -> list[int]:
 
 
 def to_tensor(frames_uint8: np.ndarray, size: int) -> torch.Tensor:
-    """uint8 (T, H, W) -> float (1, T, size, size) in [0, 1]; area resize when size differs.
+    """uint8 (T, H, W) -> float (1, T, size, size) in [0, 1]: one clip through `normalise`."""
+    return normalise(clip_uint8(frames_uint8).unsqueeze(0), size)[0]
 
-    One channel only: the network repeats it to 3 channels on the device, so the loader moves a
-    third of the bytes. No mean/std normalisation (as the study's released code).
+
+def clip_uint8(frames_uint8: np.ndarray) -> torch.Tensor:
+    """uint8 (T, H, W) -> uint8 tensor (1, T, H, W), as the loader ships it: a quarter of the
+    bytes of a float clip through worker queues, pinned memory and the host-to-GPU copy."""
+    return torch.from_numpy(np.ascontiguousarray(frames_uint8)).unsqueeze(0)
+
+
+def normalise(batch_uint8: torch.Tensor, size: int) -> torch.Tensor:
+    """uint8 (B, 1, T, H, W) -> float (B, 1, T, size, size) in [0, 1], on the batch's device;
+    area resize when size differs.
+
+    One channel only: the network repeats it to 3 channels. No mean/std normalisation (as the
+    study's released code). Per frame the same float arithmetic as a per-clip conversion (divide
+    by 255, area-average each frame), so CPU runs keep their bytes (test_model_unit).
     """
-    x = torch.from_numpy(np.ascontiguousarray(frames_uint8)).float().div_(255.0)
-    if x.shape[-1] != size or x.shape[-2] != size:
-        x = F.interpolate(x.unsqueeze(1), size=(size, size), mode="area").squeeze(1)
-    return x.unsqueeze(0)
+    x = batch_uint8.float().div_(255.0)
+    b, c, t, h, w = x.shape
+    if h != size or w != size:
+        x = F.interpolate(x.reshape(b * c * t, 1, h, w), size=(size, size), mode="area")
+        x = x.reshape(b, c, t, size, size)
+    return x
 
 
 # ---- the per-view table ---------------------------------------------------------------------
@@ -94,7 +109,8 @@ def view_table(views_csv, labels_csv, split_csv, view: str, tasks: list[str],
 # ---- the dataset ----------------------------------------------------------------------------
 
 class ClipDataset(Dataset):
-    """One item = one clip of one video: (clip float (1, F, S, S), targets (n_tasks,), mask).
+    """One item = one clip of one video: (clip uint8 (1, F, H, W) at the store's resolution,
+    targets (n_tasks,), mask); `normalise` makes the float (1, F, S, S) clip on the device.
 
     `starts[i]` is a fixed clip start, or None for a random start drawn from (seed, epoch, i), so
     an epoch's clips depend only on the seed and the epoch number (resume-safe, worker-safe).
@@ -140,5 +156,5 @@ class ClipDataset(Dataset):
         i, epoch = item if isinstance(item, tuple) else (item, None)
         y = self.targets[i]
         mask = ~np.isnan(y)
-        return (to_tensor(self.clip(i, epoch), self.size), torch.from_numpy(np.nan_to_num(y)),
+        return (clip_uint8(self.clip(i, epoch)), torch.from_numpy(np.nan_to_num(y)),
                 torch.from_numpy(mask))

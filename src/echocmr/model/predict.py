@@ -6,16 +6,17 @@ for binary tasks, values in label units for continuous ones).
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
-from torch.utils.data import DataLoader
 
-from echocmr.model.data import ClipDataset, all_clip_starts
-from echocmr.model.device import autocast, resolve_device
+from echocmr.model.data import ClipDataset, all_clip_starts, normalise
+from echocmr.model.device import Runtime, device_record, runtime_for
+from echocmr.model.loader import clip_loader
 from echocmr.model.nets import build_model
 from echocmr.model.tasks import is_binary
 from echocmr.model.train import is_trained
@@ -25,14 +26,14 @@ STUDY_COLUMNS = ["study_key", "patient_key", "split", "y_true", "y_pred"]
 VIDEO_COLUMNS = ["video_key", *STUDY_COLUMNS]
 
 
-def load_trained(best_pt, device: torch.device):
+def load_trained(best_pt, runtime: Runtime):
     """The best epoch's model (eval mode) and its saved metadata."""
     saved = torch.load(best_pt, map_location="cpu", weights_only=False)
     s = saved["settings"]
     model = build_model(s["arch"], len(saved["tasks"]), s["layers"], s["width"])
     model.load_state_dict(saved["state_dict"])
-    model.to(device).eval()
-    if device.type == "cuda":
+    model.to(runtime.device).eval()
+    if runtime.channels_last:
         model = model.to(memory_format=torch.channels_last_3d)
         model.channels_last = True
     return model, saved
@@ -53,17 +54,19 @@ def clip_plan(store_meta: pd.DataFrame, video_keys, frames: int, period: int,
 
 
 def predict_videos(best_pt, table: pd.DataFrame, shard_dirs, test_clips: str = "first",
-                   batch_size: int = 10, device: str = "auto", num_workers: int = 0
-                   ) -> pd.DataFrame:
-    """Per video of `table`: one prediction column per task (probability or label units)."""
-    dev = resolve_device(device)
+                   batch_size: int = 10, device: str = "auto", num_workers: int = 0,
+                   precision: str = "auto", runtime: Runtime | None = None) -> pd.DataFrame:
+    """Per video of `table`: one prediction column per task (probability or label units).
+    `runtime` (tests) overrides `device`/`precision`."""
     saved = torch.load(best_pt, map_location="cpu", weights_only=False)
     if not is_trained(saved) or table.empty:
         # nothing to score: the prediction tables come out empty (their columns only)
         log.warning("no predictions: %s", saved.get("reason") or "no val/test video")
         return table.reset_index(drop=True).assign(
             **{f"pred_{t}": np.nan for t in saved["tasks"]})
-    model, saved = load_trained(best_pt, dev)
+    runtime = runtime or runtime_for(device, precision)
+    log.info("run record: %s", json.dumps(device_record(runtime), sort_keys=True))
+    model, saved = load_trained(best_pt, runtime)
     tasks, s = saved["tasks"], saved["settings"]
     keys = list(table["video_key"])
     probe = ClipDataset(shard_dirs, keys, np.zeros((len(keys), 1)), s["frames"], s["period"],
@@ -71,14 +74,16 @@ def predict_videos(best_pt, table: pd.DataFrame, shard_dirs, test_clips: str = "
     rows, starts = clip_plan(probe.store.meta, keys, s["frames"], s["period"], test_clips)
     ds = ClipDataset(shard_dirs, [keys[r] for r in rows], np.zeros((len(rows), 1)),
                      s["frames"], s["period"], s["resolution"], starts=starts)
-    loader = DataLoader(ds, batch_size=batch_size, num_workers=num_workers,
-                        pin_memory=dev.type == "cuda")
+    loader = clip_loader(ds, batch_size, runtime, num_workers, persistent=False)
     outs = []
     with torch.no_grad():
         for x, _, _ in loader:
-            with autocast(dev):
-                outs.append(model(x.to(dev)).float().cpu().numpy())
-    logits = np.concatenate(outs) if outs else np.zeros((0, len(tasks)), np.float32)
+            x = normalise(x.to(runtime.device, non_blocking=True), s["resolution"])
+            with runtime.autocast():
+                outs.append(model(x).float())
+    # one host sync for the whole split
+    logits = (torch.cat(outs).cpu().numpy() if outs
+              else np.zeros((0, len(tasks)), np.float32))
     mean, std = np.array(saved["target_mean"]), np.array(saved["target_std"])
     values = np.empty_like(logits, dtype=np.float64)
     for j, task in enumerate(tasks):

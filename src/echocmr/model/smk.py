@@ -18,10 +18,11 @@ from echocmr.model.tasks import BINARY_TASKS, TASKS, VIEWS
 # has); tests/test_model_unit.py holds the two together (train.py needs torch, the parse not).
 TRAIN_KEYS = ("mode", "arch", "layers", "width", "weights", "frames", "period", "resolution",
               "lr", "weight_decay", "batch_size", "max_epochs", "patience", "device",
-              "num_workers", "selection_tasks", "task_weights")
+              "precision", "num_workers", "checkpoint_epochs", "checkpoint_minutes",
+              "selection_tasks", "task_weights")
 # Prediction takes the input spec (frames, period, resolution) and the net from best.pt, its
 # input: only how to clip, batch and where to run come from the config.
-PREDICT_KEYS = ("mode", "test_clips", "batch_size", "device")
+PREDICT_KEYS = ("mode", "test_clips", "batch_size", "device", "precision", "num_workers")
 # The label definitions of the labels and Table 1 rules (and of a bundle's model card).
 LABEL_KEYS = ("segments", "thresholds", "segment_missing")
 # The crop settings a model card records: the input spec another site must reproduce.

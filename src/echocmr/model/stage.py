@@ -31,6 +31,7 @@ def train_view_model(view: str, model_name: str, index_csvs, views_csv, labels_c
     import torch
 
     from echocmr.model.data import view_table
+    from echocmr.model.loader import job_cpus
     from echocmr.model.train import TrainSettings, fit, model_seed
 
     torch.set_num_threads(int(model_cfg.get("threads", DEFAULT_THREADS)))
@@ -41,7 +42,7 @@ def train_view_model(view: str, model_name: str, index_csvs, views_csv, labels_c
              table["split"].value_counts().to_dict())
     settings = TrainSettings.from_config(model_cfg)
     fit(table, shard_dirs, tasks, settings, outdir, model_seed(seed, view, model_name),
-        progress=progress)
+        progress=progress, cpus=job_cpus(model_cfg.get("threads", DEFAULT_THREADS)))
 
 
 def predict_view_model(view: str, model_name: str, best_pt, index_csvs, views_csv, labels_csv,
@@ -50,15 +51,19 @@ def predict_view_model(view: str, model_name: str, best_pt, index_csvs, views_cs
     import torch
 
     from echocmr.model.data import view_table
+    from echocmr.model.loader import job_cpus, worker_count
     from echocmr.model.predict import predict_videos, write_predictions
 
     torch.set_num_threads(int(model_cfg.get("threads", DEFAULT_THREADS)))
+    cpus = job_cpus(model_cfg.get("threads", DEFAULT_THREADS))
     shard_dirs = shard_dirs_of(index_csvs)
     tasks = model_tasks(model_cfg["mode"], model_name)
     table = view_table(views_csv, labels_csv, split_csv, view, tasks, _store_keys(shard_dirs))
     table = table[table["split"].isin(["val", "test"])]
     videos = predict_videos(best_pt, table, shard_dirs, model_cfg["test_clips"],
-                            model_cfg["batch_size"], model_cfg["device"])
+                            model_cfg["batch_size"], model_cfg["device"],
+                            worker_count(model_cfg.get("num_workers", 0), cpus),
+                            model_cfg.get("precision", "auto"))
     for task in out_csvs:
         write_predictions(videos, task, out_csvs[task], out_video_csvs[task])
 

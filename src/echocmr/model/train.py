@@ -1,11 +1,12 @@
 """Training loop: AdamW, masked multi-task loss, best epoch by validation AUROC / MAE, early
-stopping, a checkpoint every epoch and resume-after-kill that ends exactly like an unbroken run.
+stopping, a checkpoint every `checkpoint_epochs` epochs (or `checkpoint_minutes`) and
+resume-after-kill that ends exactly like an unbroken run.
 
 Layout of a model folder `results/model/{view}/{model_name}/`:
     best.pt        best epoch's weights + everything `predict` needs (declared output)
     metrics.csv    one row per epoch (declared output)
-    state/last.pt  last finished epoch: model, optimiser, history, early-stopping state
-    state/best.pt  best weights so far
+    state/last.pt  last checkpointed epoch: model, optimiser, loss scale, history, early stopping
+    state/best.pt  best weights up to that epoch
 `state/` is not a Snakemake output, so a killed job's checkpoint survives `--rerun-incomplete`.
 
 `fit` = `build_setup` (data, model, optimiser) -> `resume` (checkpoint of this very run) ->
@@ -32,14 +33,16 @@ from sklearn.metrics import roc_auc_score
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from echocmr.model.data import ClipDataset
+from echocmr.model.data import ClipDataset, normalise
 from echocmr.model.device import (
-    autocast,
+    Runtime,
+    device_record,
     peak_memory_mb,
     reset_peak_memory,
-    resolve_device,
+    runtime_for,
     seed_everything,
 )
+from echocmr.model.loader import clip_loader, worker_count
 from echocmr.model.nets import build_model
 from echocmr.model.tasks import is_binary
 
@@ -63,7 +66,12 @@ class TrainSettings:
     max_epochs: int = 50
     patience: int = 10
     device: str = "auto"
-    num_workers: int = 0
+    precision: str = "auto"
+    num_workers: int | str = 0
+    # last.pt (model + AdamW state, ~376 MB for the paper net) every N epochs, or sooner when
+    # this many minutes have passed since the last one (0: by epochs only); always at the end
+    checkpoint_epochs: int = 1
+    checkpoint_minutes: float = 0
     # multitask: tasks whose validation metric picks the best epoch (None = all of the model's)
     selection_tasks: list | None = None
     # multitask: loss weight per task (unlisted tasks weigh 1; None = a plain mean over tasks)
@@ -146,9 +154,15 @@ def atomic_save(obj, path: Path) -> None:
     os.replace(tmp, path)
 
 
+# Settings that change how a run is carried out, not what it computes: a checkpoint written
+# under other values still resumes the same run.
+RUN_ONLY_SETTINGS = ("num_workers", "checkpoint_epochs", "checkpoint_minutes")
+
+
 def fingerprint(settings: TrainSettings, tasks, keys, targets: np.ndarray, seed: int) -> str:
     """A checkpoint resumes only the very same run (settings, data, targets, seed)."""
-    h = hashlib.sha256(json.dumps([asdict(settings), list(tasks), seed], sort_keys=True,
+    what = {k: v for k, v in asdict(settings).items() if k not in RUN_ONLY_SETTINGS}
+    h = hashlib.sha256(json.dumps([what, list(tasks), seed], sort_keys=True,
                                   default=str).encode())
     h.update("\n".join(keys).encode())
     h.update(np.ascontiguousarray(targets).tobytes())
@@ -168,12 +182,6 @@ def standardise(tasks, y_train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean, std
 
 
-def _loader(dataset, batch_size, sampler, device, num_workers):
-    return DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=num_workers,
-                      pin_memory=device.type == "cuda",
-                      persistent_workers=num_workers > 0)
-
-
 class EpochSampler:
     """Yields (index, epoch) in a per-epoch permutation fixed by (seed, epoch): resume-safe, and
     workers learn the epoch from the index itself (persistent workers keep stale dataset state)."""
@@ -191,24 +199,30 @@ class EpochSampler:
         return self.n
 
 
-def evaluate(model, loader, device, binary, weights=None) -> tuple[float, np.ndarray]:
-    """Validation loss and logits (n, n_tasks), in dataset order."""
+def evaluate(model, loader, runtime: Runtime, size: int, binary, weights=None
+             ) -> tuple[float, np.ndarray]:
+    """Validation loss and logits (n, n_tasks), in dataset order; one host sync at the end."""
     model.eval()
-    losses, outs, n = 0.0, [], 0
+    losses = torch.zeros((), dtype=torch.float64, device=runtime.device)
+    outs, n = [], 0
     with torch.no_grad():
-        for x, y, m in loader:
-            x, y, m = _to(x, device), y.to(device), m.to(device)
-            with autocast(device):
+        for batch in loader:
+            x, y, m = to_device(batch, runtime.device, size)
+            with runtime.autocast():
                 logits = model(x).float()
-            losses += float(masked_loss(logits, y, m, binary, weights)) * len(x)
+            losses += masked_loss(logits, y, m, binary, weights).double() * len(x)
             n += len(x)
-            outs.append(logits.cpu().numpy())
-    return losses / max(n, 1), (np.concatenate(outs) if outs else np.zeros((0, binary.numel())))
+            outs.append(logits)
+    logits = torch.cat(outs).cpu().numpy() if outs else np.zeros((0, binary.numel()))
+    return float(losses) / max(n, 1), logits
 
 
-def _to(x: torch.Tensor, device: torch.device) -> torch.Tensor:
-    """To the device; the net itself makes a channels_last_3d copy on CUDA (nets.py)."""
-    return x.to(device, non_blocking=True)
+def to_device(batch, device: torch.device, size: int):
+    """(uint8 clips, targets, mask) -> on the device without waiting for the copies (pinned
+    memory), clips made float there (data.normalise); the net makes its own channels_last_3d
+    copy on CUDA (nets.py)."""
+    x, y, m = (t.to(device, non_blocking=True) for t in batch)
+    return normalise(x, size), y, m
 
 
 # A pilot export can hold too few labelled videos to train on; the run goes on and says so.
@@ -251,9 +265,10 @@ class TrainingSetup:
     tasks: list[str]
     settings: TrainSettings
     seed: int
-    device: torch.device
+    runtime: Runtime
     model: torch.nn.Module
     optimiser: torch.optim.Optimizer
+    scaler: torch.amp.GradScaler  # fp16 loss scaling; a pass-through in bf16/fp32
     sampler: EpochSampler
     train_loader: DataLoader
     val_loader: DataLoader
@@ -263,6 +278,10 @@ class TrainingSetup:
     target_mean: np.ndarray
     target_std: np.ndarray
     fingerprint: str         # which run a checkpoint belongs to
+
+    @property
+    def device(self) -> torch.device:
+        return self.runtime.device
 
 
 def labelled_splits(table: pd.DataFrame, tasks) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -275,7 +294,7 @@ def labelled_splits(table: pd.DataFrame, tasks) -> tuple[pd.DataFrame, pd.DataFr
 
 
 def build_setup(train: pd.DataFrame, val: pd.DataFrame, shard_dirs, tasks, settings,
-                seed: int, device: torch.device) -> TrainingSetup:
+                seed: int, runtime: Runtime, cpus: int = 1) -> TrainingSetup:
     """Data (standardised targets, datasets, loaders), model and optimiser, in the order that
     consumes the seeded random streams (the model's initial weights come after the data)."""
     mean, std = standardise(tasks, train[tasks].to_numpy(np.float32))
@@ -285,26 +304,30 @@ def build_setup(train: pd.DataFrame, val: pd.DataFrame, shard_dirs, tasks, setti
     train_ds = ClipDataset(shard_dirs, train["video_key"], y_train, seed=seed, **common)
     val_ds = ClipDataset(shard_dirs, val["video_key"], y_val, starts=[0] * len(val), **common)
     sampler = EpochSampler(len(train_ds), seed, settings.batch_size)
-    train_loader = _loader(train_ds, settings.batch_size, sampler, device, settings.num_workers)
-    val_loader = _loader(val_ds, settings.batch_size, None, device, settings.num_workers)
+    # train and val loaders never iterate at once: each may use all of the job's workers
+    workers = worker_count(settings.num_workers, cpus)
+    train_loader = clip_loader(train_ds, settings.batch_size, runtime, workers, sampler)
+    val_loader = clip_loader(val_ds, settings.batch_size, runtime, workers)
+    device = runtime.device
     binary = torch.tensor([is_binary(t) for t in tasks], device=device)
     weights = loss_weights(tasks, settings.task_weights, device)
-    model, optimiser = build_model_and_optimiser(settings, len(tasks), device)
+    model, optimiser = build_model_and_optimiser(settings, len(tasks), runtime)
     fp = fingerprint(settings, tasks, list(train["video_key"]) + list(val["video_key"]),
                      np.concatenate([y_train.ravel(), y_val.ravel()]), seed)
-    return TrainingSetup(tasks=list(tasks), settings=settings, seed=seed, device=device,
-                         model=model, optimiser=optimiser, sampler=sampler,
+    return TrainingSetup(tasks=list(tasks), settings=settings, seed=seed, runtime=runtime,
+                         model=model, optimiser=optimiser, scaler=runtime.grad_scaler(),
+                         sampler=sampler,
                          train_loader=train_loader, val_loader=val_loader, val_targets=y_val,
                          binary=binary, weights=weights, target_mean=mean, target_std=std,
                          fingerprint=fp)
 
 
-def build_model_and_optimiser(settings: TrainSettings, n_tasks: int, device: torch.device
+def build_model_and_optimiser(settings: TrainSettings, n_tasks: int, runtime: Runtime
                               ) -> tuple[torch.nn.Module, torch.optim.Optimizer]:
-    """The network (channels_last_3d on CUDA, where those convolutions are faster) and AdamW."""
+    """The network (channels_last_3d where the runtime asks for it) and AdamW."""
     model = build_model(settings.arch, n_tasks, settings.layers, settings.width,
-                        settings.weights).to(device)
-    if device.type == "cuda":
+                        settings.weights).to(runtime.device)
+    if runtime.channels_last:
         model = model.to(memory_format=torch.channels_last_3d)
         model.channels_last = True
     optimiser = torch.optim.AdamW(model.parameters(), lr=settings.lr,
@@ -329,48 +352,68 @@ def resume(setup: TrainingSetup, last_path: Path) -> dict:
         return fresh_run()
     setup.model.load_state_dict(saved["model"])
     setup.optimiser.load_state_dict(saved["optimiser"])
+    if "scaler" in saved:
+        setup.scaler.load_state_dict(saved["scaler"])
     log.info("resuming after epoch %d (checkpoint %s)", saved["run"]["epoch"], last_path)
     return saved["run"]
 
 
+PROGRESS_SECONDS = 30  # how often a training epoch reports its running loss
+
+
 def train_one_epoch(setup: TrainingSetup, epoch: int, progress: bool) -> tuple[float, int]:
-    """One pass over the training videos; returns (mean training loss, samples seen)."""
+    """One pass over the training videos; returns (mean training loss, samples seen). The loss
+    is summed on the device: the host waits for the GPU only when progress is reported."""
     torch.manual_seed(setup.seed + epoch)  # per epoch, so a resumed run draws as an unbroken one
     setup.sampler.epoch = epoch
     reset_peak_memory(setup.device)
     setup.model.train()
-    total, n = 0.0, 0
+    # float64 like the Python float this replaced: CPU metrics keep their bytes
+    total = torch.zeros((), dtype=torch.float64, device=setup.device)
+    n = 0
     bar = tqdm(setup.train_loader, desc=f"epoch {epoch}", file=sys.stderr,
-               disable=not progress, mininterval=5, leave=False)
-    for x, y, m in bar:
-        x, y, m = _to(x, setup.device), y.to(setup.device), m.to(setup.device)
-        with autocast(setup.device):
-            logits = setup.model(x)
-        loss = masked_loss(logits, y, m, setup.binary, setup.weights)
-        setup.optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        setup.optimiser.step()
-        total += loss.item() * len(x)
+               disable=not progress, mininterval=PROGRESS_SECONDS, leave=False)
+    last_report = time.monotonic()
+    for batch in bar:
+        x, y, m = to_device(batch, setup.device, setup.settings.resolution)
+        loss = train_step(setup, x, y, m)
+        total += loss.double() * len(x)
         n += len(x)
-        bar.set_postfix(loss=f"{total / n:.4f}")
-    return total / max(n, 1), n
+        if progress and time.monotonic() - last_report >= PROGRESS_SECONDS:
+            bar.set_postfix(loss=f"{float(total) / n:.4f}", refresh=False)
+            last_report = time.monotonic()
+    return float(total) / max(n, 1), n
 
 
-def run_epoch(setup: TrainingSetup, run: dict, epoch: int, best_path: Path,
-              progress: bool) -> None:
-    """Train and validate one epoch, keep its weights when it scores best, record it in `run`."""
+def train_step(setup: TrainingSetup, x, y, m) -> torch.Tensor:
+    """Forward, (scaled) backward and optimiser step; the loss stays on the device."""
+    with setup.runtime.autocast():
+        logits = setup.model(x)
+    loss = masked_loss(logits, y, m, setup.binary, setup.weights)
+    setup.optimiser.zero_grad(set_to_none=True)
+    setup.scaler.scale(loss).backward()
+    setup.scaler.step(setup.optimiser)
+    setup.scaler.update()
+    return loss.detach()
+
+
+def run_epoch(setup: TrainingSetup, run: dict, epoch: int, progress: bool) -> dict | None:
+    """Train and validate one epoch, record it in `run`; returns a host copy of its weights
+    when it scores best (written with the next checkpoint), else None."""
     t0 = time.perf_counter()
     train_loss, n = train_one_epoch(setup, epoch, progress)
     train_time = time.perf_counter() - t0
-    val_loss, val_logits = evaluate(setup.model, setup.val_loader, setup.device, setup.binary,
-                                    setup.weights)
+    val_loss, val_logits = evaluate(setup.model, setup.val_loader, setup.runtime,
+                                    setup.settings.resolution, setup.binary, setup.weights)
     std = setup.target_std
     scores = task_scores(setup.tasks, val_logits, setup.val_targets, std)
     score = selection_score(setup.tasks, scores, std, val_loss, setup.settings.selection_tasks)
     improved = score > run["best_score"]
+    best_state = None
     if improved:
         run.update(best_score=score, best_epoch=epoch, bad=0)
-        atomic_save(setup.model.state_dict(), best_path)
+        best_state = {k: v.detach().to("cpu", copy=True)
+                      for k, v in setup.model.state_dict().items()}
     else:
         run["bad"] += 1
     run["history"].append({
@@ -381,20 +424,41 @@ def run_epoch(setup: TrainingSetup, run: dict, epoch: int, best_path: Path,
     log.info("epoch %d: train_loss %.4f val_loss %.4f score %.4f%s", epoch, train_loss,
              val_loss, score, " (best)" if improved else "")
     run["epoch"] = epoch
+    return best_state
+
+
+def checkpoint_due(settings: TrainSettings, run: dict, minutes_since: float) -> bool:
+    """Write last.pt now? At the end, every `checkpoint_epochs` epochs, or when
+    `checkpoint_minutes` have passed (an H100 needs seconds per epoch: a 376 MB file every
+    epoch would cost more than the epoch)."""
+    by_time = 0 < settings.checkpoint_minutes <= minutes_since
+    return run["done"] or run["epoch"] % settings.checkpoint_epochs == 0 or by_time
+
+
+def save_checkpoint(setup: TrainingSetup, run: dict, state_dir: Path, best_state) -> None:
+    """state/best.pt (when a better epoch came since the last checkpoint), then state/last.pt;
+    each written atomically. A run resumed from last.pt replays the epochs after it."""
+    if best_state is not None:
+        atomic_save(best_state, state_dir / "best.pt")
+    atomic_save({"fingerprint": setup.fingerprint, "model": setup.model.state_dict(),
+                 "optimiser": setup.optimiser.state_dict(), "scaler": setup.scaler.state_dict(),
+                 "run": run}, state_dir / "last.pt")
 
 
 def epoch_loop(setup: TrainingSetup, run: dict, state_dir: Path, progress: bool,
                on_epoch_end=None) -> dict:
-    """Epochs until `max_epochs` or `patience` epochs without a better score; the checkpoint
-    of every finished epoch is on disk before `on_epoch_end(epoch)` runs."""
+    """Epochs until `max_epochs` or `patience` epochs without a better score, checkpointed as
+    `checkpoint_due` says; `on_epoch_end(epoch)` runs after an epoch's checkpoint is on disk
+    (when one was due)."""
+    pending_best, last_save = None, time.monotonic()
     while not run["done"]:
         epoch = run["epoch"] + 1
-        run_epoch(setup, run, epoch, state_dir / "best.pt", progress)
+        pending_best = run_epoch(setup, run, epoch, progress) or pending_best
         settings = setup.settings
         run["done"] = epoch >= settings.max_epochs or run["bad"] >= settings.patience
-        atomic_save({"fingerprint": setup.fingerprint, "model": setup.model.state_dict(),
-                     "optimiser": setup.optimiser.state_dict(), "run": run},
-                    state_dir / "last.pt")
+        if checkpoint_due(settings, run, (time.monotonic() - last_save) / 60):
+            save_checkpoint(setup, run, state_dir, pending_best)
+            pending_best, last_save = None, time.monotonic()
         if on_epoch_end is not None:
             on_epoch_end(epoch)
     return run
@@ -409,28 +473,33 @@ def export(setup: TrainingSetup, run: dict, state_dir: Path, outdir: Path) -> pd
     atomic_save({"state_dict": best_state, "tasks": list(setup.tasks),
                  "target_mean": setup.target_mean.tolist(),
                  "target_std": setup.target_std.tolist(), "best_epoch": run["best_epoch"],
-                 "settings": asdict(setup.settings)}, outdir / "best.pt")
+                 "settings": asdict(setup.settings), "device": device_record(setup.runtime)},
+                outdir / "best.pt")
     log.info("best epoch %d (score %.4f) of %d", run["best_epoch"], run["best_score"],
              run["epoch"])
     return metrics
 
 
 def fit(table: pd.DataFrame, shard_dirs, tasks: list[str], settings: TrainSettings, outdir,
-        seed: int, progress: bool = True, on_epoch_end=None) -> pd.DataFrame:
+        seed: int, progress: bool = True, on_epoch_end=None, cpus: int = 1,
+        runtime: Runtime | None = None) -> pd.DataFrame:
     """Train one model on `table` (split train/val, one column per task); returns metrics.
 
     `on_epoch_end(epoch)` runs after an epoch's checkpoint is on disk (tests kill there).
+    `cpus`: the job's CPUs (loader workers for `num_workers: auto`). `runtime`: device,
+    precision and layout; from `model.device`/`model.precision` when None (tests pass any).
     """
     outdir = Path(outdir)
     state_dir = outdir / "state"
     state_dir.mkdir(parents=True, exist_ok=True)
-    device = resolve_device(settings.device)
-    seed_everything(seed, device)
+    runtime = runtime or runtime_for(settings.device, settings.precision)
+    log.info("run record: %s", json.dumps(device_record(runtime), sort_keys=True))
+    seed_everything(seed, runtime.device)
     train, val = labelled_splits(table, tasks)
     shortfall = training_shortfall(len(train), len(val))
     if shortfall:
         return write_untrained(outdir, tasks, settings, shortfall)
-    setup = build_setup(train, val, shard_dirs, tasks, settings, seed, device)
+    setup = build_setup(train, val, shard_dirs, tasks, settings, seed, runtime, cpus)
     run = resume(setup, state_dir / "last.pt")
     run = epoch_loop(setup, run, state_dir, progress, on_epoch_end)
     return export(setup, run, state_dir, outdir)
