@@ -11,6 +11,7 @@ from echocmr.config_checks import ConfigError, check_config
 
 def _site_config(tmp_path, secret: dict) -> dict:
     (tmp_path / "dicom").mkdir(exist_ok=True)
+    (tmp_path / "dicom" / "IM0001").write_bytes(b"\0" * 128 + b"DICM")  # an export, not empty
     paths = {}
     for name in ("cmr_reports", "clinical", "echo_reports"):
         paths[name] = str(tmp_path / f"{name}.csv")
