@@ -71,17 +71,22 @@ def run_report_assets(smk) -> None:
 
     import pandas as pd
 
+    from echocmr.report.dropped_rows import TITLE, dropped_counts, dropped_line, read_dropped
     from echocmr.report.tables import frame_html, operating_points_display
 
     with script_logging(smk):
         shutil.copyfile(smk.input.view_confusion, smk.output.view_confusion)
+        rejected, excluded = read_dropped(smk.input.rejected, smk.input.excluded)
+        # the QC page also shows the table rows dropped, per reason
+        more = {"qc_flow": [(dropped_counts(rejected, excluded),
+                             f"{dropped_line(rejected, excluded)} {TITLE}.")]}
         for name, title in PAGE_TITLES.items():
             if name == "operating_points":
                 frame = operating_points_display(pd.read_csv(smk.input[name]))
             else:
                 frame = pd.read_csv(smk.input[name], keep_default_na=False)
             with open(smk.output[name], "w") as handle:
-                handle.write(frame_html(frame, title))
+                handle.write(frame_html(frame, title, more.get(name, ())))
         config_text = config_yaml(smk.params.config)
         versions = software_versions()
         for path, text in ((smk.output.config, config_text),
