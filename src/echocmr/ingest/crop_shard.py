@@ -8,19 +8,17 @@ module only walks the shard, turns a failure into a named exclusion reason and k
 from __future__ import annotations
 
 import logging
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
 from echocmr.ingest import decode, reasons
 from echocmr.ingest.avi import AviWriter, tee_to_avi
 from echocmr.ingest.crop import REASON_MISSING, REASON_NO_FRAMES, CropConfig, CropExcluded, crop_one
 from echocmr.ingest.store import StoreWriter
-from echocmr.logutil import script_logging
+from echocmr.logutil import script_logging, terminal_progress
 from echocmr.qc import QC_COLUMNS
 
 log = logging.getLogger("echocmr.crop")
@@ -70,8 +68,7 @@ def crop_shard(inputs: ShardInputs, out_dir: Path, qc_path: Path, cfg: CropConfi
     avi_dir.mkdir(parents=True, exist_ok=True)
     outcomes = []
     with StoreWriter(out_dir, cfg.height, cfg.width) as store:
-        for _, row in tqdm(videos.iterrows(), total=len(videos), desc="crop", mininterval=5,
-                           file=sys.stderr):
+        for _, row in terminal_progress(videos.iterrows(), len(videos), "crop"):
             key = str(row["video_key"])
             reason = _crop_into_store(row, inputs.deid_dir, store, avi_dir if write_avi else None,
                                       cfg, avi_quantiser)
