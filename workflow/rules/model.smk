@@ -68,7 +68,7 @@ rule predict:
         tasks=MODEL_PATHS.tasks,
         code=CODE.of("model_predict.py"),
     message:
-        "Predicting with the {wildcards.model} model of view {wildcards.view} (log: {log})"
+        "Predicting the validation and test studies: {output.studies} (log: {log})"
     script:
         "../scripts/model_predict.py"
 
