@@ -68,7 +68,7 @@ rule predict:
         tasks=MODEL_PATHS.tasks,
         code=CODE.of("model_predict.py"),
     message:
-        "Predicting the validation and test studies: {output.studies} (log: {log})"
+        "Predicting the validation and test studies (log: {log})"
     script:
         "../scripts/model_predict.py"
 

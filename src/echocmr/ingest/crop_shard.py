@@ -56,11 +56,13 @@ def _fps_or_none(value) -> float | None:
 
 
 def crop_shard(inputs: ShardInputs, out_dir: Path, qc_path: Path, cfg: CropConfig,
-               write_avi: bool = True, avi_quantiser: int = 2) -> pd.DataFrame:
+               write_avi: bool = True, avi_quantiser: int = 2,
+               progress: str = "crop") -> pd.DataFrame:
     """Crop every de-identified video of a shard into the store (+ AVI); write the QC rows.
 
     A video that fails (header, decode, region, colour Doppler, ...) is excluded with its reason
-    and the shard goes on. Returns the per-video outcome table (video_key, status, reason).
+    and the shard goes on. `progress`: the name on its terminal progress line. Returns the
+    per-video outcome table (video_key, status, reason).
     """
     out_dir, qc_path = Path(out_dir), Path(qc_path)
     videos = _videos_to_crop(inputs)
@@ -68,7 +70,7 @@ def crop_shard(inputs: ShardInputs, out_dir: Path, qc_path: Path, cfg: CropConfi
     avi_dir.mkdir(parents=True, exist_ok=True)
     outcomes = []
     with StoreWriter(out_dir, cfg.height, cfg.width) as store:
-        for _, row in terminal_progress(videos.iterrows(), len(videos), "crop"):
+        for _, row in terminal_progress(videos.iterrows(), len(videos), progress):
             key = str(row["video_key"])
             reason = _crop_into_store(row, inputs.deid_dir, store, avi_dir if write_avi else None,
                                       cfg, avi_quantiser)
@@ -154,7 +156,8 @@ def run_crop(smk) -> None:
         out_dir = Path(smk.output.frames).parent
         outcome = crop_shard(inputs, out_dir, Path(smk.output.qc), cfg,
                              write_avi=bool(avi.get("write", True)),
-                             avi_quantiser=int(avi.get("quantiser", 2)))
+                             avi_quantiser=int(avi.get("quantiser", 2)),
+                             progress=f"crop shard {smk.wildcards.shard}")
         log.info("shard done: %d videos cropped, %d excluded",
                  int((outcome["status"] == "included").sum()),
                  int((outcome["status"] == "excluded").sum()))
