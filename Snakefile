@@ -1,8 +1,13 @@
 # echocmr: raw echo DICOM -> de-identified, cropped videos -> paired CMR labels -> video CNNs ->
 # bootstrapped tables and figures of Sahashi et al. See README.md and docs/ARCHITECTURE.md.
 import os
+import sys
 
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
+
+sys.path.insert(0, os.path.join(workflow.basedir, "src"))
+
+from echocmr.config_schema import validate_config  # noqa: E402
 
 min_version("9.0")
 
@@ -11,7 +16,10 @@ min_version("9.0")
 configfile: os.path.join(workflow.basedir, "config", "config.yaml")
 
 
-validate(config, "workflow/schemas/config.schema.yaml")
+# Short errors (key path, bad value, allowed, "did you mean"); fills the schema's defaults.
+validate_config(
+    config, os.path.join(workflow.basedir, "workflow/schemas/config.schema.yaml")
+)
 
 
 include: "workflow/rules/common.smk"

@@ -23,6 +23,7 @@ STRONG = "0f3c9a8e5b7d4e21a6c0b9f8e7d6c5b4"  # 32 hex digits: 128 bits
 
 def _site_config(tmp_path, secret: dict) -> dict:
     (tmp_path / "dicom").mkdir(exist_ok=True)
+    (tmp_path / "dicom" / "IM0001").write_bytes(b"\0" * 128 + b"DICM")  # an export, not empty
     paths = {}
     for name in ("cmr_reports", "clinical", "echo_reports"):
         paths[name] = str(tmp_path / f"{name}.csv")

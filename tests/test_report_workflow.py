@@ -193,6 +193,13 @@ def write_cohort(results: Path, seed: int = 2) -> None:
     (results / "ingest").mkdir(parents=True, exist_ok=True)
     views.assign(status="included")[["study_key", "status"]].to_csv(
         results / "ingest" / "manifest.csv", index=False)
+    # the dropped table rows the summary and the QC page count per reason
+    (results / "deid" / "tables").mkdir(parents=True, exist_ok=True)
+    pd.DataFrame({"table": ["clinical"], "row_number": [3], "reason": ["missing_mrn"]}).to_csv(
+        results / "deid" / "tables" / "rejected_rows.csv", index=False)
+    pd.DataFrame({"table": ["cmr_reports"], "row": [2], "patient_key": [""], "dropped": ["value"],
+                  "reason": ["t1_native_ms: below minimum 500 (value dropped)"]}).to_csv(
+        results / "cohort" / "excluded_rows.csv", index=False)
 
 
 def write_upstream(results: Path) -> None:
@@ -216,6 +223,16 @@ def report_run(tmp_path_factory) -> Path:
     write_upstream(wd / "results")
     run_my_rules(wd, "report_inputs")
     return wd
+
+
+@pytest.mark.workflow
+def test_qc_page_and_summary_count_the_dropped_table_rows(report_run):
+    line = ("Dropped table rows: 1 row(s) dropped, 1 row(s) kept with a bad value emptied")
+    qc_page = (report_run / "results/report/qc_flow.html").read_text()
+    assert line in qc_page and "missing_mrn" in qc_page
+    summary_md = (report_run / "results/summary.md").read_text()
+    assert summary_md.splitlines()[2].startswith(line)
+    assert "| cohort validation | cmr_reports | value | t1_native_ms" in summary_md
 
 
 @pytest.mark.workflow

@@ -26,6 +26,7 @@ def _readme_site_config(tmp_path: Path, view_labels: bool) -> Path:
         local.parent.mkdir(parents=True, exist_ok=True)
         if key == "dicom_dir":
             local.mkdir()
+            (local / "IM0001").write_bytes(b"\0" * 128 + b"DICM")  # an export, not empty
         else:
             local.write_text("mrn\n")
         config["input"][key] = str(local)

@@ -154,3 +154,34 @@ def test_bundle_carries_the_trained_view_classifier_and_classifies_the_same(stor
     entry = bundle.save_view_classifier(out / "none.pt", None, tmp_path / "c")
     assert entry["trained"] is False and "file" not in entry
     assert not (tmp_path / "c" / bundle.VIEW_CLASSIFIER_FILE).exists()
+
+
+def test_too_few_labelled_videos_of_a_class_gives_no_classifier_but_the_reason(store, tmp_path):
+    """A pilot's label table with one A2C video: no model is fitted (it would call any cine A2C
+    with confidence); every video reads the reason, which names the class, its count and the
+    setting (views.min_per_class)."""
+    root, truth, _ = store
+    one_a2c = [k for k, v in truth.items() if v == "A2C"][:1]
+    others = [k for k, v in truth.items() if v != "A2C"]
+    labels = tmp_path / "labels.csv"
+    pd.DataFrame({"video_key": one_a2c + others,
+                  "view": [truth[k] for k in one_a2c + others]}).to_csv(labels, index=False)
+    settings = TrainSettings(arch="shufflenet_v2_x0_5", input_size=48, frames=1, epochs=1,
+                             holdout_fraction=0.0, min_per_class=5, seed=1)
+    out = tmp_path / "m"
+    out.mkdir()
+    stage.write_view_classifier([str(root / "shard-0"), str(root / "shard-1")], str(labels),
+                                settings, str(out / "model.pt"), str(out / "split.csv"),
+                                str(out / "history.csv"))
+    reason = pd.read_csv(out / "history.csv")["reason"].iloc[0]
+    assert reason.startswith("view classifier not trained: fewer than 5")
+    assert "A2C 1" in reason and "views.min_per_class" in reason
+    probs = _classify_all(root, "train", weights=str(out / "model.pt"))
+    assert (probs["reason"] == reason).all()
+    # the same labels with the minimum at 1 do train a model
+    stage.write_view_classifier([str(root / "shard-0"), str(root / "shard-1")], str(labels),
+                                TrainSettings(**{**settings.__dict__, "min_per_class": 1}),
+                                str(out / "model.pt"), str(out / "split.csv"),
+                                str(out / "history.csv"))
+    assert "reason" not in pd.read_csv(out / "history.csv") or \
+        pd.read_csv(out / "history.csv")["reason"].isna().all()

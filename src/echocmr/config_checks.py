@@ -26,6 +26,37 @@ def _require_site_inputs(config: dict) -> None:
             raise ConfigError(f"input.{key}={path} does not exist: fix the path in your config.")
 
 
+def _looks_like_dicom(path: str) -> bool:
+    """A Part 10 file ('DICM' after the 128-byte preamble) or a bare data set starting with a
+    group 0002/0008 element: the inventory's full checks come later, per file."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(132)
+    except OSError:
+        return False
+    return head[128:132] == b"DICM" or head[:2] in (b"\x02\x00", b"\x08\x00")
+
+
+def has_dicom_file(root: str) -> bool:
+    """True at the first DICOM-looking file under root (an export usually starts with one, so
+    this reads a few bytes of one file, not the tree)."""
+    for folder, _, names in os.walk(root):
+        if any(_looks_like_dicom(os.path.join(folder, name)) for name in names):
+            return True
+    return False
+
+
+def _require_dicom_files(config: dict) -> None:
+    """No DICOM under input.dicom_dir is a wrong setting, not data: stop before any job (an
+    empty export would otherwise run every stage and end with an empty study). The message
+    names the folder only, never a file in it."""
+    root = config["input"]["dicom_dir"]
+    if not os.path.isdir(root) or not has_dicom_file(root):
+        raise ConfigError(
+            f"input.dicom_dir={root} holds no DICOM file: point input.dicom_dir at the folder "
+            "of your PACS export (any folder tree of echo DICOM files).")
+
+
 def _require_secret(config: dict) -> None:
     """Site data are pseudonymised with a keyed hash: refuse to start without the key.
 
@@ -59,5 +90,6 @@ def check_config(config: dict) -> None:
     checked when a job of that stage enters the DAG, so ingest-only targets run without them."""
     if config["input"]["mode"] == "site":
         _require_site_inputs(config)
+        _require_dicom_files(config)
     _require_secret(config)
     _check_study_period(config)  # read by inventory and deidentify_tables, which every target needs

@@ -26,6 +26,8 @@ rule audit:
         ocr_sample=config["audit"]["ocr_sample"],
         seed=config["seed"],
         code=CODE.of("audit.py"),
+    message:
+        "PHI audit of everything under results/ (log: {log})"
     script:
         "../scripts/audit.py"
 

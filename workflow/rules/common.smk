@@ -1,9 +1,5 @@
 # What every rules file shares: the config check, the code fingerprints, the run's scope and
 # the `<STAGE>_PATHS` objects every rule builds its paths with. No analysis logic here.
-import sys
-
-sys.path.insert(0, os.path.join(workflow.basedir, "src"))
-
 from echocmr.codehash import ScriptFingerprints  # noqa: E402
 from echocmr.config_checks import check_config  # noqa: E402
 from echocmr.deliverables import deliverables  # noqa: E402

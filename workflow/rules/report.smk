@@ -166,6 +166,9 @@ rule summary:
         continuous="results/metrics/continuous.csv",
         readiness="results/readiness.csv",
         calibration="results/metrics/calibration.csv",
+        # table rows dropped, counted per reason on the page and in the line the run prints
+        rejected="results/deid/tables/rejected_rows.csv",
+        excluded="results/cohort/excluded_rows.csv",
     output:
         csv="results/summary.csv",
         md="results/summary.md",
@@ -216,6 +219,9 @@ rule report_assets:
         metrics_continuous="results/metrics/continuous.csv",
         delong="results/metrics/delong.csv",
         operating_points="results/metrics/operating_points.csv",
+        # the QC page also counts the dropped table rows per reason
+        rejected="results/deid/tables/rejected_rows.csv",
+        excluded="results/cohort/excluded_rows.csv",
     output:
         config="results/config_used.yaml",
         versions="results/software_versions.txt",

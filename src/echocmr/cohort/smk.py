@@ -12,10 +12,14 @@ from dataclasses import dataclass
 @dataclass(frozen=True, eq=False)
 class CohortPaths:
     """The table schemas the cohort rules validate against: beside the Snakefile, not in the
-    working directory (`snakemake --directory`)."""
+    working directory (`snakemake --directory`). Named relative to the working directory, so a
+    finished project moved or mounted elsewhere keeps the same inputs and reruns nothing."""
 
     basedir: str
 
     def schema(self, table: str) -> str:
-        """workflow/schemas/<table>.schema.yaml of the workflow's own checkout."""
-        return os.path.join(self.basedir, "workflow", "schemas", f"{table}.schema.yaml")
+        """workflow/schemas/<table>.schema.yaml of the workflow's own checkout, as a path
+        relative to the working directory (an absolute one is recorded with every output and
+        changes when the project moves: Snakemake's input trigger then reruns the cohort)."""
+        return os.path.relpath(
+            os.path.join(self.basedir, "workflow", "schemas", f"{table}.schema.yaml"))

@@ -3,7 +3,10 @@
 Each schema is a JSON Schema (draft 2020-12) for ONE row. CSV cells are strings, so a cell is
 first coerced to the type its column declares (empty -> null; a number column's cell -> float or
 int when it parses as a finite number, else it stays a string and fails `type`). Every row is then
-checked with `jsonschema`; a failing row is excluded with a reason naming the column and the rule
+checked with `jsonschema`. A bad value in a column that may be empty (a measurement, a grade, a
+flag: its schema allows null) drops that value only: the cell becomes missing, so only the labels
+built from it are lost, and the row keeps its other grades (`dropped` = `value`). A bad key or
+date drops the row (`dropped` = `row`). Either way the reason names the column and the rule
 (never the value: a mistyped cell could hold an identifier), and the run goes on. `x-unique`
 (a list of key columns) excludes every row of a duplicated key, since which copy is right cannot
 be known; the reason says `duplicated` when the copies share a patient_key, and `identity
@@ -23,7 +26,8 @@ import jsonschema
 import pandas as pd
 import yaml
 
-EXCLUDED_COLUMNS = ["table", "row", "patient_key", "reason"]
+EXCLUDED_COLUMNS = ["table", "row", "patient_key", "dropped", "reason"]
+VALUE_DROPPED = " (value dropped)"
 _PATIENT_KEY = re.compile(r"^P[0-9a-f]{12}$")
 
 
@@ -112,6 +116,27 @@ def _describe(error: jsonschema.ValidationError) -> str:
     return f"{column}: {text}"
 
 
+def _is_nullable(col_schema: dict) -> bool:
+    """A column whose cells may be empty: a bad value there is dropped, not its row."""
+    types = col_schema.get("type", [])
+    types = [types] if isinstance(types, str) else types
+    return "null" in types or None in col_schema.get("enum", [])
+
+
+def _drop_bad_values(row: dict, errors: list, schema: dict) -> tuple[list, list[str]]:
+    """Empty the cells whose value failed a nullable column's rule; returns the errors that
+    still drop the row and the reasons of the values dropped."""
+    row_errors, dropped = [], []
+    for error in errors:
+        column = str(error.path[0]) if error.path else None
+        if column and error.instance is not None and _is_nullable(_column_schema(schema, column)):
+            row[column] = None
+            dropped.append(_describe(error) + VALUE_DROPPED)
+        else:
+            row_errors.append(error)
+    return row_errors, dropped
+
+
 def _safe_patient_key(value) -> str:
     """The patient_key only when well formed: a malformed one could be a raw identifier."""
     return value if isinstance(value, str) and _PATIENT_KEY.match(value) else ""
@@ -132,12 +157,13 @@ def validate_table(raw: pd.DataFrame, schema: dict, table: str) -> ValidatedTabl
     validator = jsonschema.Draft202012Validator(
         schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
     )
-    rows, reasons = [], []
+    rows, reasons, value_reasons = [], [], []
     for raw_row in raw.fillna("").astype(str).to_dict(orient="records"):
         row = _coerce_row(raw_row, numeric)
-        errors = sorted({_describe(e) for e in validator.iter_errors(row)})
+        errors, dropped = _drop_bad_values(row, list(validator.iter_errors(row)), schema)
         rows.append(row)
-        reasons.append("; ".join(errors))
+        reasons.append("; ".join(sorted({_describe(e) for e in errors})))
+        value_reasons.append("; ".join(sorted(set(dropped))))
     for key in schema.get("x-unique", []):
         values = pd.Series([r.get(key) for r in rows])
         duplicated = values.duplicated(keep=False) & values.notna()
@@ -148,13 +174,15 @@ def validate_table(raw: pd.DataFrame, schema: dict, table: str) -> ValidatedTabl
             problem = (f"identity conflict (one {key} under {n} patient_keys)" if n > 1
                        else "duplicated")
             reasons[i] = "; ".join(filter(None, [reasons[i], f"{key}: {problem}"]))
-    bad = [i for i, reason in enumerate(reasons) if reason]
+    # a dropped row lists every reason; a kept row with dropped values lists those
+    listed = [i for i in range(len(rows)) if reasons[i] or value_reasons[i]]
     excluded = pd.DataFrame(
         {
             "table": table,
-            "row": pd.Series([i + 1 for i in bad], dtype="int64"),
-            "patient_key": [_safe_patient_key(rows[i].get("patient_key")) for i in bad],
-            "reason": [reasons[i] for i in bad],
+            "row": pd.Series([i + 1 for i in listed], dtype="int64"),
+            "patient_key": [_safe_patient_key(rows[i].get("patient_key")) for i in listed],
+            "dropped": ["row" if reasons[i] else "value" for i in listed],
+            "reason": ["; ".join(filter(None, [reasons[i], value_reasons[i]])) for i in listed],
         },
         columns=EXCLUDED_COLUMNS,
     )

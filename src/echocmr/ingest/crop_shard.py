@@ -8,19 +8,17 @@ module only walks the shard, turns a failure into a named exclusion reason and k
 from __future__ import annotations
 
 import logging
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
 from echocmr.ingest import decode, reasons
 from echocmr.ingest.avi import AviWriter, tee_to_avi
 from echocmr.ingest.crop import REASON_MISSING, REASON_NO_FRAMES, CropConfig, CropExcluded, crop_one
 from echocmr.ingest.store import StoreWriter
-from echocmr.logutil import script_logging
+from echocmr.logutil import script_logging, terminal_progress
 from echocmr.qc import QC_COLUMNS
 
 log = logging.getLogger("echocmr.crop")
@@ -58,11 +56,13 @@ def _fps_or_none(value) -> float | None:
 
 
 def crop_shard(inputs: ShardInputs, out_dir: Path, qc_path: Path, cfg: CropConfig,
-               write_avi: bool = True, avi_quantiser: int = 2) -> pd.DataFrame:
+               write_avi: bool = True, avi_quantiser: int = 2,
+               progress: str = "crop") -> pd.DataFrame:
     """Crop every de-identified video of a shard into the store (+ AVI); write the QC rows.
 
     A video that fails (header, decode, region, colour Doppler, ...) is excluded with its reason
-    and the shard goes on. Returns the per-video outcome table (video_key, status, reason).
+    and the shard goes on. `progress`: the name on its terminal progress line. Returns the
+    per-video outcome table (video_key, status, reason).
     """
     out_dir, qc_path = Path(out_dir), Path(qc_path)
     videos = _videos_to_crop(inputs)
@@ -70,8 +70,7 @@ def crop_shard(inputs: ShardInputs, out_dir: Path, qc_path: Path, cfg: CropConfi
     avi_dir.mkdir(parents=True, exist_ok=True)
     outcomes = []
     with StoreWriter(out_dir, cfg.height, cfg.width) as store:
-        for _, row in tqdm(videos.iterrows(), total=len(videos), desc="crop", mininterval=5,
-                           file=sys.stderr):
+        for _, row in terminal_progress(videos.iterrows(), len(videos), progress):
             key = str(row["video_key"])
             reason = _crop_into_store(row, inputs.deid_dir, store, avi_dir if write_avi else None,
                                       cfg, avi_quantiser)
@@ -157,7 +156,8 @@ def run_crop(smk) -> None:
         out_dir = Path(smk.output.frames).parent
         outcome = crop_shard(inputs, out_dir, Path(smk.output.qc), cfg,
                              write_avi=bool(avi.get("write", True)),
-                             avi_quantiser=int(avi.get("quantiser", 2)))
+                             avi_quantiser=int(avi.get("quantiser", 2)),
+                             progress=f"crop shard {smk.wildcards.shard}")
         log.info("shard done: %d videos cropped, %d excluded",
                  int((outcome["status"] == "included").sum()),
                  int((outcome["status"] == "excluded").sum()))

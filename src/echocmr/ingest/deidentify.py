@@ -13,13 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from tqdm import tqdm
 
 from echocmr import keys
 from echocmr.ingest import reasons as R
 from echocmr.ingest.deid_pixels import PixelError, deidentify_file
 from echocmr.ingest.inventory import included_files
-from echocmr.logutil import script_logging
+from echocmr.logutil import script_logging, terminal_progress
 from echocmr.qc import QC_COLUMNS
 
 log = logging.getLogger(__name__)
@@ -69,7 +68,7 @@ def deidentify_shard(dicom_dir: str | Path, manifest: pd.DataFrame, shard: int,
     out_dir.mkdir(parents=True)
     rows = []
     todo = list(included_files(dicom_dir, manifest, s.secret, shard))
-    for path, row in tqdm(todo, desc=f"deidentify shard {shard}", mininterval=5):
+    for path, row in terminal_progress(todo, len(todo), f"de-identify shard {shard}"):
         rows.append(deidentify_one(path, row, out_dir, s))
     table = pd.DataFrame(rows, columns=SHARD_COLUMNS)
     expected = int(((manifest["status"] == R.INCLUDED)

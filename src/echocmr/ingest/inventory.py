@@ -28,7 +28,7 @@ from echocmr import keys
 from echocmr.ingest import reasons as R
 from echocmr.ingest import regions as reg
 from echocmr.ingest.normalise import age_years, identifier, identifier_values, parse_date
-from echocmr.logutil import script_logging
+from echocmr.logutil import script_logging, terminal_progress
 from echocmr.qc import QC_COLUMNS
 from echocmr.study_period import StudyPeriod
 
@@ -389,9 +389,10 @@ def build_manifest(root: str | Path, s: InventorySettings, processes: int = 1) -
     if processes > 1 and len(jobs) > 1:
         # fork: the children inherit the settings; spawn would re-run the Snakemake script
         with get_context("fork").Pool(processes) as pool:
-            rows = list(pool.imap(_probe_star, jobs, chunksize=8))
+            rows = list(terminal_progress(pool.imap(_probe_star, jobs, chunksize=8), len(jobs),
+                                          "inventory"))
     else:
-        rows = [probe(*job) for job in jobs]
+        rows = [probe(*job) for job in terminal_progress(jobs, len(jobs), "inventory")]
     seen: set[str] = set()
     for row in rows:  # path order: the first copy of an instance wins
         if row["status"] == R.INCLUDED:

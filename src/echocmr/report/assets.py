@@ -71,13 +71,18 @@ def run_report_assets(smk) -> None:
 
     import pandas as pd
 
+    from echocmr.report.dropped_rows import TITLE, dropped_counts, dropped_line, read_dropped
     from echocmr.report.replication import replication_display, verdict_counts
     from echocmr.report.tables import frame_html, operating_points_display
 
     with script_logging(smk):
         shutil.copyfile(smk.input.view_confusion, smk.output.view_confusion)
+        rejected, excluded = read_dropped(smk.input.rejected, smk.input.excluded)
+        # the QC page also shows the table rows dropped, per reason
+        extra = {"qc_flow": [(dropped_counts(rejected, excluded),
+                              f"{dropped_line(rejected, excluded)} {TITLE}.")]}
         for name, title in PAGE_TITLES.items():
-            more = ()
+            more = tuple(extra.get(name, ()))
             if name == "operating_points":
                 frame = operating_points_display(pd.read_csv(smk.input[name]))
             elif name == "replication":  # for reading: rounded as the paper, verdict first

@@ -24,6 +24,9 @@ import pandas as pd
 from echocmr.cohort.readiness import ESTIMABLE, MIN_TEST_PER_CLASS, read_or_empty
 from echocmr.logutil import script_logging
 from echocmr.model.tasks import VIEWS
+from echocmr.report.dropped_rows import COLUMNS as DROPPED_COLUMNS
+from echocmr.report.dropped_rows import TITLE as DROPPED_TITLE
+from echocmr.report.dropped_rows import dropped_counts, dropped_line, read_dropped
 from echocmr.report.style import fmt_ci
 from echocmr.stats.reasons import NO_BUNDLE_BASELINE, NOT_IN_BUNDLE, is_one_class
 
@@ -277,16 +280,28 @@ def _markdown_table(frame: pd.DataFrame, head: list[str]) -> list[str]:
                for row in frame.itertuples(index=False)])
 
 
+def _dropped_section(dropped: tuple[str, pd.DataFrame] | None) -> list[str]:
+    """The dropped rows' counts per reason (echocmr.report.dropped_rows), below the gaps."""
+    if dropped is None or dropped[1].empty:
+        return []
+    return ["", f"## {DROPPED_TITLE}", "", *_markdown_table(dropped[1], DROPPED_COLUMNS)]
+
+
 def summary_markdown(summary: pd.DataFrame, cells: pd.DataFrame | None = None,
-                     notes: list[str] = ()) -> str:
+                     notes: list[str] = (), dropped: tuple[str, pd.DataFrame] | None = None
+                     ) -> str:
     """The summary's page; `cells` (cell_table): the readiness section below the gaps;
-    `notes` (design_notes): above them."""
+    `notes` (design_notes): above them; `dropped`: (dropped_line, dropped_counts), the line
+    right below the title (the run prints this page when it ends), the counts below the gaps."""
     lines = [f"# {TITLE}", ""] + [line for note in notes for line in (note, "")]
+    if dropped is not None:
+        lines += [dropped[0], ""]
     if summary.empty:
         lines.append(NOTHING_MISSING)
     else:
         lines += _markdown_table(summary, ["stage", "what was missing", "affected",
                                            "what to add"])
+    lines += _dropped_section(dropped)
     if cells is not None and len(cells):
         lines += ["", f"## {CELLS_TITLE}", "", CELLS_CAPTION, "",
                   *_markdown_table(cells, list(cells.columns))]
@@ -322,17 +337,20 @@ def written_since(md, since: float) -> str:
 
 
 def write_summary(summary: pd.DataFrame, csv, md, page=None,
-                  cells: pd.DataFrame | None = None, notes: list[str] = ()) -> None:
+                  cells: pd.DataFrame | None = None, notes: list[str] = (),
+                  dropped: tuple[str, pd.DataFrame] | None = None) -> None:
     """summary.csv, summary.md and (optionally) its page for the HTML report; `cells`: the
     readiness section of the .md and the page; `notes`: the design notes (in the .md above
-    the gaps, on the page in the title)."""
+    the gaps, on the page in the title); `dropped`: the dropped rows (summary_markdown)."""
     from echocmr.report.tables import frame_html
 
     summary.to_csv(csv, index=False)
-    Path(md).write_text(summary_markdown(summary, cells, notes))
+    Path(md).write_text(summary_markdown(summary, cells, notes, dropped))
     if page is not None:
         shown = summary if not summary.empty else pd.DataFrame({"summary": [NOTHING_MISSING]})
         more = [] if cells is None or cells.empty else [(cells, f"{CELLS_TITLE}. {CELLS_CAPTION}")]
+        if dropped is not None:
+            more.append((dropped[1], f"{dropped[0]} {DROPPED_TITLE}."))
         title = " ".join([f"{TITLE}.", *notes]) if notes else TITLE
         Path(page).write_text(frame_html(shown, title, more))
 
@@ -354,5 +372,8 @@ def run_summary(smk) -> None:
             smk.params.external,
             smk.input.get("calibration"),
         )
-        write_summary(summary, smk.output.csv, smk.output.md, smk.output.html, cells, notes)
-        log.info("%s", summary_markdown(summary, cells, notes))
+        rejected, excluded = read_dropped(smk.input.rejected, smk.input.excluded)
+        dropped = (dropped_line(rejected, excluded), dropped_counts(rejected, excluded))
+        write_summary(summary, smk.output.csv, smk.output.md, smk.output.html, cells, notes,
+                      dropped)
+        log.info("%s", summary_markdown(summary, cells, notes, dropped))

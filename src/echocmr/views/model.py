@@ -14,6 +14,7 @@ import torch
 import torchvision
 from torch import nn
 
+from echocmr.logutil import terminal_progress
 from echocmr.views.frames import sample_frames, to_model_input
 from echocmr.views.vocab import PROB_COLUMNS, VIEW_CLASSES
 
@@ -92,8 +93,8 @@ def predict_videos(model: nn.Module, store, keys: list[str], frames: int, input_
     device = device or pick_device()
     model = model.to(device).eval()
     rows = []
-    for start in range(0, len(keys), batch_videos):
-        chunk = keys[start:start + batch_videos]
+    chunks = [keys[start:start + batch_videos] for start in range(0, len(keys), batch_videos)]
+    for chunk in terminal_progress(chunks, len(keys), "view classify", size=len):
         clips = np.stack([sample_frames(store.frames(k), frames) for k in chunk])
         x = to_model_input(clips.reshape(-1, *clips.shape[2:]), input_size).to(device)
         p = torch.softmax(model(x).float(), dim=1).cpu().numpy().astype(np.float64)

@@ -13,7 +13,8 @@ LABELS = "results/deid/tables/view_labels.csv"
 VIEW_CLASSIFIER = "results/views/model/view_classifier.pt"
 SPLIT = "results/views/model/split.csv"
 METRICS = "results/views/view_classifier_metrics.csv"
-TRAIN_KEYS = ["arch", "input_size", "frames", "epochs", "batch_size", "lr", "holdout_fraction"]
+TRAIN_KEYS = ["arch", "input_size", "frames", "epochs", "batch_size", "lr", "holdout_fraction",
+              "min_per_class"]
 
 
 @dataclass(frozen=True, eq=False)

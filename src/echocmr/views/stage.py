@@ -15,7 +15,13 @@ from echocmr.views import metrics as vm
 from echocmr.views import model as vmodel
 from echocmr.views import pretrained
 from echocmr.views.decide import decide_views, qc_rows
-from echocmr.views.train import TrainSettings, fit_classifier, fit_shortfall, split_labelled
+from echocmr.views.train import (
+    TrainSettings,
+    class_shortfall,
+    fit_classifier,
+    fit_shortfall,
+    split_labelled,
+)
 from echocmr.views.vocab import PROB_COLUMNS
 
 log = logging.getLogger("echocmr.views")
@@ -34,7 +40,8 @@ def write_view_classifier(shard_dirs: list[str], labels_csv: str, settings: Trai
     log.info("labelled videos in the store: %d (fit %d, holdout %d); fit views: %s",
              len(split), len(fit), len(split) - len(fit), fit["view"].value_counts().to_dict())
     split[["video_key", "view", "role"]].to_csv(split_out, index=False)
-    shortfall = fit_shortfall(len(fit), settings.frames)
+    shortfall = (fit_shortfall(len(fit), settings.frames)
+                 or class_shortfall(fit["view"], settings.min_per_class))
     if shortfall:  # a pilot export: the run goes on, every video excluded with this reason
         log.warning("%s", shortfall)
         vmodel.save_untrained(ckpt_out, settings.arch, settings.input_size, settings.frames,

@@ -31,6 +31,7 @@ class TrainSettings:
     batch_size: int = 32
     lr: float = 1e-3
     holdout_fraction: float = 0.2
+    min_per_class: int = 5  # views.min_per_class: fewer labelled fit videos of a class, no model
     seed: int = 0
 
 
@@ -43,6 +44,18 @@ def fit_shortfall(n_videos: int, frames: int) -> str:
         return ""
     return (f"view classifier not trained: {n_videos} labelled videos in the store "
             f"(input.view_labels), need {max(1, -(-MIN_FIT_FRAMES // frames))}")
+
+
+def class_shortfall(fit_views: pd.Series, min_per_class: int) -> str:
+    """Why the train backend must not fit on these labelled views ('' when it may): a class
+    seen on one or two videos gives a model that calls any cine that class with confidence."""
+    counts = fit_views.value_counts()
+    short = [f"{view} {int(counts.get(view, 0))}" for view in VIEW_CLASSES
+             if int(counts.get(view, 0)) < min_per_class]
+    if not short:
+        return ""
+    return (f"view classifier not trained: fewer than {min_per_class} labelled training videos "
+            f"per class ({', '.join(short)}; views.min_per_class, input.view_labels)")
 
 
 def split_labelled(labelled: pd.DataFrame, holdout_fraction: float, seed: int) -> pd.DataFrame:
