@@ -2,6 +2,8 @@
 
 
 rule simulate:
+    """Synthetic hospital export with planted effects: echo DICOM tree, CMR/clinical/echo
+    report tables, view labels (raw/) and the truth kept apart (truth/)."""
     output:
         dicom=directory(INGEST_PATHS.raw("dicom")),
         cmr_reports=INGEST_PATHS.raw("cmr_reports.csv"),
@@ -28,8 +30,6 @@ rule simulate:
         seed=config["seed"],
         secret=config["secret"],
         code=CODE.of("simulate.py"),
-    """Synthetic hospital export with planted effects: echo DICOM tree, CMR/clinical/echo
-    report tables, view labels (raw/) and the truth kept apart (truth/)."""
     message:
         "Simulating the synthetic hospital export (log: {log})"
     script:
