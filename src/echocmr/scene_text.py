@@ -33,6 +33,10 @@ INSTALL_HINT = ("install the PP-OCR weights: `pip install --no-deps rapidocr-onn
                 "(requirements-nodeps.txt; setup.sh does it)")
 DET_MODEL = "ch_PP-OCRv4_det_infer.onnx"
 REC_MODEL = "ch_PP-OCRv4_rec_infer.onnx"
+# Frames per cine read by the learned detector, evenly spread (first and last included), in
+# de-identification and in the pixel audit alike: text shown on at least 1/7 of a cine's
+# frames (the gap between two read frames) is on one of them.
+LEARNED_FRAMES = 8
 # DBNet's own defaults (PaddleOCR): a pixel is text above 0.3, a box needs mean 0.5.
 PIXEL_THRESH, BOX_THRESH, UNCLIP_RATIO = 0.3, 0.5, 1.6
 # Frames are scaled so their short side is at least this (console fonts of 7-9 px on a
