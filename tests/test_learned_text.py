@@ -136,3 +136,19 @@ def test_detector_boxes_line_shaped_text_and_not_a_ring():
     assert len(boxes) == 1
     b = boxes[0]
     assert b.x0 <= 22 and b.y0 <= 24 and b.x1 >= 95 and b.y1 >= 30 and b.y1 < 60
+
+
+def test_detector_and_recogniser_are_deterministic_and_read_a_name():
+    """Same frames, same boxes and the same reading, batch or not (onnxruntime with
+    deterministic compute); the recogniser reads the typed name."""
+    rng = np.random.default_rng(0)
+    frames = []
+    for _ in range(3):
+        image = Image.fromarray(rng.integers(0, 90, (192, 256), dtype=np.uint8))
+        ImageDraw.Draw(image).text((30, 90), "HORTENSE", font=_font(SANS, 14), fill=240)
+        frames.append(np.asarray(image))
+    once = scene_text.detect(frames)
+    assert once == scene_text.detect(frames)
+    assert once[0] == scene_text.detect(frames[:1])[0]
+    (text, confidence), = scene_text.recognise(frames[0], once[0])
+    assert text.replace(" ", "") == "HORTENSE" and confidence > 0.8

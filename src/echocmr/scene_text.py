@@ -80,8 +80,16 @@ def models_dir() -> Path:
 
 
 def require_models() -> None:
-    """Fail fast with the fix when the learned reader cannot run."""
-    _session(DET_MODEL, 1)
+    """Fail fast with the fix when the learned reader cannot run (no session is made here: a
+    process that forks workers afterwards should not hold one)."""
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError as exc:
+        raise RuntimeError("learned text detector: onnxruntime is not installed (pip install "
+                           "-r requirements.txt)") from exc
+    for model in (DET_MODEL, REC_MODEL):
+        if not (models_dir() / model).is_file():
+            raise RuntimeError(f"learned text detector: {model} missing; {INSTALL_HINT}")
 
 
 @functools.lru_cache(maxsize=8)
