@@ -91,7 +91,9 @@ def time_code(code: Path, cine: Path, audit: bool) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench800_") as out:
         env = dict(os.environ, PYTHONPATH=str(code / "src"), OMP_NUM_THREADS="1")
         done = subprocess.run([sys.executable, "-c", TIMER, str(cine), out, "1" if audit else "0"],
-                              env=env, capture_output=True, text=True, check=True)
+                              env=env, capture_output=True, text=True)
+        if done.returncode:
+            raise SystemExit(f"{code.name}: {done.stderr[-2000:]}")
         return json.loads(done.stdout.strip().splitlines()[-1])
 
 

@@ -513,7 +513,10 @@ def read_learned(frames: list[np.ndarray], threads: int = 1) -> list[str]:
     if not frames:
         return []
     best: list[tuple[scene_text.TextRegion, int]] = []
-    for i, boxes in enumerate(scene_text.detect(frames, threads)):
+    # read where the cine is not black (its kept area): the detector's cost grows with pixels
+    per_frame = scene_text.detect_within(frames, scene_text.nonblack(frames), threads,
+                                         per_frame=True)
+    for i, boxes in enumerate(per_frame):
         for box in boxes:
             same = [k for k, (b, _) in enumerate(best) if _same_place(b, box)]
             if not same:

@@ -41,8 +41,9 @@ LEARNED_FRAMES = 8
 PIXEL_THRESH, BOX_THRESH, UNCLIP_RATIO = 0.3, 0.5, 1.6
 # Frames are scaled so their short side is at least this (console fonts of 7-9 px on a
 # 192-row screen are then ~12 px, which DBNet finds) and their long side at most
-# `MAX_SIDE` (a 14-px name on an 800x600 screen stays ~11 px): the cost grows with pixels.
-MIN_SIDE, MAX_SIDE = 192, 640
+# `MAX_SIDE` (a 14-px name on an 800x600 screen is read at ~9 px, which it still finds): the
+# cost grows with the pixels read.
+MIN_SIDE, MAX_SIDE = 192, 512
 # The core DBNet marks of a line of text is at least this much wider than tall.
 LINE_ASPECT = 1.5
 # Recogniser input height and the widest crop it reads (PP-OCRv4 rec: 48 x up to 320+).
@@ -195,25 +196,29 @@ def detect(frames: Sequence[np.ndarray], threads: int = 1, box_thresh: float = B
                                    (screen or (rows, cols))[0]) for p in prob]
 
 
-def detect_within(frames: Sequence[np.ndarray], within: np.ndarray, threads: int = 1
-                  ) -> list[TextRegion]:
+def nonblack(frames: Sequence[np.ndarray]) -> np.ndarray:
+    """Pixels that are not black in some of the frames (a de-identified cine's kept area)."""
+    peak = np.max(np.stack([np.asarray(f) for f in frames]), axis=0)
+    return peak.max(axis=-1) > 0 if peak.ndim == 3 else peak > 0
+
+
+def detect_within(frames: Sequence[np.ndarray], within: np.ndarray, threads: int = 1,
+                  per_frame: bool = False) -> list:
     """Text boxes over the frames of one cine, read inside `within` only (pixels outside are
     black, frames cropped to its bounding box: the detector's cost grows with pixels), in the
-    frames' coordinates, clipped to that box. Boxes that touch no pixel of `within` are
-    dropped."""
+    frames' coordinates. Boxes that touch no pixel of `within` are dropped. All frames' boxes
+    in one list, or (`per_frame`) one list per frame."""
     ys, xs = np.nonzero(within)
     if not len(frames) or ys.size == 0:
-        return []
+        return [[] for _ in frames] if per_frame else []
     y0, y1, x0, x1 = int(ys.min()), int(ys.max()), int(xs.min()), int(xs.max())
     keep = within[y0:y1 + 1, x0:x1 + 1]
     crops = [_masked(np.asarray(f)[y0:y1 + 1, x0:x1 + 1], keep) for f in frames]
     found = []
     for boxes in detect(crops, threads, screen=within.shape):
-        for b in boxes:
-            moved = TextRegion(b.x0 + x0, b.y0 + y0, b.x1 + x0, b.y1 + y0, b.score)
-            if within[moved.slices()].any():
-                found.append(moved)
-    return found
+        moved = [TextRegion(b.x0 + x0, b.y0 + y0, b.x1 + x0, b.y1 + y0, b.score) for b in boxes]
+        found.append([b for b in moved if within[b.slices()].any()])
+    return found if per_frame else [b for boxes in found for b in boxes]
 
 
 def _masked(frame: np.ndarray, keep: np.ndarray) -> np.ndarray:

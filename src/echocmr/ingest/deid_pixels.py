@@ -4,7 +4,7 @@ Everything outside the kept area is set to zero: burned-in names, dates, the ECG
 bars, logos, and text found inside the scan sector. The kept area (`keep_area`) never trusts one
 source: header regions x the scan sector found from the pixels - boxes of the learned text
 detector (frames spread over the cine) - text lines confirmed by OCR, checked again after
-cleaning by both. A first pass over (a sample of) the frames gathers what it needs.
+cleaning. A first pass over (a sample of) the frames gathers what it needs.
 A cine whose cleaned pixels still read as text is refused (`burned_in_text_unresolved`), so
 BurnedInAnnotation=NO is only ever written on checked pixels.
 
