@@ -96,7 +96,8 @@ def run_deid(code: Path, workdir: Path, cfg: dict) -> float:
                  ["ingest"]["shards"])
     targets = [f"{deid_dir(code, shards)}/shard-{s}.csv" for s in range(shards)]
     env = dict(os.environ, ECHOCMR_SECRET=SECRET, PYTHONPATH=str(code / "src"))
-    base = [str(ROOT / ".venv" / "bin" / "snakemake"), "-s", str(code / "Snakefile"),
+    # the snakemake of the venv running this script
+    base = [str(Path(sys.executable).parent / "snakemake"), "-s", str(code / "Snakefile"),
             "--directory", str(workdir), "--cores", "2"]
     opts = ["--configfile", str(workdir / "bench.yaml"), "--quiet", "all"]
     # the inventory is not what is compared: build it first, untimed
