@@ -59,6 +59,8 @@ class TextRegion:
     x1: int
     y1: int
     score: float
+    # the blob DBNet marked (inside the text), before the box was grown to the text's edges
+    core: tuple[int, int, int, int] | None = None
 
     def slices(self) -> tuple[slice, slice]:
         return slice(self.y0, self.y1 + 1), slice(self.x0, self.x1 + 1)
@@ -160,8 +162,10 @@ def boxes_from_probability(prob: np.ndarray, scale: float, shape: tuple[int, int
         grow = w * h * UNCLIP_RATIO / (2 * (w + h))
         x0, y0 = (x - grow) / scale, (y - grow) / scale
         x1, y1 = (x + w + grow) / scale, (y + h + grow) / scale
+        core = (int(x / scale), int(y / scale), min(cols - 1, int((x + w - 1) / scale)),
+                min(rows - 1, int((y + h - 1) / scale)))
         box = TextRegion(max(0, int(x0)), max(0, int(y0)), min(cols - 1, math.ceil(x1)),
-                         min(rows - 1, math.ceil(y1)), round(score, 4))
+                         min(rows - 1, math.ceil(y1)), round(score, 4), core)
         if box.x1 >= box.x0 and box.y1 >= box.y0:
             out.append(box)
     return out
@@ -216,9 +220,15 @@ def detect_within(frames: Sequence[np.ndarray], within: np.ndarray, threads: int
     crops = [_masked(np.asarray(f)[y0:y1 + 1, x0:x1 + 1], keep) for f in frames]
     found = []
     for boxes in detect(crops, threads, screen=within.shape):
-        moved = [TextRegion(b.x0 + x0, b.y0 + y0, b.x1 + x0, b.y1 + y0, b.score) for b in boxes]
+        moved = [_moved(b, x0, y0) for b in boxes]
         found.append([b for b in moved if within[b.slices()].any()])
     return found if per_frame else [b for boxes in found for b in boxes]
+
+
+def _moved(box: TextRegion, dx: int, dy: int) -> TextRegion:
+    core = None if box.core is None else (box.core[0] + dx, box.core[1] + dy,
+                                          box.core[2] + dx, box.core[3] + dy)
+    return TextRegion(box.x0 + dx, box.y0 + dy, box.x1 + dx, box.y1 + dy, box.score, core)
 
 
 def _masked(frame: np.ndarray, keep: np.ndarray) -> np.ndarray:

@@ -374,4 +374,4 @@ def deidentify_file(src_path: str | Path, dest: str | Path, secret: str,
     stream_write(dest, header, frames, n,
                  encapsulated, frame_bytes, b"OW" if plan.bits_allocated > 8 else b"OB")
     return DeidResult(area.source, str(plan.out_syntax), n,
-                      len(area.text_boxes) + len(area.learned or ()), area.text_share)
+                      len(area.text_boxes) + area.learned_blanked, area.text_share)

@@ -8,12 +8,13 @@ region covering the whole screen, banner included. So the kept area is
    linear probe: `regions.fan_mask_from_pixels`), slightly dilated so no tissue edge is lost;
    a cine without a moving sector (a frozen loop) keeps the header regions and relies on step 3
    alone; one with neither is refused (`no_tissue_region`);
-3. minus every box the learned text detector (`echocmr.scene_text`, PP-OCRv4) finds inside it
-   on frames spread over the cine, whether static or not,
-4. minus every line of burned-in text still inside it (`burned_text` candidates confirmed by
+3. minus every line of burned-in text still inside it (`burned_text` candidates confirmed by
    OCR). A line that passes on contrast alone ("drawn like console text") is blanked only when
    the learned detector sees text there too or OCR reads a word: bright tissue can be as
-   static and as contrasted as console text.
+   static and as contrasted as console text,
+4. minus every box the learned text detector (`echocmr.scene_text`, PP-OCRv4) finds inside it
+   on frames spread over the cine, whether static or not, unless a blanked line of step 3
+   already covers the text it marked (its boxes are looser than the stroke lines').
 
 Then the result is checked: text is searched again inside the kept area and OCR must find
 none that reads as text; every box of the learned detector was blanked whole. (It is not run a
@@ -70,6 +71,8 @@ LIGHT_OVER_MOTION_CONTRAST = 165
 SECOND_UPSCALE = 3
 # A stroke line is seen by the learned detector when its boxes cover this share of the line's.
 SEEN_SHARE = 0.25
+# ... and its text is already blanked when stroke lines cover this share of the blob it marked.
+EXPLAINED_SHARE = 0.8
 
 
 # OCR words of the crops already read for one cine, by box and pixels
@@ -86,6 +89,7 @@ class KeepArea:
     text_boxes: list[bt.TextBox] = field(default_factory=list)
     # boxes of the learned detector inside the sector (None: it was not run, stroke rules only)
     learned: list[scene_text.TextRegion] | None = None
+    learned_blanked: int = 0  # of those, blanked beyond the stroke lines
     verified: bool = False
     ocr_calls: int = 0
     ocr_cache: OcrCache = field(default_factory=dict, repr=False)
@@ -274,6 +278,25 @@ def _blank_burned_in(area: KeepArea, lo: np.ndarray, hi: np.ndarray, moving: boo
     return bool(burned)
 
 
+def explained_by_lines(region: scene_text.TextRegion, lines: np.ndarray) -> bool:
+    """Whether blanked stroke lines (`lines`: their mask) already cover the text the learned
+    detector marked: most of the blob inside the text (its core) is blanked. Its own box is
+    grown to the text's edges and then some (a 9-px label gets a 16-21 px box), so where both
+    detectors found the same text the stroke line's tighter box is what is blanked."""
+    if region.core is None:
+        return False
+    x0, y0, x1, y1 = region.core
+    return float(lines[y0:y1 + 1, x0:x1 + 1].mean()) >= EXPLAINED_SHARE
+
+
+def _blank_learned(area: KeepArea) -> None:
+    """Blank every learned box whose text no blanked stroke line covers."""
+    lines = bt.line_boxes_mask(area.text_boxes, area.mask.shape)
+    extra = [r for r in area.learned if not explained_by_lines(r, lines)]
+    area.learned_blanked = len(extra)
+    area.mask = area.mask & ~scene_text.regions_mask(extra, area.mask.shape)
+
+
 def remove_text(area: KeepArea, lo: np.ndarray, hi: np.ndarray, moving: bool,
                 frames: list[np.ndarray] | None = None, threads: int = 1) -> KeepArea:
     """Step 3: blank text lines, then check that none is left.
@@ -293,14 +316,16 @@ def remove_text(area: KeepArea, lo: np.ndarray, hi: np.ndarray, moving: bool,
     outcome of none of 840 cines and saved a third of the candidate search).
 
     `frames` (frames spread over the cine, `scene_text.LEARNED_FRAMES`) are read first by the
-    learned detector inside the sector: every box it finds is blanked, static or not (a label
-    shown on part of the cine, a name over moving tissue that JPEG broke into fragments)."""
+    learned detector inside the sector; after the stroke lines, every box it found whose text
+    they do not cover is blanked, static or not (a label shown on part of the cine, a name over
+    moving tissue that JPEG broke into fragments)."""
     area.text_boxes = []
     if frames is not None:
         area.learned = scene_text.detect_within(frames, area.mask, threads)
-        area.mask = area.mask & ~scene_text.regions_mask(area.learned, area.mask.shape)
     if _blank_burned_in(area, lo, hi, moving):
         _blank_burned_in(area, *_as_cleaned(lo, hi, area.mask), moving)
+    if area.learned:
+        _blank_learned(area)
     if area.text_share > MAX_TEXT_SHARE:
         return area
     cleaned = _as_cleaned(lo, hi, area.mask)
