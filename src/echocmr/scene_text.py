@@ -119,15 +119,16 @@ def det_scale(rows: int, cols: int) -> float:
 def _as_bgr(frame: np.ndarray) -> np.ndarray:
     """uint8 3-channel in the channel order PaddleOCR trains on (BGR); grey is repeated."""
     frame = np.asarray(frame)
-    if frame.dtype != np.uint8:
-        frame = np.clip(frame, 0, 255).astype(np.uint8)
+    if frame.dtype != np.uint8:  # 12/16-bit grey: stretched to 8 bits (clipping would saturate)
+        peak = float(frame.max(initial=0))
+        frame = (np.clip(frame, 0, None) * (255.0 / peak if peak > 255 else 1.0)).astype(np.uint8)
     if frame.ndim == 2:
         return np.repeat(frame[..., None], 3, axis=2)
     return np.ascontiguousarray(frame[..., ::-1])
 
 
 def _det_batch(frames: Sequence[np.ndarray], scale: float) -> np.ndarray:
-    """(N, 3, H, W) float32 in [-1, 1], H and W padded up to multiples of 32 (zeros: black)."""
+    """(N, 3, H, W) float32 in [-1, 1], H and W padded up to multiples of 32 with black."""
     rows, cols = frames[0].shape[:2]
     h, w = max(1, round(rows * scale)), max(1, round(cols * scale))
     ph, pw = 32 * math.ceil(h / 32), 32 * math.ceil(w / 32)
