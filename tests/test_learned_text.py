@@ -152,3 +152,23 @@ def test_detector_and_recogniser_are_deterministic_and_read_a_name():
     assert once[0] == scene_text.detect(frames[:1])[0]
     (text, confidence), = scene_text.recognise(frames[0], once[0])
     assert text.replace(" ", "") == "HORTENSE" and confidence > 0.8
+
+
+def test_contrast_alone_needs_the_learned_detector_or_a_word_to_blank():
+    """A static line standing out like console text (a bright wall) is blanked only when the
+    learned detector sees text there or OCR reads a word in it; without the detector's
+    verdict (None: it did not run) the stroke rules decide alone, as before."""
+    from echocmr import ocr
+    from echocmr.ingest import keep_area as ka
+    from echocmr.ingest.burned_text import TextBox
+
+    wall = TextBox(100, 200, 284, 234, 5, True, contrast=200, static_share=0.9, level=220)
+    read_nothing = [ocr.Word("oo", 30.0, (0, 0, 4, 4)), ocr.Word("eee", 20.0, (6, 0, 12, 4))]
+    assert not ka.is_burned_in(wall, read_nothing, True, None, seen_as_text=False)
+    assert ka.is_burned_in(wall, read_nothing, True, None, seen_as_text=True)
+    assert ka.is_burned_in(wall, [ocr.Word("QUIMBY", 60.0, (0, 0, 30, 8))], True, None,
+                           seen_as_text=False)
+    seen = np.zeros((480, 640), bool)
+    assert not ka.seen_by_learned(wall, seen)
+    seen[200:235, 100:160] = True  # a third of the line's box
+    assert ka.seen_by_learned(wall, seen) and ka.seen_by_learned(wall, None)

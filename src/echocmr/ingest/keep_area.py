@@ -209,8 +209,8 @@ def is_burned_in(box: bt.TextBox, words: list[ocr.Word], moving: bool,
     see as text (`seen_as_text`) and in which OCR reads no word is tissue (a bright posterior
     wall was blanked that way, 6% of a real sector)."""
     if moving and _drawn_like_console(box):
-        return seen_as_text or reads_as_text(words, CONFIRM_MIN_CHARS, CONFIRM_MIN_CONF,
-                                             CONFIRM_TOTAL_CHARS, CONFIRM_TOTAL_CONF)
+        # a word, not characters in all: tissue reads as 'oo eee ee'
+        return seen_as_text or reads_as_text(words, CONFIRM_MIN_CHARS, CONFIRM_MIN_CONF)
     if moving and not box.light and box.static_share < STATIC_GROUND:
         return False  # the dark ground between moving walls, whatever OCR reads into it
     if not _ocr_rule(words, moving):
