@@ -5,8 +5,11 @@ the same files and the same machine, side by side:
 
   before   the workflow as it was before issue 11 (commit BEFORE, a git worktree): header
            regions only, JPEG decoded and re-encoded at quality 95
-  after    this checkout: header regions x pixel sector - OCR-checked text, JPEG blanked in the
-           DCT domain (`ingest.jpeg_blanking: lossless`)
+  strokes  the stroke rules alone (commit STROKES, before the learned text detector, a git
+           worktree): header regions x pixel sector - OCR-checked stroke lines
+  after    this checkout: header regions x pixel sector - boxes of the learned text detector
+           - OCR-checked stroke lines, JPEG blanked in the DCT domain
+           (`ingest.jpeg_blanking: lossless`)
   reencode this checkout with `ingest.jpeg_blanking: reencode`
 
 Each runs `snakemake results/deid/[shards-<n>/]shard-*.csv` (site mode on the export,
@@ -22,7 +25,7 @@ table reports it (`text_share`, the text's own boxes included); and, for this ch
 share of the scan sector blanked *outside* every drawn text box of the truth file (identifiers
 and annotations, 2 px margin): tissue lost to text removal, median, p99 and worst over cines.
 
-    .venv/bin/python benchmarks/bench_deid.py [--patients 140]
+    .venv/bin/python benchmarks/bench_deid.py [--patients 140] [--no-reencode]
 
 Writes benchmarks/results/deid.json and benchmarks/results/deid.md.
 """
@@ -48,6 +51,7 @@ from machine import machine_info, machine_line, save_results  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BEFORE = "0d2a1d9"  # last commit before issue 11's pixel de-identification
+STROKES = "35553a0"  # last commit before the learned text detector
 SECRET = "bench-deid-secret-9c1f4e7a2b8d6053"  # >= 128 bits: weaker ones are refused
 KEPT_SHARE, LEVEL = 0.25, 30
 
@@ -92,7 +96,8 @@ def run_deid(code: Path, workdir: Path, cfg: dict) -> float:
                  ["ingest"]["shards"])
     targets = [f"{deid_dir(code, shards)}/shard-{s}.csv" for s in range(shards)]
     env = dict(os.environ, ECHOCMR_SECRET=SECRET, PYTHONPATH=str(code / "src"))
-    base = [str(ROOT / ".venv" / "bin" / "snakemake"), "-s", str(code / "Snakefile"),
+    # the snakemake of the venv running this script
+    base = [str(Path(sys.executable).parent / "snakemake"), "-s", str(code / "Snakefile"),
             "--directory", str(workdir), "--cores", "2"]
     opts = ["--configfile", str(workdir / "bench.yaml"), "--quiet", "all"]
     # the inventory is not what is compared: build it first, untimed
@@ -137,7 +142,6 @@ def tissue_blanked(export: Path, truth_all: pd.DataFrame) -> pd.Series:
     every truth text box (this checkout's `keep_mask`, the function de-identification uses)."""
     sys.path.insert(0, str(ROOT / "src"))
     from echocmr.ingest import deid_pixels as dp
-    from echocmr.ingest.burned_text import line_boxes_mask
 
     videos = pd.read_csv(export / "truth" / "videos.csv", keep_default_na=False)
     drawn = dict(tuple(truth_all.groupby("video_key")))
@@ -154,7 +158,7 @@ def tissue_blanked(export: Path, truth_all: pd.DataFrame) -> pd.Series:
         text = np.zeros(area.sector.shape, bool)
         for b in drawn.get(video.video_key, pd.DataFrame()).itertuples():
             text[max(0, b.y0 - 2):b.y1 + 3, max(0, b.x0 - 2):b.x1 + 3] = True
-        lost = line_boxes_mask(area.text_boxes, text.shape) & area.sector & ~text
+        lost = area.sector & ~area.mask & ~text  # all text removal took: strokes and learned
         shares[video.video_key] = lost.sum() / area.sector.sum()
     return pd.Series(shares, dtype=float)
 
@@ -228,6 +232,8 @@ def markdown(results: list[dict], audit: dict, n_cines: int, layouts: dict) -> s
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--patients", type=int, default=140)
+    ap.add_argument("--no-reencode", action="store_true",
+                    help="skip the jpeg_blanking: reencode variant (a shorter run)")
     args = ap.parse_args()
     load_start = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench_deid_") as tmp:
@@ -235,27 +241,34 @@ def main() -> None:
         export = make_export(tmp, args.patients)
         truth_all = pd.read_csv(export / "truth" / "burned_text.csv", keep_default_na=False)
         truth = truth_all[truth_all["kind"] == "identifier"]
-        old = tmp / "before_code"
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(old),
-                        BEFORE], check=True, capture_output=True)
+        old, strokes = tmp / "before_code", tmp / "strokes_code"
+        for folder, commit in ((old, BEFORE), (strokes, STROKES)):
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(folder),
+                            commit], check=True, capture_output=True)
         try:
             results = [summarise("before", run_deid(old, tmp / "before", site_config(export, None)),
-                                 tmp / "before", truth)]
-            for name, blanking in (("after", "lossless"), ("reencode", "reencode")):
+                                 tmp / "before", truth),
+                       summarise("strokes", run_deid(strokes, tmp / "strokes",
+                                                     site_config(export, "lossless")),
+                                 tmp / "strokes", truth)]
+            variants = [("after", "lossless")] + ([] if args.no_reencode
+                                                  else [("reencode", "reencode")])
+            for name, blanking in variants:
                 seconds = run_deid(ROOT, tmp / name, site_config(export, blanking))
                 results.append(summarise(name, seconds, tmp / name, truth))
             audit_s, hits = pixel_audit_seconds(tmp / "after", export)
             lost = tissue_blanked(export, truth_all)
         finally:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(old)],
-                           capture_output=True)
-            shutil.rmtree(old, ignore_errors=True)
+            for folder in (old, strokes):
+                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force",
+                                str(folder)], capture_output=True)
+                shutil.rmtree(folder, ignore_errors=True)
         n_cines = len(list((export / "raw" / "dicom").rglob("*")))
         videos = pd.read_csv(export / "truth" / "videos.csv", keep_default_na=False)
         layouts = videos["layout"].value_counts().to_dict() if "layout" in videos else {}
     before = results[0]["deid_s"]
     audit = {"seconds": round(audit_s, 1), "hits": hits,
-             "ratio": (results[1]["deid_s"] + audit_s) / before,
+             "ratio": (results[2]["deid_s"] + audit_s) / before,
              "tissue": {"cines": len(lost), "median": float(lost.median()),
                         "p99": float(lost.quantile(0.99)), "worst": float(lost.max())}}
     commit = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
