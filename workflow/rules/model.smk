@@ -22,6 +22,7 @@ rule train:
         **MODEL_PATHS.inputs(),
     output:
         best="results/model/{view}/{model}/best.pt",
+        pin="results/model/{view}/{model}/cpu_pin.json",
         metrics=report(
             "results/model/{view}/{model}/metrics.csv",
             category=REPORT_CAT["model"],
@@ -37,6 +38,7 @@ rule train:
         mem_mb=16000,
         runtime=24 * 60,
     params:
+        cpu_pin=config["cpu_pin"],
         model=network_params(config),
         seed=config["seed"],
         code=CODE.of("model_train.py"),
@@ -61,6 +63,7 @@ rule predict:
         mem_mb=8000,
         runtime=60,
     params:
+        cpu_pin=config["cpu_pin"],
         model=predict_params(config, BUNDLE),
         model_name=MODEL_PATHS.model_name,
         tasks=MODEL_PATHS.tasks,

@@ -212,6 +212,7 @@ rule report_assets:
         metrics_continuous="results/metrics/continuous.csv",
         delong="results/metrics/delong.csv",
         operating_points="results/metrics/operating_points.csv",
+        **MODEL_PATHS.pin_records(),
     output:
         config="results/config_used.yaml",
         versions="results/software_versions.txt",

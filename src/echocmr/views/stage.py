@@ -6,8 +6,10 @@ import logging
 from pathlib import Path
 
 import pandas as pd
-import torch
 
+# torch loads with this module, but the pin's variables are read at its first computation,
+# which comes after an entry's pin_processor (echocmr.cpu_pin).
+from echocmr.cpu_pin import pin_processor
 from echocmr.ingest.store import VideoStore
 from echocmr.logutil import script_logging
 from echocmr.views import labels as label_tables
@@ -67,9 +69,9 @@ def unclassified(keys, reason: str) -> pd.DataFrame:
 
 def classify_shard(shard_dir: str, backend: str, *, labels_csv: str | None = None,
                    weights: str | None = None, weights_layout: str = "echocmr",
-                   threads: int = 1) -> pd.DataFrame:
+                   threads: int = 1, cpu_pin: bool = True) -> pd.DataFrame:
     """Per-video view probabilities for one shard store, from the configured backend."""
-    torch.set_num_threads(max(1, int(threads)))
+    pin_processor(threads, pinned=cpu_pin)
     store = VideoStore([shard_dir])
     keys = store.keys()
     log.info("classifying %d videos with the %s backend", len(keys), backend)
@@ -167,6 +169,7 @@ def run_views_classify(smk) -> None:
             weights=smk.input.get("weights"),
             weights_layout=smk.params.weights_layout,
             threads=smk.threads,
+            cpu_pin=smk.params.cpu_pin,
         )
         write_shard(probs, smk.output[0])
 
@@ -189,7 +192,7 @@ def run_views_fit(smk) -> None:
     import os
 
     with script_logging(smk):
-        torch.set_num_threads(smk.threads)
+        pin_processor(smk.threads, pinned=smk.params.cpu_pin)
         write_view_classifier(
             shard_dirs=[os.path.dirname(p) for p in smk.input.index],
             labels_csv=smk.input.labels,
