@@ -85,11 +85,12 @@ PAGE_TITLES = {
 
 def run_report_assets(smk) -> None:
     """Script entry of `rule report_assets`: every table as a standalone HTML page, the config
-    used, software versions."""
+    used, software versions with the processor pin, and the report's front page."""
     import shutil
 
     import pandas as pd
 
+    from echocmr.report.front_page import write_front_page
     from echocmr.report.tables import frame_html, operating_points_display
 
     with script_logging(smk):
@@ -101,6 +102,7 @@ def run_report_assets(smk) -> None:
                 frame = pd.read_csv(smk.input[name], keep_default_na=False)
             with open(smk.output[name], "w") as handle:
                 handle.write(frame_html(frame, title))
+        write_front_page(smk.params.config, smk.output.front_page)
         config_text = config_yaml(smk.params.config)
         versions = software_versions() + pin_lines(
             {k: v for k, v in smk.input.items() if k.startswith("pin__")})
