@@ -79,3 +79,27 @@ def test_site_data_has_no_synthetic_banner():
     config["input"]["mode"] = "site"
     assert SYNTHETIC_BANNER not in rendered_text(config)
     assert "site data" in rendered_text(config)
+
+
+def test_synthetic_banner_heads_table2_and_the_figures(tmp_path):
+    """Table 2 (Markdown, HTML) opens with the banner; a figure with it is a band taller than
+    without (the banner sits above the panel letters, not on them)."""
+    import matplotlib.image as mpimg
+    import pandas as pd
+
+    from echocmr.report.figures import figure1
+    from echocmr.report.tables import table2, table2_html, table2_markdown
+
+    empty = table2(pd.DataFrame(columns=["source", "task", "n", "n_pos", "auroc", "ci_low",
+                                         "ci_high"]))
+    assert table2_markdown(empty, SYNTHETIC_BANNER).startswith(f"> **{SYNTHETIC_BANNER}**")
+    assert SYNTHETIC_BANNER not in table2_markdown(empty)
+    assert f'<body><p class="banner">{SYNTHETIC_BANNER}</p>' in table2_html(empty,
+                                                                          SYNTHETIC_BANNER)
+    heights = {}
+    for name, banner in (("plain", None), ("marked", SYNTHETIC_BANNER)):
+        png = tmp_path / f"{name}.png"
+        figure1(pd.DataFrame(columns=["source", "task"]), {}, str(png),
+                str(tmp_path / f"{name}.pdf"), banner)
+        heights[name] = mpimg.imread(png).shape[0]
+    assert heights["marked"] > heights["plain"] + 30

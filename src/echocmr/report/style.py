@@ -62,9 +62,12 @@ def data_banner(synthetic: bool) -> str | None:
 
 
 def mark_banner(fig, banner: str) -> None:
-    """White on red across the top, above the panels (the tight bounding box takes it in)."""
-    fig.text(0.5, 1.0, banner, ha="center", va="bottom", fontsize=8, fontweight="bold",
-             color="white", bbox={"facecolor": "#b03a2e", "edgecolor": "none", "pad": 3})
+    """White on red above everything drawn (panel letters and titles may sit above the axes;
+    the tight bounding box of the saved figure then takes the banner in)."""
+    top = fig.get_tightbbox(fig.canvas.get_renderer()).y1 / fig.get_figheight()
+    fig.text(0.5, max(top, 1.0) + 0.02, banner, ha="center", va="bottom", fontsize=8,
+             fontweight="bold", color="white",
+             bbox={"facecolor": "#b03a2e", "edgecolor": "none", "pad": 3})
 
 
 def save(fig, png: str | None = None, pdf: str | None = None,
