@@ -62,7 +62,9 @@ def pin_environment() -> bool:
 
 def pin_processor(threads: int, pinned: bool = True) -> dict:
     """Pin (or, with `pinned=False`, only record) the processor-dependent choices of this
-    process's torch work; returns the record (`pin_record`). Call before any torch work."""
+    process's torch work; returns the record (`pin_record`). Call before any torch work: the
+    library functions that train or predict call it first, so every torch computation of a
+    process runs pinned or none does (an unpinned call does not undo an earlier pin)."""
     before_torch = pin_environment() if pinned else "torch" not in sys.modules
     import torch
 

@@ -26,8 +26,10 @@ SHARD_COLUMNS = ["video_key", "study_key", "patient_key", *PROB_COLUMNS, "reason
 
 
 def write_view_classifier(shard_dirs: list[str], labels_csv: str, settings: TrainSettings,
-                          ckpt_out: str, split_out: str, history_out: str) -> None:
+                          ckpt_out: str, split_out: str, history_out: str, threads: int = 1,
+                          cpu_pin: bool = True) -> None:
     """Train backend: split labelled videos by patient, fit on `fit`, save weights + split."""
+    pin_processor(threads, pinned=cpu_pin)
     store = VideoStore(shard_dirs)
     labelled = label_tables.labelled_in_store(store.meta, label_tables.read_label_table(
         labels_csv))
@@ -192,7 +194,6 @@ def run_views_fit(smk) -> None:
     import os
 
     with script_logging(smk):
-        pin_processor(smk.threads, pinned=smk.params.cpu_pin)
         write_view_classifier(
             shard_dirs=[os.path.dirname(p) for p in smk.input.index],
             labels_csv=smk.input.labels,
@@ -200,6 +201,8 @@ def run_views_fit(smk) -> None:
             ckpt_out=smk.output.model,
             split_out=smk.output.split,
             history_out=smk.output.history,
+            threads=smk.threads,
+            cpu_pin=smk.params.cpu_pin,
         )
 
 
