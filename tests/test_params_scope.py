@@ -40,8 +40,9 @@ EXPENSIVE = {
     "deidentify": {"ingest.date_shift_max_days", "ingest.jpeg_quality", "ingest.jpeg_blanking",
                    "secret.env", "secret.file"},
     "crop": "ingest.crop.",
-    "views_fit": {"seed", *(f"views.{k}" for k in VIEWS_TRAIN_KEYS)},
-    "train": {"seed", *(f"model.{k}" for k in TRAIN_KEYS if k != "mode")},
+    # cpu_pin: the processor pin changes the trained bits (echocmr.cpu_pin), so it retrains
+    "views_fit": {"seed", "cpu_pin", *(f"views.{k}" for k in VIEWS_TRAIN_KEYS)},
+    "train": {"seed", "cpu_pin", *(f"model.{k}" for k in TRAIN_KEYS if k != "mode")},
 }
 NETWORK_AND_INGEST = {"deidentify", "crop", "views_fit", "train", "predict", "inventory",
                       "views_classify"}

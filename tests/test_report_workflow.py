@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 from conftest import copy_workflow, preset_shards, run_snakemake
 
+from echocmr.cpu_pin import pin_record, write_pin_record
 from echocmr.deliverables import report_targets
 from echocmr.ingest.paths import shard_path
 from echocmr.report.smk import REPORT_CAT
@@ -166,6 +167,8 @@ def write_views_and_models(results: Path) -> None:
             out.parent.mkdir(parents=True, exist_ok=True)
             pd.DataFrame({"epoch": epochs, "train_loss": 1 / epochs, "val_loss": 1.2 / epochs,
                           "val_auroc": 0.5 + 0.05 * epochs}).to_csv(out, index=False)
+            # the training job's processor pin record (echocmr.cpu_pin), read by report_assets
+            write_pin_record(pin_record(), out.parent / "cpu_pin.json")
 
 
 def write_cohort(results: Path, seed: int = 2) -> None:

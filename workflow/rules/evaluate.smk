@@ -86,6 +86,8 @@ rule calibration:
     conda:
         "../../envs/plot.yaml"
     params:
+        # the synthetic-data banner (echocmr.report.style.data_banner)
+        synthetic=config["input"]["mode"] == "synthetic",
         n_bootstrap=config["evaluate"]["n_bootstrap"],
         unit=config["evaluate"]["unit"],
         seed=config["seed"],

@@ -23,6 +23,7 @@ rule train:
         **MODEL_PATHS.inputs(),
     output:
         best="results/model/{view}/{model}/best.pt",
+        pin="results/model/{view}/{model}/cpu_pin.json",
         metrics=report(
             "results/model/{view}/{model}/metrics.csv",
             category=REPORT_CAT["model"],
@@ -39,6 +40,7 @@ rule train:
         # SLURM time limit from the config (echocmr.model.job_time), doubled on each retry
         runtime=lambda wildcards, attempt: train_minutes(config, attempt),
     params:
+        cpu_pin=config["cpu_pin"],
         model=network_params(config),
         seed=config["seed"],
         code=CODE.of("model_train.py"),
@@ -65,6 +67,7 @@ rule predict:
         mem_mb=8000,
         runtime=lambda wildcards, attempt: predict_minutes(config, attempt),
     params:
+        cpu_pin=config["cpu_pin"],
         model=predict_params(config, BUNDLE),
         model_name=MODEL_PATHS.model_name,
         tasks=MODEL_PATHS.tasks,

@@ -35,6 +35,8 @@ rule table2:
     conda:
         "../../envs/plot.yaml"
     params:
+        # the synthetic-data banner (echocmr.report.style.data_banner)
+        synthetic=config["input"]["mode"] == "synthetic",
         code=CODE.of("table2.py"),
     script:
         "../scripts/table2.py"
@@ -55,6 +57,8 @@ rule figure1:
     conda:
         "../../envs/plot.yaml"
     params:
+        # the synthetic-data banner (echocmr.report.style.data_banner)
+        synthetic=config["input"]["mode"] == "synthetic",
         figure="figure1",
         code=CODE.of("figures.py"),
     script:
@@ -76,6 +80,8 @@ rule supp_figure1:
     conda:
         "../../envs/plot.yaml"
     params:
+        # the synthetic-data banner (echocmr.report.style.data_banner)
+        synthetic=config["input"]["mode"] == "synthetic",
         figure="supp_figure1",
         code=CODE.of("figures.py"),
     script:
@@ -97,6 +103,8 @@ rule bland_altman:
     conda:
         "../../envs/plot.yaml"
     params:
+        # the synthetic-data banner (echocmr.report.style.data_banner)
+        synthetic=config["input"]["mode"] == "synthetic",
         figure="bland_altman",
         code=CODE.of("figures.py"),
     script:
@@ -148,6 +156,8 @@ rule qc_flow:
     conda:
         "../../envs/plot.yaml"
     params:
+        # the synthetic-data banner (echocmr.report.style.data_banner)
+        synthetic=config["input"]["mode"] == "synthetic",
         stages=["ingest", "deidentify", "crop", "views", "cohort"],
         code=CODE.of("qc_flow.py"),
     script:
@@ -203,6 +213,8 @@ rule training_curves:
     conda:
         "../../envs/plot.yaml"
     params:
+        # the synthetic-data banner (echocmr.report.style.data_banner)
+        synthetic=config["input"]["mode"] == "synthetic",
         code=CODE.of("training_curves.py"),
     script:
         "../scripts/training_curves.py"
@@ -210,6 +222,7 @@ rule training_curves:
 
 rule report_assets:
     input:
+        **MODEL_PATHS.pin_records(),
         table1="results/table1.csv",
         view_metrics="results/views/view_classifier_metrics.csv",
         view_confusion="results/views/view_classifier_confusion.png",
@@ -225,6 +238,8 @@ rule report_assets:
     output:
         config="results/config_used.yaml",
         versions="results/software_versions.txt",
+        # the report's front page (workflow/report/workflow.rst includes it)
+        front_page="results/report/front_page.rst",
         view_confusion=report(
             "results/report/view_classifier_confusion.png",
             caption="../report/view_confusion.rst",

@@ -22,6 +22,7 @@ rule views_fit:
     resources:
         mem_mb=4000,
     params:
+        cpu_pin=config["cpu_pin"],
         settings=VIEWS_PATHS.train_settings(),
         code=CODE.of("views_fit.py"),
     message:
@@ -43,6 +44,7 @@ rule views_classify:
     resources:
         mem_mb=4000,
     params:
+        cpu_pin=config["cpu_pin"],
         backend=VIEWS_PATHS.backend,
         weights_layout=VIEWS_PATHS.weights_layout(),
         code=CODE.of("views_classify.py"),

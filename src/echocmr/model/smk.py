@@ -169,6 +169,14 @@ class ModelPaths:
         return {f"{v}__{n}": f"results/model/{v}/{n}/best.pt" for v in VIEWS
                 for n in self.names()}
 
+    def pin_records(self) -> dict:
+        """`pin__{view}__{model}` -> the processor pin record of every model this run trains
+        (none in external mode): the report's run record lists them."""
+        if self.external:
+            return {}
+        return {f"pin__{v}__{n}": f"results/model/{v}/{n}/cpu_pin.json" for v in VIEWS
+                for n in self.names()}
+
     def curves(self) -> dict:
         return {f"{v}__{n}": f"results/model/{v}/{n}/metrics.csv" for v in VIEWS
                 for n in self.names()}

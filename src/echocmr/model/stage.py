@@ -26,15 +26,25 @@ def _store_keys(shard_dirs) -> set[str]:
     return set(VideoStore(shard_dirs).keys())
 
 
-def train_view_model(view: str, model_name: str, index_csvs, views_csv, labels_csv, split_csv,
-                     model_cfg: dict, seed: int, outdir, progress: bool = True) -> None:
-    import torch
+def pin_torch(model_cfg: dict, cpu_pin: bool) -> dict:
+    """The processor pin (echocmr.cpu_pin) at the job's threads, before torch loads."""
+    from echocmr.cpu_pin import pin_processor
 
+    return pin_processor(int(model_cfg.get("threads", DEFAULT_THREADS)), pinned=cpu_pin)
+
+
+def train_view_model(view: str, model_name: str, index_csvs, views_csv, labels_csv, split_csv,
+                     model_cfg: dict, seed: int, outdir, progress: bool = True,
+                     cpu_pin: bool = True, pin_out=None) -> None:
+    record = pin_torch(model_cfg, cpu_pin)
+    if pin_out is not None:
+        from echocmr.cpu_pin import write_pin_record
+
+        write_pin_record(record, pin_out)
     from echocmr.model.data import view_table
     from echocmr.model.loader import job_cpus
     from echocmr.model.train import TrainSettings, fit, model_seed
 
-    torch.set_num_threads(int(model_cfg.get("threads", DEFAULT_THREADS)))
     shard_dirs = shard_dirs_of(index_csvs)
     tasks = model_tasks(model_cfg["mode"], model_name)
     table = view_table(views_csv, labels_csv, split_csv, view, tasks, _store_keys(shard_dirs))
@@ -46,15 +56,14 @@ def train_view_model(view: str, model_name: str, index_csvs, views_csv, labels_c
 
 
 def predict_view_model(view: str, model_name: str, best_pt, index_csvs, views_csv, labels_csv,
-                       split_csv, model_cfg: dict, out_csvs: dict, out_video_csvs: dict) -> None:
+                       split_csv, model_cfg: dict, out_csvs: dict, out_video_csvs: dict,
+                       cpu_pin: bool = True) -> None:
     """Predict val+test videos once and write every requested task's files."""
-    import torch
-
+    pin_torch(model_cfg, cpu_pin)  # recorded in the job's log
     from echocmr.model.data import view_table
     from echocmr.model.loader import job_cpus, worker_count
     from echocmr.model.predict import predict_videos, write_predictions
 
-    torch.set_num_threads(int(model_cfg.get("threads", DEFAULT_THREADS)))
     cpus = job_cpus(model_cfg.get("threads", DEFAULT_THREADS))
     shard_dirs = shard_dirs_of(index_csvs)
     tasks = model_tasks(model_cfg["mode"], model_name)
@@ -175,6 +184,7 @@ def run_model_predict(smk) -> None:
             model_cfg={**smk.params.model, "threads": smk.threads},
             out_csvs=dict(zip(tasks, smk.output.studies, strict=True)),
             out_video_csvs=dict(zip(tasks, smk.output.videos, strict=True)),
+            cpu_pin=smk.params.cpu_pin,
         )
 
 
@@ -193,4 +203,6 @@ def run_model_train(smk) -> None:
             model_cfg={**smk.params.model, "threads": smk.threads},
             seed=smk.params.seed,
             outdir=Path(smk.output.best).parent,
+            cpu_pin=smk.params.cpu_pin,
+            pin_out=smk.output.pin,
         )

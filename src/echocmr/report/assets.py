@@ -25,6 +25,25 @@ def software_versions(packages=PACKAGES) -> str:
     return "\n".join(lines) + "\n"
 
 
+def pin_lines(pin_jsons: dict) -> str:
+    """The run record's processor pin: this machine's CPU, then each training job's record
+    (echocmr.cpu_pin), one line per model."""
+    import json
+
+    from echocmr.cpu_pin import cpu_model
+
+    lines = [f"\nprocessor (this job) {cpu_model()}"]
+    for name, path in sorted(pin_jsons.items()):
+        rec = json.loads(open(path).read())
+        env = " ".join(f"{k}={v}" for k, v in rec["env"].items() if v)
+        lines.append(f"{name.removeprefix('pin__')}: {'pinned' if rec['pinned'] else 'NOT pinned'}"
+                     f" on {rec['cpu_model']}; ATen {rec['aten_cpu_capability']}, oneDNN "
+                     f"convolutions {'on' if rec['onednn_convolutions'] else 'off'}, "
+                     f"{rec['threads']} thread(s), deterministic "
+                     f"{rec['deterministic_algorithms']}; {env}")
+    return "\n".join(lines) + "\n"
+
+
 def config_yaml(config: dict) -> str:
     """The config as run (defaults filled in by the schema), keys sorted for stable bytes."""
     return yaml.safe_dump(_plain(config), sort_keys=True, default_flow_style=False)
@@ -66,12 +85,13 @@ PAGE_TITLES = {
 
 def run_report_assets(smk) -> None:
     """Script entry of `rule report_assets`: every table as a standalone HTML page, the config
-    used, software versions."""
+    used, software versions with the processor pin, and the report's front page."""
     import shutil
 
     import pandas as pd
 
     from echocmr.report.dropped_rows import TITLE, dropped_counts, dropped_line, read_dropped
+    from echocmr.report.front_page import write_front_page
     from echocmr.report.replication import replication_display, verdict_counts
     from echocmr.report.tables import frame_html, operating_points_display
 
@@ -93,8 +113,10 @@ def run_report_assets(smk) -> None:
                 frame = pd.read_csv(smk.input[name], keep_default_na=False)
             with open(smk.output[name], "w") as handle:
                 handle.write(frame_html(frame, title, more))
+        write_front_page(smk.params.config, smk.output.front_page)
         config_text = config_yaml(smk.params.config)
-        versions = software_versions()
+        versions = software_versions() + pin_lines(
+            {k: v for k, v in smk.input.items() if k.startswith("pin__")})
         for path, text in ((smk.output.config, config_text),
                            (smk.output.versions, versions)):
             with open(path, "w") as handle:

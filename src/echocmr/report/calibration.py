@@ -57,7 +57,8 @@ def panel_text(row: pd.Series) -> str:
     return "\n".join(f"{name} {estimate_text(row, name)}" for name in ("intercept", "slope"))
 
 
-def reliability_figure(fused: dict[str, str], table: pd.DataFrame, png: str, pdf: str) -> None:
+def reliability_figure(fused: dict[str, str], table: pd.DataFrame, png: str, pdf: str,
+                       banner: str | None = None) -> None:
     import matplotlib.pyplot as plt
 
     style.apply()
@@ -75,7 +76,7 @@ def reliability_figure(fused: dict[str, str], table: pd.DataFrame, png: str, pdf
                     fontsize=7, wrap=True)
     axes[0][0].set_ylabel("Observed rate")
     fig.tight_layout()
-    style.save(fig, png, pdf)
+    style.save(fig, png, pdf, banner)
 
 
 
@@ -90,5 +91,6 @@ def run_calibration(smk) -> None:
                                   unit=smk.params.unit, seed=smk.params.seed)
         table.to_csv(smk.output.csv, index=False, float_format="%.6g")
         fused = {task: path for (source, task), path in tables.items() if source == "fused"}
-        reliability_figure(fused, table, smk.output.png, smk.output.pdf)
+        reliability_figure(fused, table, smk.output.png, smk.output.pdf,
+                           style.data_banner(smk.params.synthetic))
         log.info("calibration of %d prediction tables", len(table))

@@ -59,7 +59,7 @@ def _roc_line(ax, frame: pd.DataFrame | None, metric, colour: str, label: str) -
 
 
 def figure1(binary: pd.DataFrame, preds: dict[tuple[str, str], pd.DataFrame], png: str,
-            pdf: str) -> None:
+            pdf: str, banner: str | None = None) -> None:
     """ROC curves: A wall motion, B scar; global black, A4c red, A2c blue, PLAX green."""
     style.apply()
     fig, axes = plt.subplots(1, 2, figsize=(style.DOUBLE_COLUMN, 3.35))
@@ -74,7 +74,7 @@ def figure1(binary: pd.DataFrame, preds: dict[tuple[str, str], pd.DataFrame], pn
         ax.legend(loc="lower right", title="AUROC (95% CI)", **style.LEGEND)
         style.panel_letter(ax, letter)
     fig.tight_layout(w_pad=2.0)
-    style.save(fig, png, pdf)
+    style.save(fig, png, pdf, banner)
 
 
 def _scatter(ax, frame: pd.DataFrame | None, metric, task: str) -> None:
@@ -102,7 +102,8 @@ def _scatter(ax, frame: pd.DataFrame | None, metric, task: str) -> None:
 
 
 def supp_figure1(binary: pd.DataFrame, continuous: pd.DataFrame,
-                 preds: dict[tuple[str, str], pd.DataFrame], png: str, pdf: str) -> None:
+                 preds: dict[tuple[str, str], pd.DataFrame], png: str, pdf: str,
+                 banner: str | None = None) -> None:
     """A: ROC of abnormal T1 (green), T2 (purple), ECV (orange); B-D predicted vs measured."""
     style.apply()
     fig, axes = plt.subplots(2, 2, figsize=(style.DOUBLE_COLUMN, 6.4))
@@ -119,11 +120,11 @@ def supp_figure1(binary: pd.DataFrame, continuous: pd.DataFrame,
         _scatter(ax, preds.get(("fused", task)), _metric(continuous, "fused", task), task)
         style.panel_letter(ax, letter)
     fig.tight_layout(h_pad=1.5, w_pad=2.0)
-    style.save(fig, png, pdf)
+    style.save(fig, png, pdf, banner)
 
 
 def bland_altman(continuous: pd.DataFrame, preds: dict[tuple[str, str], pd.DataFrame], png: str,
-                 pdf: str) -> None:
+                 pdf: str, banner: str | None = None) -> None:
     """Mean of predicted and measured vs their difference, bias and 95% limits of agreement."""
     style.apply()
     fig, axes = plt.subplots(1, 3, figsize=(style.DOUBLE_COLUMN, 2.5))
@@ -147,10 +148,11 @@ def bland_altman(continuous: pd.DataFrame, preds: dict[tuple[str, str], pd.DataF
                         xytext=(-2, 2), textcoords="offset points", ha="right", va="bottom",
                         fontsize=5.5)
     fig.tight_layout(w_pad=1.5)
-    style.save(fig, png, pdf)
+    style.save(fig, png, pdf, banner)
 
 
-def training_curves(curves: dict[str, pd.DataFrame], png: str) -> None:
+def training_curves(curves: dict[str, pd.DataFrame], png: str,
+                    banner: str | None = None) -> None:
     """Per view (columns): loss per epoch (top; dashed training, solid validation) and the
     validation AUROC of every binary task (bottom), one colour per model or task."""
     style.apply()
@@ -196,7 +198,7 @@ def training_curves(curves: dict[str, pd.DataFrame], png: str) -> None:
     if handles:
         fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False,
                    fontsize=6)
-    style.save(fig, png)
+    style.save(fig, png, banner=banner)
 
 
 
@@ -209,7 +211,8 @@ def run_figures(smk) -> None:
         preds = {tuple(k.split("__")): read_predictions(smk.input[k])
                  for k in smk.input.keys() if "__" in k}
         which = smk.params.figure
-        out = {"png": smk.output.png, "pdf": smk.output.pdf}
+        out = {"png": smk.output.png, "pdf": smk.output.pdf,
+               "banner": style.data_banner(smk.params.synthetic)}
         if which == "figure1":
             figure1(pd.read_csv(smk.input.binary), preds, **out)
         elif which == "supp_figure1":
@@ -229,4 +232,4 @@ def run_training_curves(smk) -> None:
     with script_logging(smk):
         curves = {f"{Path(p).parent.parent.name}/{Path(p).parent.name}": pd.read_csv(p)
                   for p in smk.input}
-        training_curves(curves, smk.output[0])
+        training_curves(curves, smk.output[0], style.data_banner(smk.params.synthetic))

@@ -89,7 +89,7 @@ def build_flow(stages: list[tuple[str, list[str]]]) -> pd.DataFrame:
     return flow
 
 
-def flow_figure(flow: pd.DataFrame, png: str) -> None:
+def flow_figure(flow: pd.DataFrame, png: str, banner: str | None = None) -> None:
     """Vertical flow chart: one box per step (n_out), exclusions by reason on the right."""
     style.apply()
     steps = flow.groupby("order", sort=True)
@@ -119,7 +119,7 @@ def flow_figure(flow: pd.DataFrame, png: str) -> None:
                                                                       "lw": 0.5})
             ax.text(5.35, y, text, ha="left", va="center", fontsize=5.5,
                     bbox=exbox)
-    style.save(fig, png)
+    style.save(fig, png, banner=banner)
 
 
 
@@ -134,5 +134,5 @@ def run_qc_flow(smk) -> None:
         stages = [(stage, paths(stage)) for stage in smk.params.stages]
         flow = build_flow(stages)
         flow.to_csv(smk.output.csv, index=False)
-        flow_figure(flow, smk.output.png)
+        flow_figure(flow, smk.output.png, style.data_banner(smk.params.synthetic))
         log.info("%d QC rows over %d steps add up", len(flow), flow["order"].nunique())

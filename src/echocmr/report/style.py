@@ -53,8 +53,29 @@ def apply() -> None:
     plt.rcParams.update(RC)
 
 
-def save(fig, png: str | None = None, pdf: str | None = None) -> None:
-    """Write PNG (300 dpi) and vector PDF without timestamps, then close the figure."""
+SYNTHETIC_BANNER = "SYNTHETIC DATA: simulated patients with planted effects, not a clinical result"
+
+
+def data_banner(synthetic: bool) -> str | None:
+    """The banner every table and figure of a run on the synthetic export carries."""
+    return SYNTHETIC_BANNER if synthetic else None
+
+
+def mark_banner(fig, banner: str) -> None:
+    """White on red above everything drawn (panel letters and titles may sit above the axes;
+    the tight bounding box of the saved figure then takes the banner in)."""
+    top = fig.get_tightbbox(fig.canvas.get_renderer()).y1 / fig.get_figheight()
+    fig.text(0.5, max(top, 1.0) + 0.02, banner, ha="center", va="bottom", fontsize=8,
+             fontweight="bold", color="white",
+             bbox={"facecolor": "#b03a2e", "edgecolor": "none", "pad": 3})
+
+
+def save(fig, png: str | None = None, pdf: str | None = None,
+         banner: str | None = None) -> None:
+    """Write PNG (300 dpi) and vector PDF without timestamps, then close the figure; with a
+    `banner` (data_banner), marked with it first."""
+    if banner:
+        mark_banner(fig, banner)
     if png:
         fig.savefig(png, metadata={"Software": None})
     if pdf:

@@ -10,7 +10,7 @@ import pandas as pd
 from echocmr.logutil import script_logging
 from echocmr.model.fusion_methods import BUNDLE_MEAN_METHOD, MEAN_METHOD, method_counts
 from echocmr.model.tasks import VIEW_SPECIFIC
-from echocmr.report.style import fmt_ci
+from echocmr.report.style import data_banner, fmt_ci
 from echocmr.views.vocab import ANALYSIS_VIEWS
 
 VIDEO_LABELS = {"A4C": "A4c view", "A2C": "A2c view", "PLAX": "PLAX view",
@@ -145,8 +145,10 @@ def footnotes(table: pd.DataFrame) -> list[str]:
     return [f"{FALLBACK_MARK} {r.parameter}: {r.note}." for r in notes.itertuples()]
 
 
-def table2_markdown(table: pd.DataFrame) -> str:
-    lines = [f"**{TITLE}**", "", "| CMR parameter | Video | AUROC (95% CI) |", "|---|---|---|"]
+def table2_markdown(table: pd.DataFrame, banner: str | None = None) -> str:
+    """Table 2 in Markdown; a run on the synthetic export says so above it (`banner`)."""
+    lines = [f"> **{banner}**", ""] if banner else []
+    lines += [f"**{TITLE}**", "", "| CMR parameter | Video | AUROC (95% CI) |", "|---|---|---|"]
     for kind, parameter, video, value in _display_rows(table):
         if kind == "section":
             lines.append(f"| **{parameter}** | | |")
@@ -158,7 +160,7 @@ def table2_markdown(table: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
-def table2_html(table: pd.DataFrame) -> str:
+def table2_html(table: pd.DataFrame, banner: str | None = None) -> str:
     body = []
     for kind, parameter, video, value in _display_rows(table):
         if kind == "section":
@@ -170,8 +172,11 @@ def table2_html(table: pd.DataFrame) -> str:
     if notes:
         body.append('<tr class="notes"><td colspan="3">'
                     + "<br>".join(html.escape(n) for n in notes) + "</td></tr>")
-    return HTML_PAGE.format(title=html.escape(TITLE), header="<tr><th>CMR parameter</th>"
+    page = HTML_PAGE.format(title=html.escape(TITLE), header="<tr><th>CMR parameter</th>"
                             "<th>Video</th><th>AUROC (95% CI)</th></tr>", body="\n".join(body))
+    if banner:  # above the table, white on red as on the figures
+        page = page.replace("<body>", f'<body><p class="banner">{html.escape(banner)}</p>', 1)
+    return page
 
 
 HTML_PAGE = """<!DOCTYPE html>
@@ -182,6 +187,8 @@ table {{ border-collapse: collapse; }}
 th, td {{ padding: 3px 10px; text-align: left; border-bottom: 1px solid #ddd; }}
 tr.section th {{ background: #f2f2f2; }}
 caption {{ caption-side: top; font-weight: bold; text-align: left; padding-bottom: 6px; }}
+p.banner {{ background: #b03a2e; color: white; font-weight: bold; padding: 4px 10px;
+            display: inline-block; }}
 </style></head>
 <body><table><caption>{title}</caption>
 <thead>{header}</thead>
@@ -263,7 +270,8 @@ def run_table2(smk) -> None:
     with script_logging(smk):
         table = table2(pd.read_csv(smk.input.binary))
         table.to_csv(smk.output.csv, index=False, float_format="%.6f")
+        banner = data_banner(smk.params.synthetic)
         with open(smk.output.md, "w") as handle:
-            handle.write(table2_markdown(table))
+            handle.write(table2_markdown(table, banner))
         with open(smk.output.html, "w") as handle:
-            handle.write(table2_html(table))
+            handle.write(table2_html(table, banner))

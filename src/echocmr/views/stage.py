@@ -6,8 +6,10 @@ import logging
 from pathlib import Path
 
 import pandas as pd
-import torch
 
+# torch loads with this module, but the pin's variables are read at its first computation,
+# which comes after an entry's pin_processor (echocmr.cpu_pin).
+from echocmr.cpu_pin import pin_processor
 from echocmr.ingest.store import VideoStore
 from echocmr.logutil import script_logging
 from echocmr.views import labels as label_tables
@@ -30,8 +32,10 @@ SHARD_COLUMNS = ["video_key", "study_key", "patient_key", *PROB_COLUMNS, "reason
 
 
 def write_view_classifier(shard_dirs: list[str], labels_csv: str, settings: TrainSettings,
-                          ckpt_out: str, split_out: str, history_out: str) -> None:
+                          ckpt_out: str, split_out: str, history_out: str, threads: int = 1,
+                          cpu_pin: bool = True) -> None:
     """Train backend: split labelled videos by patient, fit on `fit`, save weights + split."""
+    pin_processor(threads, pinned=cpu_pin)
     store = VideoStore(shard_dirs)
     labelled = label_tables.labelled_in_store(store.meta, label_tables.read_label_table(
         labels_csv))
@@ -74,9 +78,9 @@ def unclassified(keys, reason: str) -> pd.DataFrame:
 
 def classify_shard(shard_dir: str, backend: str, *, labels_csv: str | None = None,
                    weights: str | None = None, weights_layout: str = "echocmr",
-                   threads: int = 1) -> pd.DataFrame:
+                   threads: int = 1, cpu_pin: bool = True) -> pd.DataFrame:
     """Per-video view probabilities for one shard store, from the configured backend."""
-    torch.set_num_threads(max(1, int(threads)))
+    pin_processor(threads, pinned=cpu_pin)
     store = VideoStore([shard_dir])
     keys = store.keys()
     log.info("classifying %d videos with the %s backend", len(keys), backend)
@@ -174,6 +178,7 @@ def run_views_classify(smk) -> None:
             weights=smk.input.get("weights"),
             weights_layout=smk.params.weights_layout,
             threads=smk.threads,
+            cpu_pin=smk.params.cpu_pin,
         )
         write_shard(probs, smk.output[0])
 
@@ -196,7 +201,6 @@ def run_views_fit(smk) -> None:
     import os
 
     with script_logging(smk):
-        torch.set_num_threads(smk.threads)
         write_view_classifier(
             shard_dirs=[os.path.dirname(p) for p in smk.input.index],
             labels_csv=smk.input.labels,
@@ -204,6 +208,8 @@ def run_views_fit(smk) -> None:
             ckpt_out=smk.output.model,
             split_out=smk.output.split,
             history_out=smk.output.history,
+            threads=smk.threads,
+            cpu_pin=smk.params.cpu_pin,
         )
 
 
