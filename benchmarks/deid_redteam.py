@@ -627,14 +627,14 @@ def tissue_lost(path: Path, text_mask: np.ndarray) -> float | None:
     """Share of the sector that text removal would blank outside every drawn line's box
     (2 px margin), from the project's `keep_mask`; None when it finds no sector."""
     from echocmr.ingest import deid_pixels as dp
-    from echocmr.ingest.burned_text import line_boxes_mask
 
     ds = pydicom.dcmread(path)
     area = dp.keep_mask(ds, path, dp.plan_pixels(ds))
     if not area.sector.any():
         return None
     drawn = cv2.dilate(text_mask.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
-    lost = line_boxes_mask(area.text_boxes, drawn.shape) & area.sector & ~drawn
+    # sector = kept before text removal, mask = after: whatever any text rule took
+    lost = area.sector & ~area.mask & ~drawn
     return float(lost.sum() / area.sector.sum())
 
 
