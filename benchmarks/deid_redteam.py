@@ -555,34 +555,56 @@ def read_crop(frame: np.ndarray, box: tuple[int, int, int, int], pad: int) -> np
     return frame[max(y0 - pad, 0):min(y1 + pad + 1, h), max(x0 - pad, 0):min(x1 + pad + 1, w)]
 
 
-def _pp_ocr():
-    """PP-OCR (DBNet + recogniser, ONNX weights inside the wheel), or None when not installed."""
-    global _PP
-    if _PP is None:
-        try:
-            from rapidocr_onnxruntime import RapidOCR
-            _PP = RapidOCR()
-        except ImportError:
-            _PP = False
-    return _PP or None
+@functools.lru_cache(maxsize=1)
+def _pp_rec():
+    """PP-OCRv4's recogniser (ONNX weights inside the `rapidocr-onnxruntime` wheel) run by
+    onnxruntime with this bed's own pre- and post-processing (not the project's
+    `scene_text`, not rapidocr's code); None when the weights or onnxruntime are missing."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("rapidocr_onnxruntime")
+    if spec is None or importlib.util.find_spec("onnxruntime") is None:
+        return None
+    model = Path(spec.submodule_search_locations[0]) / "models" / "ch_PP-OCRv4_rec_infer.onnx"
+    if not model.is_file():
+        return None
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+    chars = session.get_modelmeta().custom_metadata_map["character"].splitlines()
+    return session, ["", *chars, " "]  # CTC blank first, space last
 
 
-_PP = None
+def pp_read_line(crop: np.ndarray) -> str:
+    """One text line read by the PP-OCRv4 recogniser (greedy CTC)."""
+    session, chars = _pp_rec()
+    height = 48
+    width = min(height * 25, max(8, int(np.ceil(height * crop.shape[1] / max(1, crop.shape[0])))))
+    bgr = cv2.resize(np.ascontiguousarray(crop[..., ::-1]), (width, height))
+    batch = (bgr.transpose(2, 0, 1)[None].astype(np.float32) / 127.5) - 1
+    probs = session.run(None, {session.get_inputs()[0].name: batch})[0][0]
+    best = probs.argmax(axis=1)
+    keep = (best != 0) & np.concatenate([[True], best[1:] != best[:-1]])
+    return "".join(chars[i] if i < len(chars) else "" for i in best[keep])
 
 
 def readers_available() -> list[str]:
-    return ["tesseract"] + (["pp-ocr"] if _pp_ocr() is not None else [])
+    return ["tesseract"] + (["pp-ocr"] if _pp_rec() is not None else [])
 
 
-def read_texts(crop: np.ndarray) -> dict[str, str]:
-    """What each reader reads in one crop (RGB)."""
+def read_texts(frame: np.ndarray, box: tuple[int, int, int, int]) -> dict[str, str]:
+    """What each reader reads around one planted box of one frame (RGB): Tesseract over the
+    region (sparse text), PP-OCR's recogniser on the line itself."""
     from echocmr import ocr
 
-    out = {"tesseract": " ".join(w.text for w in ocr.read_text(crop))}
-    engine = _pp_ocr()
-    if engine is not None:
-        found, _ = engine(np.ascontiguousarray(crop[..., ::-1]))  # it expects BGR
-        out["pp-ocr"] = " ".join(r[1] for r in found or [])
+    height = box[3] - box[1] + 1
+    region = read_crop(frame, box, pad=max(6, height))
+    out = {"tesseract": " ".join(w.text for w in ocr.read_text(region)) if region.any() else ""}
+    if _pp_rec() is not None:
+        line = read_crop(frame, box, pad=max(3, height // 3))
+        out["pp-ocr"] = pp_read_line(line) if line.any() else ""
     return out
 
 
@@ -594,13 +616,10 @@ def read_frames_of(planted: Planted, n_frames: int) -> list[int]:
 def who_reads(frames: np.ndarray, planted: Planted) -> list[str]:
     """Readers that read a token of the identifier around its box in some shown frame."""
     tokens = tokens_of(planted)
-    height = planted.box[3] - planted.box[1] + 1
     readers = set()
     for t in read_frames_of(planted, len(frames)):
-        crop = read_crop(frames[t], planted.box, pad=max(6, height))
-        if not crop.any():
-            continue  # all black: nothing to read
-        readers |= {name for name, text in read_texts(crop).items() if token_read(tokens, text)}
+        readers |= {name for name, text in read_texts(frames[t], planted.box).items()
+                    if token_read(tokens, text)}
     return sorted(readers)
 
 

@@ -58,6 +58,13 @@ def test_scorer_counts_every_raw_identifier_as_kept(bed):
     assert missed == []
 
 
+def test_readers_read_a_raw_block(bed):
+    """The readers of the scorer read the untouched GE-like corner block."""
+    raw = next(f for f in bed if f.family == "corner_block")
+    unread = [s.kind for s in rt.score_file(raw.path, raw.planted) if not s.read_by]
+    assert unread == []
+
+
 @pytest.mark.parametrize("family", rt.FAMILIES)
 def test_no_identifier_kept_after_deidentification(deidentified, family):
     results = deidentified[family]
