@@ -255,14 +255,15 @@ def adversarial_section(workdir: Path, per_family: int) -> dict:
     (workdir / "deid").mkdir()
     results = [rt.deidentify_bed_file(f, workdir / "deid", SECRET) for f in bed]
     (workdir / "real").mkdir()
-    real = rt.real_cardiac_results(workdir / "real", SECRET)
-    real_shares = [r["tissue_lost"] for r in real if r["tissue_lost"] is not None]
+    real = rt.real_file_results(workdir / "real", SECRET)
+    real_shares = [r["tissue_lost"] for r in real
+                   if r["cardiac"] and r["tissue_lost"] is not None]
     kept_files = [{"file": r.name, "family": r.family, "background": r.background,
                    "codec": r.codec, "burned_in_source": r.burned_in_source,
                    "kept": [{"kind": k.kind, "strokes": k.strokes_kept, "read_by": k.read_by}
                             for k in r.kept]} for r in results if r.kept]
     return {"seed": rt.REDTEAM_SEED, "per_family": per_family, "summary": rt.summarise(results),
-            "files_with_kept": kept_files, "real_cardiac": real,
+            "files_with_kept": kept_files, "real_files": real,
             "real_cardiac_tissue": rt.shares_summary(real_shares),
             "deid_s_per_file": round(float(np.median([r.seconds for r in results])), 2),
             "seconds": round(time.perf_counter() - start, 1),
@@ -273,6 +274,12 @@ def _share(t: dict) -> str:
     if not t.get("cines"):
         return "-"
     return f"{t['median']:.2%} / {t['p99']:.2%} / {t['worst']:.2%}"
+
+
+def _real_list(adv: dict, cardiac: bool) -> str:
+    return "; ".join(f"{r['file']} {r['outcome']}"
+                     + (f" {r['tissue_lost']:.2%}" if r["tissue_lost"] is not None else "")
+                     for r in adv["real_files"] if r["cardiac"] == cardiac)
 
 
 def adversarial_markdown(adv: dict) -> str:
@@ -296,12 +303,10 @@ def adversarial_markdown(adv: dict) -> str:
         f"{flag}: {b['identifiers_kept']} kept in {b['files_with_kept']} of {b['files']} files"
         for flag, b in summ["by_source_flag"].items()) + ".",
               f"Refusals: {summ['refusal_reasons'] or 'none'}.", "",
-              "Real pydicom-data cardiac cines (no planted text; all text removal inside the "
-              "sector counts as tissue lost): " + "; ".join(
-                  f"{r['file']} {r['outcome']}"
-                  + (f" {r['tissue_lost']:.2%}" if r["tissue_lost"] is not None else "")
-                  for r in adv["real_cardiac"])
-              + f". Median / p99 / worst: {_share(adv['real_cardiac_tissue'])}.", ""]
+              "Real pydicom-data ultrasound (no planted text; all text removal inside the "
+              "sector counts as tissue lost): cardiac " + _real_list(adv, True)
+              + f" (median / p99 / worst {_share(adv['real_cardiac_tissue'])}); not cardiac "
+              + _real_list(adv, False) + ".", ""]
     for f in adv["files_with_kept"]:
         lines.append(f"- kept in {f['file']} ({f['background']}, {f['codec']}, source flag "
                      f"{f['burned_in_source']}): " + ", ".join(
@@ -355,17 +360,17 @@ def synthetic_section(tmp: Path, args) -> tuple[dict, str]:
     return result, text
 
 
-def previous_synthetic(out_dir: Path) -> tuple[dict, str]:
-    """The synthetic section of the last full run (json keys, markdown before the
-    adversarial heading), kept when only the adversarial section is rerun."""
+def previous_sections(out_dir: Path) -> tuple[dict, str, str]:
+    """The last run's results (json) and its markdown split at the adversarial heading: the
+    section not rerun (`--only`) is kept as it was."""
     try:
         old = json.loads((out_dir / "deid.json").read_text())
-        text = (out_dir / "deid.md").read_text().split(ADVERSARIAL_HEADING)[0]
+        synthetic, _, adversarial = (out_dir / "deid.md").read_text().partition(
+            ADVERSARIAL_HEADING)
     except (OSError, ValueError):
-        return {}, ""
-    old.pop("adversarial", None)
+        return {}, "", ""
     old.pop("machine", None)
-    return old, text
+    return old, synthetic, ADVERSARIAL_HEADING + adversarial if adversarial else ""
 
 
 def main() -> None:
@@ -377,16 +382,17 @@ def main() -> None:
     ap.add_argument("--only", choices=("synthetic", "adversarial"))
     args = ap.parse_args()
     out_dir = ROOT / "benchmarks" / "results"
+    result, synthetic_md, adversarial_md = previous_sections(out_dir)
     with tempfile.TemporaryDirectory(prefix="bench_deid_") as tmp:
         tmp = Path(tmp)
-        if args.only == "adversarial":
-            result, text = previous_synthetic(out_dir)
-        else:
-            result, text = synthetic_section(tmp / "synthetic", args)
+        if args.only != "adversarial":
+            synthetic, synthetic_md = synthetic_section(tmp / "synthetic", args)
+            result = {**synthetic, "adversarial": result.get("adversarial")}
         if args.only != "synthetic":
             (tmp / "adversarial").mkdir()
             result["adversarial"] = adversarial_section(tmp / "adversarial", args.per_family)
-            text = text.rstrip("\n") + "\n\n" + adversarial_markdown(result["adversarial"])
+            adversarial_md = adversarial_markdown(result["adversarial"])
+    text = synthetic_md.rstrip("\n") + "\n\n" + adversarial_md
     result = {"machine": machine_line(), **result}
     save_results(out_dir, "deid", result, text)
     print(text)

@@ -66,9 +66,12 @@ FAMILY_NAMES = ("HALVORSEN", "OKONKWO", "VASQUEZ", "LINDQVIST", "NAKAMURA", "PET
 GIVEN_NAMES = ("MARGUERITE", "THEODORE", "BEATRIX", "LEOPOLD", "ROSALIND", "CORNELIUS",
                "HENRIETTA", "AUGUSTIN", "WILHELMINA", "BARNABY", "OTTILIE", "FREDERICK")
 REAL_BACKGROUNDS = ("color3d_jpeg_baseline.dcm", "examples_ybr_color.dcm")
-# Real cardiac cines of pydicom-data scored for tissue lost (no text planted).
-REAL_CARDIAC = ("color3d_jpeg_baseline.dcm", "examples_ybr_color.dcm", "OBXXXX1A_2frame.dcm",
-                "OBXXXX1A_rle_2frame.dcm", "US1_UNCR.dcm", "US1_J2KR.dcm")
+# Real ultrasound of pydicom-data scored for tissue lost (no text planted): name -> cardiac?
+# The SonoSite cines are a parasternal view; the Philips files are obstetric, the GE stills a
+# power-Doppler lymph node (reported beside the cardiac ones, not pooled with them).
+REAL_FILES = {"color3d_jpeg_baseline.dcm": True, "examples_ybr_color.dcm": True,
+              "OBXXXX1A_2frame.dcm": False, "OBXXXX1A_rle_2frame.dcm": False,
+              "US1_UNCR.dcm": False, "US1_J2KR.dcm": False}
 
 STROKE_CONTRAST = 40   # levels a surviving stroke pixel stands above the ground around it
 GLYPH_SURVIVES = 0.4   # share of a glyph's stroke pixels that must stand out
@@ -750,15 +753,15 @@ def _count(values) -> dict:
     return out
 
 
-def real_cardiac_results(out_dir: Path, secret: str) -> list[dict]:
-    """The real pydicom-data cardiac files (no planted text): written or refused, and the
+def real_file_results(out_dir: Path, secret: str) -> list[dict]:
+    """The real pydicom-data ultrasound files (no planted text): written or refused, and the
     share of the sector that text removal takes (all of it counts: no truth to spare)."""
     from pydicom.data import get_testdata_file
 
     from echocmr.ingest.deid_pixels import PixelError, deidentify_file
 
     rows = []
-    for name in REAL_CARDIAC:
+    for name, cardiac in REAL_FILES.items():
         path = Path(get_testdata_file(name))
         try:
             deidentify_file(path, out_dir / name, secret)
@@ -771,5 +774,5 @@ def real_cardiac_results(out_dir: Path, secret: str) -> list[dict]:
             lost = tissue_lost(path, np.zeros(shape, bool))
         except Exception:  # noqa: BLE001 - a file keep_mask cannot read has no share to report
             lost = None
-        rows.append({"file": name, "outcome": outcome, "tissue_lost": lost})
+        rows.append({"file": name, "cardiac": cardiac, "outcome": outcome, "tissue_lost": lost})
     return rows
