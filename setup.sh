@@ -29,12 +29,14 @@ if [ ${#apt_missing[@]} -gt 0 ]; then
          "will be blanked through jpeglib instead (same pixels, slower)" >&2
   fi
 fi
-want="$(sha256sum requirements.txt requirements-dev.txt | sha256sum | cut -c1-16)"
+want="$(sha256sum requirements.txt requirements-dev.txt requirements-nodeps.txt | sha256sum | cut -c1-16)"
 if [ -f .venv/.installed ] && [ "$(cat .venv/.installed)" = "$want" ]; then
   exit 0
 fi
 python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip==26.3
 .venv/bin/python -m pip install --quiet -r requirements-dev.txt
+# PP-OCR weights only: its declared dependencies would install opencv-python beside -headless
+.venv/bin/python -m pip install --quiet --no-deps -r requirements-nodeps.txt
 .venv/bin/python -m pip install --quiet --no-deps -e .
 echo "$want" > .venv/.installed

@@ -5,8 +5,11 @@ the same files and the same machine, side by side:
 
   before   the workflow as it was before issue 11 (commit BEFORE, a git worktree): header
            regions only, JPEG decoded and re-encoded at quality 95
-  after    this checkout: header regions x pixel sector - OCR-checked text, JPEG blanked in the
-           DCT domain (`ingest.jpeg_blanking: lossless`)
+  strokes  the stroke rules alone (commit STROKES, before the learned text detector, a git
+           worktree): header regions x pixel sector - OCR-checked stroke lines
+  after    this checkout: header regions x pixel sector - boxes of the learned text detector
+           - OCR-checked stroke lines, JPEG blanked in the DCT domain
+           (`ingest.jpeg_blanking: lossless`)
   reencode this checkout with `ingest.jpeg_blanking: reencode`
 
 Each runs `snakemake results/deid/[shards-<n>/]shard-*.csv` (site mode on the export,
@@ -34,7 +37,7 @@ survives with contrast or Tesseract / PP-OCR reads any token of it; also files r
 written BurnedInAnnotation=NO with text left, and tissue lost outside the truth boxes on the bed
 and on the real pydicom-data cardiac cines.
 
-    .venv/bin/python benchmarks/bench_deid.py [--patients 140] [--seed config|N]
+    .venv/bin/python benchmarks/bench_deid.py [--patients 140] [--seed config|N] [--no-reencode]
     .venv/bin/python benchmarks/bench_deid.py --only adversarial [--per-family 6]
 
 Writes benchmarks/results/deid.json and benchmarks/results/deid.md (`--only adversarial` keeps
@@ -63,6 +66,7 @@ from machine import machine_info, machine_line, save_results  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BEFORE = "0d2a1d9"  # last commit before issue 11's pixel de-identification
+STROKES = "35553a0"  # last commit before the learned text detector (issue 24)
 SECRET = "bench-deid-secret"
 KEPT_SHARE, LEVEL = 0.25, 30
 HELDOUT_SEED = 31_4159  # never used to set a threshold (the config's seed, 20240601, was)
@@ -108,7 +112,8 @@ def run_deid(code: Path, workdir: Path, cfg: dict) -> float:
                  ["ingest"]["shards"])
     targets = [f"{deid_dir(code, shards)}/shard-{s}.csv" for s in range(shards)]
     env = dict(os.environ, ECHOCMR_SECRET=SECRET, PYTHONPATH=str(code / "src"))
-    base = [str(ROOT / ".venv" / "bin" / "snakemake"), "-s", str(code / "Snakefile"),
+    # the snakemake of the venv running this script
+    base = [str(Path(sys.executable).parent / "snakemake"), "-s", str(code / "Snakefile"),
             "--directory", str(workdir), "--cores", "2"]
     opts = ["--configfile", str(workdir / "bench.yaml"), "--quiet", "all"]
     # the inventory is not what is compared: build it first, untimed
@@ -153,7 +158,6 @@ def tissue_blanked(export: Path, truth_all: pd.DataFrame) -> pd.Series:
     every truth text box (this checkout's `keep_mask`, the function de-identification uses)."""
     sys.path.insert(0, str(ROOT / "src"))
     from echocmr.ingest import deid_pixels as dp
-    from echocmr.ingest.burned_text import line_boxes_mask
 
     videos = pd.read_csv(export / "truth" / "videos.csv", keep_default_na=False)
     drawn = dict(tuple(truth_all.groupby("video_key")))
@@ -170,7 +174,7 @@ def tissue_blanked(export: Path, truth_all: pd.DataFrame) -> pd.Series:
         text = np.zeros(area.sector.shape, bool)
         for b in drawn.get(video.video_key, pd.DataFrame()).itertuples():
             text[max(0, b.y0 - 2):b.y1 + 3, max(0, b.x0 - 2):b.x1 + 3] = True
-        lost = line_boxes_mask(area.text_boxes, text.shape) & area.sector & ~text
+        lost = area.sector & ~area.mask & ~text  # all text removal took: strokes and learned
         shares[video.video_key] = lost.sum() / area.sector.sum()
     return pd.Series(shares, dtype=float)
 
@@ -317,7 +321,7 @@ def adversarial_markdown(adv: dict) -> str:
 
 
 def synthetic_section(tmp: Path, args) -> tuple[dict, str]:
-    """The export scored before / after / reencode (the original benchmark)."""
+    """The export scored before / strokes / after / reencode (the original benchmark)."""
     tmp.mkdir(parents=True)
     load_start = os.getloadavg()[0]
     seed = (int(yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["seed"])
@@ -325,27 +329,34 @@ def synthetic_section(tmp: Path, args) -> tuple[dict, str]:
     export = make_export(tmp, args.patients, seed)
     truth_all = pd.read_csv(export / "truth" / "burned_text.csv", keep_default_na=False)
     truth = truth_all[truth_all["kind"] == "identifier"]
-    old = tmp / "before_code"
-    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(old),
-                    BEFORE], check=True, capture_output=True)
+    old, strokes = tmp / "before_code", tmp / "strokes_code"
+    for folder, commit in ((old, BEFORE), (strokes, STROKES)):
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(folder),
+                        commit], check=True, capture_output=True)
     try:
         results = [summarise("before", run_deid(old, tmp / "before", site_config(export, None)),
-                             tmp / "before", truth)]
-        for name, blanking in (("after", "lossless"), ("reencode", "reencode")):
+                             tmp / "before", truth),
+                   summarise("strokes", run_deid(strokes, tmp / "strokes",
+                                                 site_config(export, "lossless")),
+                             tmp / "strokes", truth)]
+        variants = [("after", "lossless")] + ([] if args.no_reencode
+                                              else [("reencode", "reencode")])
+        for name, blanking in variants:
             seconds = run_deid(ROOT, tmp / name, site_config(export, blanking))
             results.append(summarise(name, seconds, tmp / name, truth))
         audit_s, hits = pixel_audit_seconds(tmp / "after", export)
         lost = tissue_blanked(export, truth_all)
     finally:
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(old)],
-                       capture_output=True)
-        shutil.rmtree(old, ignore_errors=True)
+        for folder in (old, strokes):
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force",
+                            str(folder)], capture_output=True)
+            shutil.rmtree(folder, ignore_errors=True)
     n_cines = len(list((export / "raw" / "dicom").rglob("*")))
     videos = pd.read_csv(export / "truth" / "videos.csv", keep_default_na=False)
     layouts = videos["layout"].value_counts().to_dict() if "layout" in videos else {}
     before = results[0]["deid_s"]
     audit = {"seconds": round(audit_s, 1), "hits": hits,
-             "ratio": (results[1]["deid_s"] + audit_s) / before,
+             "ratio": (results[2]["deid_s"] + audit_s) / before,
              "tissue": {"cines": len(lost), "median": float(lost.median()),
                         "p99": float(lost.quantile(0.99)), "worst": float(lost.max())}}
     commit = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
@@ -378,6 +389,8 @@ def main() -> None:
     ap.add_argument("--patients", type=int, default=140)
     ap.add_argument("--seed", default=str(HELDOUT_SEED),
                     help="synthetic export seed; 'config' = the tuning seed of config.yaml")
+    ap.add_argument("--no-reencode", action="store_true",
+                    help="skip the jpeg_blanking: reencode variant (a shorter run)")
     ap.add_argument("--per-family", type=int, default=PER_FAMILY)
     ap.add_argument("--only", choices=("synthetic", "adversarial"))
     args = ap.parse_args()

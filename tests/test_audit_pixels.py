@@ -232,3 +232,31 @@ def test_undecodable_cine_is_reported_not_skipped(tmp_path, catalogue, pixcat):
     hits, _ = scan_pixels(catalogue, res, ocr_sample=0.0, pixcat=pixcat)
     assert [(h.location, h.identifier_type) for h in hits] == [
         ("pixels (undecodable)", "unscannable")]
+
+
+def test_text_on_part_of_a_cine_is_read_by_the_learned_reader(tmp_path, catalogue, pixcat):
+    """A name and an MRN typed (PIL, DejaVu Sans 12 px) over the moving sector of frames 10-25
+    of a 25-frame cine only: not static, so the stroke detector never sees them; the learned
+    reader reads every DICOM on frames spread over it and does."""
+    from pathlib import Path
+
+    from PIL import ImageDraw, ImageFont
+
+    font_file = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+    if not font_file.is_file():
+        pytest.skip("font DejaVuSans.ttf not installed (Debian fonts-dejavu-core)")
+    font = ImageFont.truetype(str(font_file), 12)
+    frames = _fan_frames(25, seed=3)
+    for t in range(9, 25):
+        image = Image.fromarray(frames[t])
+        draw = ImageDraw.Draw(image)
+        draw.text((80, 60), "QUIMBY HORTENSE", font=font, fill=240)
+        draw.text((80, 76), f"MRN {MRN}", font=font, fill=240)
+        frames[t] = np.asarray(image)
+    res = tmp_path / "results"
+    leaky = _deid_path(res)
+    _write_cine(leaky, frames)
+    hits, stats = scan_pixels(catalogue, res, ocr_sample=0.0, seed=1, pixcat=pixcat)
+    shown = leaky.relative_to(res).as_posix()
+    assert {(h.file, h.identifier_type) for h in hits} >= {(shown, "person_name"), (shown, "mrn")}
+    assert stats.checked["DICOM"] == 1

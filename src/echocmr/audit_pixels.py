@@ -19,6 +19,12 @@ boxes read as one montage; a seeded random share (`ocr_sample`) of the other cin
 static image read, as a check on what the detector misses. The choice is a keyed hash of the
 config seed and the file name, so reruns read the same cines.
 
+Every DICOM is also read by the learned reader (`echocmr.scene_text`, PP-OCRv4 detection and
+recognition) on `scene_text.LEARNED_FRAMES` frames spread over the cine, whatever the stroke
+detector found: it does not share the blind spots of the stroke rules that de-identification
+used (text on part of a cine, letters broken up by JPEG). Videos and frame stores are crops of
+those cines and are read by the stroke detector only.
+
 The text is matched with a pixel view of the catalogue (`PixelCatalogue`): the spellings a
 console burns in, plus cheap repairs of the usual OCR confusions inside tokens that are mostly
 digits (O/D/Q -> 0, I/l/| -> 1, S -> 5, B -> 8, Z -> 2) or mostly letters (0 -> O, 1 -> I,
@@ -42,7 +48,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from echocmr import ocr
+from echocmr import ocr, scene_text
 from echocmr.audit import (
     PATIENT_KEY,
     Catalogue,
@@ -325,9 +331,17 @@ def spread_indices(n_frames: int, limit: int = MAX_FRAMES) -> list[int] | None:
     return sorted({int(round(i)) for i in np.linspace(0, n_frames - 1, limit)})
 
 
-def dicom_frames(path: Path) -> tuple[str | None, Iterator[np.ndarray]] | None:
-    """(patient key from the header, up to MAX_FRAMES spread frames as luminance); None without
-    pixel data or with a header that does not parse (the header scan reports that file)."""
+def learned_indices(n_frames: int) -> list[int]:
+    """The frames the learned reader reads: LEARNED_FRAMES evenly spread, first and last
+    included (as de-identification)."""
+    k = min(scene_text.LEARNED_FRAMES, n_frames)
+    return sorted({int(i) for i in np.linspace(0, n_frames - 1, k).round()})
+
+
+def dicom_frames(path: Path) -> tuple[str | None, Iterator[np.ndarray], list[np.ndarray]] | None:
+    """(patient key from the header, up to MAX_FRAMES spread frames as luminance, and a list
+    that fills with the learned reader's frames as they pass); None without pixel data or with
+    a header that does not parse (the header scan reports that file)."""
     try:
         cine = decode.open_cine(path)
     except decode.DecodeError:
@@ -337,8 +351,19 @@ def dicom_frames(path: Path) -> tuple[str | None, Iterator[np.ndarray]] | None:
         if fh.read(4) not in PIXEL_DATA_TAGS:
             return None
     found = PATIENT_KEY.fullmatch(str(cine.ds.get("PatientID", "") or ""))
-    frames = (luma for _, luma, _ in decode.iter_frames(cine, spread_indices(cine.n_frames)))
-    return (found.group(0) if found else None), frames
+    spread = spread_indices(cine.n_frames)
+    learned = set(learned_indices(cine.n_frames))
+    wanted = None if spread is None else sorted(set(spread) | learned)
+    for_learned: list[np.ndarray] = []
+
+    def frames() -> Iterator[np.ndarray]:
+        for i, luma, _ in decode.iter_frames(cine, wanted):
+            if i in learned:
+                for_learned.append(luma)
+            if spread is None or i in spread:
+                yield luma
+
+    return (found.group(0) if found else None), frames(), for_learned
 
 
 def _luma_of(frame) -> np.ndarray:
@@ -474,6 +499,37 @@ def read_frames(frames: Iterable[np.ndarray], sample: bool) -> tuple[list[str], 
     return [], ""
 
 
+def _same_place(a: scene_text.TextRegion, b: scene_text.TextRegion) -> bool:
+    """Two boxes of one line seen on two frames: they overlap by most of the smaller."""
+    w = min(a.x1, b.x1) - max(a.x0, b.x0) + 1
+    h = min(a.y1, b.y1) - max(a.y0, b.y0) + 1
+    return w > 0 and h > 0 and w * h >= 0.5 * min(a.area, b.area)
+
+
+def read_learned(frames: list[np.ndarray], threads: int = 1) -> list[str]:
+    """Texts the learned reader reads in these frames of one cine: boxes detected on every
+    frame (one batch), a line seen on several frames read once, on the frame where the
+    detector was surest of it."""
+    if not frames:
+        return []
+    best: list[tuple[scene_text.TextRegion, int]] = []
+    # read where the cine is not black (its kept area): the detector's cost grows with pixels
+    per_frame = scene_text.detect_within(frames, scene_text.nonblack(frames), threads,
+                                         per_frame=True)
+    for i, boxes in enumerate(per_frame):
+        for box in boxes:
+            same = [k for k, (b, _) in enumerate(best) if _same_place(b, box)]
+            if not same:
+                best.append((box, i))
+            elif box.score > best[same[0]][0].score:
+                best[same[0]] = (box, i)
+    texts = []
+    for i in sorted({i for _, i in best}):
+        regions = [b for b, j in best if j == i]
+        texts += [text for text, _ in scene_text.recognise(frames[i], regions, threads)]
+    return texts
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What one cine gave: its kind (None: no pixel data, not counted), how OCR ran, hits."""
@@ -485,17 +541,21 @@ class Outcome:
 
 def audit_source(pixcat: PixelCatalogue, src: Source) -> Outcome:
     patient = src.patient
+    for_learned: list[np.ndarray] = []
     try:
         if src.kind == "DICOM":
             opened = dicom_frames(Path(src.path))
             if opened is None:
                 return Outcome(None, "", ())
-            patient, frames = opened[0] or patient, opened[1]
+            patient, frames, for_learned = opened[0] or patient, opened[1], opened[2]
         elif src.kind == "video":
             frames = video_frames(Path(src.path))
         else:
             frames = store_frames(Path(src.path), src.start, src.n_frames)
         texts, read = read_frames(frames, src.sample)
+        learned = read_learned(for_learned)
+        if learned:
+            texts, read = texts + learned, read or "learned"
     except Exception as exc:  # noqa: BLE001 - an undecodable output is reported, not skipped
         log.warning("%s: frames unreadable (%s)", src.shown, type(exc).__name__)
         return Outcome(src.kind, "unreadable",
@@ -523,7 +583,9 @@ class PixelStats:
         ocred = self.read["candidates"] + self.read["sampled"]
         return (f"pixel audit: {sum(self.checked.values())} cines checked ({kinds}); OCR read "
                 f"{ocred} ({self.read['candidates']} with text candidates, "
-                f"{self.read['sampled']} sampled); {self.read['unreadable']} unreadable; "
+                f"{self.read['sampled']} sampled); every DICOM read by the learned reader "
+                f"({self.read['learned']} with text found by it alone); "
+                f"{self.read['unreadable']} unreadable; "
                 f"{self.seconds:.1f} s with {self.workers} process(es)")
 
 
@@ -546,6 +608,7 @@ def scan_pixels(cat: Catalogue, root: str | Path, ocr_sample: float = 0.05, seed
 
     `workers` > 1 reads cines in that many processes (results in the same order)."""
     ocr.require_tesseract()
+    scene_text.require_models()
     start = time.perf_counter()
     pixcat = pixcat or PixelCatalogue.from_catalogue(cat)
     sources = [replace(s, sample=chosen_for_ocr(s.shown, ocr_sample, seed))

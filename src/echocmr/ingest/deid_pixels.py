@@ -2,8 +2,9 @@
 
 Everything outside the kept area is set to zero: burned-in names, dates, the ECG trace, colour
 bars, logos, and text found inside the scan sector. The kept area (`keep_area`) never trusts one
-source: header regions x the scan sector found from the pixels - text lines confirmed by OCR,
-checked again after cleaning. A first pass over (a sample of) the frames gathers what it needs.
+source: header regions x the scan sector found from the pixels - boxes of the learned text
+detector (frames spread over the cine) - text lines confirmed by OCR, checked again after
+cleaning. A first pass over (a sample of) the frames gathers what it needs.
 A cine whose cleaned pixels still read as text is refused (`burned_in_text_unresolved`), so
 BurnedInAnnotation=NO is only ever written on checked pixels.
 
@@ -33,7 +34,7 @@ from pydicom.encaps import generate_frames
 from pydicom.pixels.encoders import RLELosslessEncoder
 from pydicom.uid import ExplicitVRLittleEndian, JPEGBaseline8Bit, RLELossless
 
-from echocmr import keys
+from echocmr import keys, scene_text
 from echocmr.ingest import burned_text as bt
 from echocmr.ingest import reasons as R
 from echocmr.ingest import regions as reg
@@ -153,32 +154,45 @@ def sample_indices(n_frames: int, k: int = SCAN_FRAMES) -> set[int]:
     return set(np.linspace(0, n_frames - 1, min(k, n_frames)).round().astype(int).tolist())
 
 
-def sample_frames(ds: Dataset, path: Path, plan: PixelPlan, k: int = SCAN_FRAMES):
-    """Up to k decoded frames spread over the cine (JPEG: only those fragments are decoded)."""
-    wanted = sample_indices(n_frames_of(ds), k)
+def indexed_frames(ds: Dataset, path: Path, plan: PixelPlan, wanted: set[int]):
+    """(index, decoded frame) of the frames in `wanted` (JPEG: only those fragments are
+    decoded)."""
     if plan.reader == "pillow_jpeg":
         try:
             for i, fragment in enumerate(generate_frames(ds.PixelData,
                                                          number_of_frames=n_frames_of(ds))):
                 if i in wanted:
-                    yield decode_jpeg_frame(fragment)
+                    yield i, decode_jpeg_frame(fragment)
         except Exception as exc:  # noqa: BLE001 - corrupt codestream
             raise PixelError("undecodable_encoding", type(exc).__name__) from None
         return
     for i, frame in enumerate(iter_source_frames(ds, path, plan)):
         if i in wanted:
-            yield frame
+            yield i, frame
 
 
-def keep_mask(ds: Dataset, path: Path, plan: PixelPlan) -> KeepArea:
-    """Pixels to keep (see keep_area): one pass over a sample of the frames."""
+def sample_frames(ds: Dataset, path: Path, plan: PixelPlan, k: int = SCAN_FRAMES):
+    """Up to k decoded frames spread over the cine (JPEG: only those fragments are decoded)."""
+    for _, frame in indexed_frames(ds, path, plan, sample_indices(n_frames_of(ds), k)):
+        yield frame
+
+
+def keep_mask(ds: Dataset, path: Path, plan: PixelPlan, threads: int = 1) -> KeepArea:
+    """Pixels to keep (see keep_area): one pass over a sample of the frames, which also
+    collects the frames the learned text detector reads."""
+    n = n_frames_of(ds)
+    scan, learned = sample_indices(n), sample_indices(n, scene_text.LEARNED_FRAMES)
     acc = reg.FanMaskAccumulator()
-    for frame in sample_frames(ds, path, plan):
-        acc.add(frame)
+    frames = []
+    for i, frame in indexed_frames(ds, path, plan, scan | learned):
+        if i in scan:
+            acc.add(frame)
+        if i in learned:
+            frames.append(frame)
     if acc.n == 0:
         raise PixelError("undecodable_encoding", "no frame decoded")
     fan = acc.mask(static_fallback=True)
-    return keep_area(header_mask(ds), fan, acc.lo, acc.hi, acc.from_motion)
+    return keep_area(header_mask(ds), fan, acc.lo, acc.hi, acc.from_motion, frames, threads)
 
 
 def encode_frame(frame: np.ndarray, plan: PixelPlan, quality: int) -> bytes:
@@ -359,5 +373,5 @@ def deidentify_file(src_path: str | Path, dest: str | Path, secret: str,
     frames = cleaned_frames(ds, src_path, plan, mask, jpeg_quality, lossless_jpeg)
     stream_write(dest, header, frames, n,
                  encapsulated, frame_bytes, b"OW" if plan.bits_allocated > 8 else b"OB")
-    return DeidResult(area.source, str(plan.out_syntax), n, len(area.text_boxes),
-                      area.text_share)
+    return DeidResult(area.source, str(plan.out_syntax), n,
+                      len(area.text_boxes) + area.learned_blanked, area.text_share)

@@ -8,12 +8,21 @@ region covering the whole screen, banner included. So the kept area is
    linear probe: `regions.fan_mask_from_pixels`), slightly dilated so no tissue edge is lost;
    a cine without a moving sector (a frozen loop) keeps the header regions and relies on step 3
    alone; one with neither is refused (`no_tissue_region`);
-3. minus every line of burned-in text still inside it (`burned_text` candidates confirmed by OCR).
+3. minus every line of burned-in text still inside it (`burned_text` candidates confirmed by
+   OCR). A line that passes on contrast alone ("drawn like console text") is blanked only when
+   the learned detector sees text there too or OCR reads a word: bright tissue can be as
+   static and as contrasted as console text,
+4. minus every box the learned text detector (`echocmr.scene_text`, PP-OCRv4) finds inside it
+   on frames spread over the cine, whether static or not, unless a blanked line of step 3
+   already covers the text it marked (its boxes are looser than the stroke lines').
 
-Then the result is checked: text is searched again inside the kept area and OCR must find none
-that reads as text. Only then is the cine `verified` (BurnedInAnnotation may be NO); otherwise it
-is refused with `burned_in_text_unresolved`, as it is when the text to blank would take more than
-`MAX_TEXT_SHARE` of the tissue.
+Then the result is checked: text is searched again inside the kept area and OCR must find
+none that reads as text; every box of the learned detector was blanked whole. (It is not run a
+second time on the cleaned frames: the black of a blanked box makes it see new 'text' around
+the hole, a 147x109 box at 0.96 on a real apical view; the pixel audit reads the written file
+with it again.) Only then is the cine `verified`
+(BurnedInAnnotation may be NO); otherwise it is refused with `burned_in_text_unresolved`, as
+it is when the text to blank would take more than `MAX_TEXT_SHARE` of the tissue.
 """
 
 from __future__ import annotations
@@ -24,7 +33,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from echocmr import ocr
+from echocmr import ocr, scene_text
 from echocmr.ingest import burned_text as bt
 from echocmr.ingest import regions as reg
 
@@ -60,6 +69,10 @@ LIGHT_OVER_MOTION_CONTRAST = 165
 # blanked by OCR alone was tissue read as words like 'thee' or 'wens', and none was confirmed;
 # names and MRNs read the same at 3x, 4x and 6x).
 SECOND_UPSCALE = 3
+# A stroke line is seen by the learned detector when its boxes cover this share of the line's.
+SEEN_SHARE = 0.25
+# ... and its text is already blanked when stroke lines cover this share of the blob it marked.
+EXPLAINED_SHARE = 0.8
 
 
 # OCR words of the crops already read for one cine, by box and pixels
@@ -74,6 +87,9 @@ class KeepArea:
     source: str  # header+pixels | header | pixels
     sector: np.ndarray  # kept pixels before text removal
     text_boxes: list[bt.TextBox] = field(default_factory=list)
+    # boxes of the learned detector inside the sector (None: it was not run, stroke rules only)
+    learned: list[scene_text.TextRegion] | None = None
+    learned_blanked: int = 0  # of those, blanked beyond the stroke lines
     verified: bool = False
     ocr_calls: int = 0
     ocr_cache: OcrCache = field(default_factory=dict, repr=False)
@@ -174,7 +190,7 @@ def _ocr_rule(words: list[ocr.Word], moving: bool) -> bool:
 
 
 def is_burned_in(box: bt.TextBox, words: list[ocr.Word], moving: bool,
-                 second: list[ocr.Word] | None = None) -> bool:
+                 second: list[ocr.Word] | None = None, seen_as_text: bool = True) -> bool:
     """Blank this candidate line?
 
     In a moving sector: strokes that stand out like console text, or a word OCR reads as
@@ -188,9 +204,13 @@ def is_burned_in(box: bt.TextBox, words: list[ocr.Word], moving: bool,
     0.41 was the gap between two walls, read "mong" twice). In a frozen cine OCR alone
     decides, with the lenient rule tiny fonts need.
     What OCR alone decides must be read the same a second time (`second`, at another scale):
-    static tissue is read as a few garbage characters, or as a word only at one scale."""
+    static tissue is read as a few garbage characters, or as a word only at one scale.
+    Contrast alone needs agreement: a console-drawn line that the learned detector does not
+    see as text (`seen_as_text`) and in which OCR reads no word is tissue (a bright posterior
+    wall was blanked that way, 6% of a real sector)."""
     if moving and _drawn_like_console(box):
-        return True
+        # a word, not characters in all: tissue reads as 'oo eee ee'
+        return seen_as_text or reads_as_text(words, CONFIRM_MIN_CHARS, CONFIRM_MIN_CONF)
     if moving and not box.light and box.static_share < STATIC_GROUND:
         return False  # the dark ground between moving walls, whatever OCR reads into it
     if not _ocr_rule(words, moving):
@@ -235,13 +255,21 @@ def _as_cleaned(lo: np.ndarray, hi: np.ndarray, mask: np.ndarray) -> tuple[np.nd
     return np.where(mask, lo, 0).astype(lo.dtype), np.where(mask, hi, 0).astype(hi.dtype)
 
 
+def seen_by_learned(box: bt.TextBox, learned: np.ndarray | None) -> bool:
+    """Whether the learned detector's boxes (`learned`: their mask; None when it did not run)
+    cover at least SEEN_SHARE of this stroke line's box."""
+    return learned is None or float(learned[box.slices()].mean()) >= SEEN_SHARE
+
+
 def _blank_burned_in(area: KeepArea, lo: np.ndarray, hi: np.ndarray, moving: bool) -> bool:
     """One look for text lines inside the kept area; blank those judged burned in. Returns
     whether any line was blanked."""
     found = bt.find_candidates(lo, hi, area.mask)
     words, seconds = _read_twice(area, found, moving)
+    learned = (None if area.learned is None
+               else scene_text.regions_mask(area.learned, area.mask.shape))
     judged = [(b, w) for b, w, w2 in zip(found.boxes, words, seconds, strict=True)
-              if is_burned_in(b, w, moving, w2)]
+              if is_burned_in(b, w, moving, w2, seen_by_learned(b, learned))]
     burned = [b for b, w in judged if not _shadow_of_light_text(b, w, judged)]
     area.text_boxes += burned
     # the whole line box: small console fonts draw some glyphs as solid blobs that no stroke
@@ -250,7 +278,27 @@ def _blank_burned_in(area: KeepArea, lo: np.ndarray, hi: np.ndarray, moving: boo
     return bool(burned)
 
 
-def remove_text(area: KeepArea, lo: np.ndarray, hi: np.ndarray, moving: bool) -> KeepArea:
+def explained_by_lines(region: scene_text.TextRegion, lines: np.ndarray) -> bool:
+    """Whether blanked stroke lines (`lines`: their mask) already cover the text the learned
+    detector marked: most of the blob inside the text (its core) is blanked. Its own box is
+    grown to the text's edges and then some (a 9-px label gets a 16-21 px box), so where both
+    detectors found the same text the stroke line's tighter box is what is blanked."""
+    if region.core is None:
+        return False
+    x0, y0, x1, y1 = region.core
+    return float(lines[y0:y1 + 1, x0:x1 + 1].mean()) >= EXPLAINED_SHARE
+
+
+def _blank_learned(area: KeepArea) -> None:
+    """Blank every learned box whose text no blanked stroke line covers."""
+    lines = bt.line_boxes_mask(area.text_boxes, area.mask.shape)
+    extra = [r for r in area.learned if not explained_by_lines(r, lines)]
+    area.learned_blanked = len(extra)
+    area.mask = area.mask & ~scene_text.regions_mask(extra, area.mask.shape)
+
+
+def remove_text(area: KeepArea, lo: np.ndarray, hi: np.ndarray, moving: bool,
+                frames: list[np.ndarray] | None = None, threads: int = 1) -> KeepArea:
     """Step 3: blank text lines, then check that none is left.
 
     A line is blanked when OCR reads it as text. In a moving sector a static line of
@@ -265,10 +313,19 @@ def remove_text(area: KeepArea, lo: np.ndarray, hi: np.ndarray, moving: bool) ->
     When the first look blanks nothing, the second is skipped: all it would see anew is the
     area outside the mask turned black, and the check below reads exactly that image and
     refuses the cine if text is left (on the 140-patient bench export, skipping it changed the
-    outcome of none of 840 cines and saved a third of the candidate search)."""
+    outcome of none of 840 cines and saved a third of the candidate search).
+
+    `frames` (frames spread over the cine, `scene_text.LEARNED_FRAMES`) are read first by the
+    learned detector inside the sector; after the stroke lines, every box it found whose text
+    they do not cover is blanked, static or not (a label shown on part of the cine, a name over
+    moving tissue that JPEG broke into fragments)."""
     area.text_boxes = []
+    if frames is not None:
+        area.learned = scene_text.detect_within(frames, area.mask, threads)
     if _blank_burned_in(area, lo, hi, moving):
         _blank_burned_in(area, *_as_cleaned(lo, hi, area.mask), moving)
+    if area.learned:
+        _blank_learned(area)
     if area.text_share > MAX_TEXT_SHARE:
         return area
     cleaned = _as_cleaned(lo, hi, area.mask)
@@ -301,15 +358,17 @@ def is_residue(box: bt.TextBox, words: list[ocr.Word], second: list[ocr.Word] | 
 
 
 def keep_area(header: np.ndarray | None, fan: np.ndarray, lo: np.ndarray,
-              hi: np.ndarray, moving: bool = True) -> KeepArea:
+              hi: np.ndarray, moving: bool = True, frames: list[np.ndarray] | None = None,
+              threads: int = 1) -> KeepArea:
     """The kept-pixel mask of one cine (`lo`/`hi`: per-pixel min/max luminance over its
-    frames; `moving`: the sector was found from motion); an empty mask means no tissue
-    region was found."""
+    frames; `moving`: the sector was found from motion; `frames`: frames spread over the cine
+    for the learned detector, None to use the stroke rules alone); an empty mask means no
+    tissue region was found."""
     mask, source = sector_area(header, fan)
     area = KeepArea(mask=mask, source=source, sector=mask.copy())
     if not mask.any():
         return area
-    return remove_text(area, lo, hi, moving and source != "header")
+    return remove_text(area, lo, hi, moving and source != "header", frames, threads)
 
 
 def header_mask(ds) -> np.ndarray | None:
