@@ -445,19 +445,26 @@ def region_box(kind: str | None, sector: np.ndarray) -> tuple[int, int, int, int
 
 def make_file(out_dir: Path, family: str, index: int, rng: np.random.Generator) -> BedFile:
     background, frames = background_for(index, rng)
-    frames = frames.copy()
-    sector = moving_mask(frames)
     person = draw_identity(rng)
     codec = "jpeg_ybr" if family == "colour_ybr" else CODECS[index % len(CODECS)]
     burned = FLAGS[(index // 3) % len(FLAGS)]
     region = REGIONS[(index // 2) % len(REGIONS)]
+    lines = lines_for(family, person, rng, moving_mask(frames), frames.shape[1:3])
+    return write_case(out_dir / f"{family}-{index:03d}.dcm", family, background, frames, person,
+                      lines, codec, burned, region)
+
+
+def write_case(path: Path, family: str, background: str, frames: np.ndarray, person: Identity,
+               lines: list[Line], codec: str, burned: str | None,
+               region: str | None) -> BedFile:
+    """Draw `lines` on a copy of `frames` and write the cine with its truth."""
+    frames = frames.copy()
+    sector = moving_mask(frames)
     planted, ink = [], np.zeros(frames.shape[1:3], bool)
-    lines = lines_for(family, person, rng, sector, frames.shape[1:3])
     for line in lines:
         truth, drawn = draw_line(frames, line, family)
         planted.append(truth)
         ink |= drawn
-    path = out_dir / f"{family}-{index:03d}.dcm"
     write_cine(path, frames, person, codec, burned, region_box(region, sector))
     fonts = sorted({f"{ln.style.font}@{ln.style.size}px{'' if ln.style.antialias else ' no-AA'}"
                     for ln in lines})

@@ -95,3 +95,19 @@ def test_audit_catches_planted_leak(bed, family, tmp_path):
     hits, _ = scan_pixels(catalogue, results, ocr_sample=audit_ocr_sample(), seed=0)
     assert [h for h in hits if h.location.startswith("pixels")], \
         f"the pixel audit passed {raw.path.name} ({raw.fonts}, {raw.background})"
+
+
+def test_name_crossing_the_sector_edge_from_outside(tmp_path):
+    """The bench's one leak after the learned detector (sector_edge-033 of the 6-per-family
+    bed), drawn directly: a 16-px bold name on the real SonoSite cine whose line starts outside
+    the sector; its first letter lies left of the stroke line's box."""
+    frames = rt.real_background("color3d_jpeg_baseline.dcm")
+    person = rt.Identity("IVANOVA^LEOPOLD", "51234567", rt.dt.date(1950, 3, 4),
+                         rt.dt.date(2019, 5, 6), "A123456789")
+    line = rt.Line("", "IVANOVA, LEOPOLD", "person_name", (146, 208),
+                   rt.Style("DejaVuSans-Bold.ttf", 16, True, (255, 255, 255)))
+    case = rt.write_case(tmp_path / "edge.dcm", "sector_edge", "color3d_jpeg_baseline.dcm",
+                         frames, person, [line], "rgb", None, "whole")
+    (tmp_path / "out").mkdir()
+    result = rt.deidentify_bed_file(case, tmp_path / "out", SECRET)
+    assert [s.kind for s in result.kept] == [], f"kept after {result.outcome}"
