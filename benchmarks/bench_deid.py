@@ -25,14 +25,29 @@ table reports it (`text_share`, the text's own boxes included); and, for this ch
 share of the scan sector blanked *outside* every drawn text box of the truth file (identifiers
 and annotations, 2 px margin): tissue lost to text removal, median, p99 and worst over cines.
 
-    .venv/bin/python benchmarks/bench_deid.py [--patients 140] [--no-reencode]
+The synthetic export is drawn from a held-out seed (`HELDOUT_SEED`), not the config's seed
+whose export the stroke rules' thresholds were tuned on; `--seed config` scores the tuning
+export as earlier runs did.
 
-Writes benchmarks/results/deid.json and benchmarks/results/deid.md.
+Adversarial section (`deid_redteam.py`, its own held-out seed): identifiers this project never
+drew (DejaVu fonts, GE-like corner blocks, coloured blocks, bottom bars, text over moving tissue,
+on part of the cine, touching the sector edge, YBR and RGB) on real SonoSite cines and moving
+tissue, de-identified by the real `deidentify_file`. An identifier is kept when any glyph of it
+survives with contrast or Tesseract / PP-OCR reads any token of it; also files refused, files
+written BurnedInAnnotation=NO with text left, and tissue lost outside the truth boxes on the bed
+and on the real pydicom-data cardiac cines.
+
+    .venv/bin/python benchmarks/bench_deid.py [--patients 140] [--seed config|N] [--no-reencode]
+    .venv/bin/python benchmarks/bench_deid.py --only adversarial [--per-family 6]
+
+Writes benchmarks/results/deid.json and benchmarks/results/deid.md (`--only adversarial` keeps
+the synthetic section of the last full run).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -54,9 +69,11 @@ BEFORE = "0d2a1d9"  # last commit before issue 11's pixel de-identification
 STROKES = "35553a0"  # last commit before the learned text detector
 SECRET = "bench-deid-secret-9c1f4e7a2b8d6053"  # >= 128 bits: weaker ones are refused
 KEPT_SHARE, LEVEL = 0.25, 30
+HELDOUT_SEED = 31_4159  # never used to set a threshold (the config's seed, 20240601, was)
+PER_FAMILY = 6
 
 
-def make_export(workdir: Path, patients: int) -> Path:
+def make_export(workdir: Path, patients: int, seed: int) -> Path:
     sys.path.insert(0, str(ROOT / "src"))
     from echocmr.simulate.export import run_export
     from echocmr.simulate.settings import SimSettings
@@ -64,8 +81,7 @@ def make_export(workdir: Path, patients: int) -> Path:
     config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     section = dict(config["simulate"], n_patients=patients)
     out = workdir / "synthetic"
-    run_export(SimSettings.from_config(section, int(config["seed"])), out, SECRET,
-               progress=False)
+    run_export(SimSettings.from_config(section, seed), out, SECRET, progress=False)
     return out
 
 
@@ -229,43 +245,115 @@ def markdown(results: list[dict], audit: dict, n_cines: int, layouts: dict) -> s
     return "\n".join(lines) + "\n"
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--patients", type=int, default=140)
-    ap.add_argument("--no-reencode", action="store_true",
-                    help="skip the jpeg_blanking: reencode variant (a shorter run)")
-    args = ap.parse_args()
+ADVERSARIAL_HEADING = "### Adversarial family (red-team bed)"
+
+
+def adversarial_section(workdir: Path, per_family: int) -> dict:
+    """Build the red-team bed, de-identify every file, score it; the real cardiac files too."""
+    sys.path.insert(0, str(ROOT / "src"))
+    import deid_redteam as rt
+
     load_start = os.getloadavg()[0]
-    with tempfile.TemporaryDirectory(prefix="bench_deid_") as tmp:
-        tmp = Path(tmp)
-        export = make_export(tmp, args.patients)
-        truth_all = pd.read_csv(export / "truth" / "burned_text.csv", keep_default_na=False)
-        truth = truth_all[truth_all["kind"] == "identifier"]
-        old, strokes = tmp / "before_code", tmp / "strokes_code"
-        for folder, commit in ((old, BEFORE), (strokes, STROKES)):
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(folder),
-                            commit], check=True, capture_output=True)
-        try:
-            results = [summarise("before", run_deid(old, tmp / "before", site_config(export, None)),
-                                 tmp / "before", truth),
-                       summarise("strokes", run_deid(strokes, tmp / "strokes",
-                                                     site_config(export, "lossless")),
-                                 tmp / "strokes", truth)]
-            variants = [("after", "lossless")] + ([] if args.no_reencode
-                                                  else [("reencode", "reencode")])
-            for name, blanking in variants:
-                seconds = run_deid(ROOT, tmp / name, site_config(export, blanking))
-                results.append(summarise(name, seconds, tmp / name, truth))
-            audit_s, hits = pixel_audit_seconds(tmp / "after", export)
-            lost = tissue_blanked(export, truth_all)
-        finally:
-            for folder in (old, strokes):
-                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force",
-                                str(folder)], capture_output=True)
-                shutil.rmtree(folder, ignore_errors=True)
-        n_cines = len(list((export / "raw" / "dicom").rglob("*")))
-        videos = pd.read_csv(export / "truth" / "videos.csv", keep_default_na=False)
-        layouts = videos["layout"].value_counts().to_dict() if "layout" in videos else {}
+    start = time.perf_counter()
+    bed = rt.build_bed(workdir / "raw", per_family)
+    (workdir / "deid").mkdir()
+    results = [rt.deidentify_bed_file(f, workdir / "deid", SECRET) for f in bed]
+    (workdir / "real").mkdir()
+    real = rt.real_file_results(workdir / "real", SECRET)
+    real_shares = [r["tissue_lost"] for r in real
+                   if r["cardiac"] and r["tissue_lost"] is not None]
+    kept_files = [{"file": r.name, "family": r.family, "background": r.background,
+                   "codec": r.codec, "burned_in_source": r.burned_in_source,
+                   "kept": [{"kind": k.kind, "strokes": k.strokes_kept, "read_by": k.read_by}
+                            for k in r.kept]} for r in results if r.kept]
+    return {"seed": rt.REDTEAM_SEED, "per_family": per_family, "summary": rt.summarise(results),
+            "files_with_kept": kept_files, "real_files": real,
+            "real_cardiac_tissue": rt.shares_summary(real_shares),
+            "deid_s_per_file": round(float(np.median([r.seconds for r in results])), 2),
+            "seconds": round(time.perf_counter() - start, 1),
+            "load": [round(load_start, 2), round(os.getloadavg()[0], 2)]}
+
+
+def _share(t: dict) -> str:
+    if not t.get("cines"):
+        return "-"
+    return f"{t['median']:.2%} / {t['p99']:.2%} / {t['worst']:.2%}"
+
+
+def _real_list(adv: dict, cardiac: bool) -> str:
+    return "; ".join(f"{r['file']} {r['outcome']}"
+                     + (f" {r['tissue_lost']:.2%}" if r["tissue_lost"] is not None else "")
+                     for r in adv["real_files"] if r["cardiac"] == cardiac)
+
+
+def adversarial_markdown(adv: dict) -> str:
+    summ = adv["summary"]
+    readers = " + ".join(summ["readers"])
+    lines = [ADVERSARIAL_HEADING, "",
+             f"{adv['per_family']} files per family (seed {adv['seed']}, held out), 25 frames "
+             f"each, de-identified by `deidentify_file`. Kept = a glyph left with contrast or a "
+             f"token read ({readers}). Load average {adv['load'][0]} at start, "
+             f"{adv['load'][1]} at end; {adv['seconds']} s in all.", "",
+             "| family | files | refused | identifiers kept / in written files | by strokes | "
+             + " | ".join(f"read by {r}" for r in summ["readers"])
+             + " | files written NO with text left | tissue lost median / p99 / worst |",
+             "|---|---|---|---|---|" + "---|" * len(summ["readers"]) + "---|---|"]
+    for name, b in [*summ["by_family"].items(), ("**all**", summ["all"])]:
+        lines.append(f"| {name} | {b['files']} | {b['refused']} | {b['identifiers_kept']} / "
+                     f"{b['identifiers_in_written']} | {b['kept_by_strokes']} | "
+                     + " | ".join(str(b["read_by"].get(r, 0)) for r in summ["readers"])
+                     + f" | {b['flag_no_with_text_left']} | {_share(b['tissue_lost'])} |")
+    lines += ["", "By the source's BurnedInAnnotation: " + "; ".join(
+        f"{flag}: {b['identifiers_kept']} kept in {b['files_with_kept']} of {b['files']} files"
+        for flag, b in summ["by_source_flag"].items()) + ".",
+              f"Refusals: {summ['refusal_reasons'] or 'none'}.", "",
+              "Real pydicom-data ultrasound (no planted text; all text removal inside the "
+              "sector counts as tissue lost): cardiac " + _real_list(adv, True)
+              + f" (median / p99 / worst {_share(adv['real_cardiac_tissue'])}); not cardiac "
+              + _real_list(adv, False) + ".", ""]
+    for f in adv["files_with_kept"]:
+        lines.append(f"- kept in {f['file']} ({f['background']}, {f['codec']}, source flag "
+                     f"{f['burned_in_source']}): " + ", ".join(
+                         f"{k['kind']} ({'strokes' if k['strokes'] else 'no strokes'}"
+                         + (f"; read by {', '.join(k['read_by'])}" if k["read_by"] else "")
+                         + ")" for k in f["kept"]))
+    return "\n".join(lines) + "\n"
+
+
+def synthetic_section(tmp: Path, args) -> tuple[dict, str]:
+    """The export scored before / strokes / after / reencode (the original benchmark)."""
+    tmp.mkdir(parents=True)
+    load_start = os.getloadavg()[0]
+    seed = (int(yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["seed"])
+            if args.seed == "config" else int(args.seed))
+    export = make_export(tmp, args.patients, seed)
+    truth_all = pd.read_csv(export / "truth" / "burned_text.csv", keep_default_na=False)
+    truth = truth_all[truth_all["kind"] == "identifier"]
+    old, strokes = tmp / "before_code", tmp / "strokes_code"
+    for folder, commit in ((old, BEFORE), (strokes, STROKES)):
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(folder),
+                        commit], check=True, capture_output=True)
+    try:
+        results = [summarise("before", run_deid(old, tmp / "before", site_config(export, None)),
+                             tmp / "before", truth),
+                   summarise("strokes", run_deid(strokes, tmp / "strokes",
+                                                 site_config(export, "lossless")),
+                             tmp / "strokes", truth)]
+        variants = [("after", "lossless")] + ([] if args.no_reencode
+                                              else [("reencode", "reencode")])
+        for name, blanking in variants:
+            seconds = run_deid(ROOT, tmp / name, site_config(export, blanking))
+            results.append(summarise(name, seconds, tmp / name, truth))
+        audit_s, hits = pixel_audit_seconds(tmp / "after", export)
+        lost = tissue_blanked(export, truth_all)
+    finally:
+        for folder in (old, strokes):
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force",
+                            str(folder)], capture_output=True)
+            shutil.rmtree(folder, ignore_errors=True)
+    n_cines = len(list((export / "raw" / "dicom").rglob("*")))
+    videos = pd.read_csv(export / "truth" / "videos.csv", keep_default_na=False)
+    layouts = videos["layout"].value_counts().to_dict() if "layout" in videos else {}
     before = results[0]["deid_s"]
     audit = {"seconds": round(audit_s, 1), "hits": hits,
              "ratio": (results[2]["deid_s"] + audit_s) / before,
@@ -275,11 +363,52 @@ def main() -> None:
                             capture_output=True, text=True).stdout.strip()
     audit["context"] = {"commit": commit, "load_start": round(load_start, 2),
                         "load_end": round(os.getloadavg()[0], 2)}
-    result = {"machine": machine_line(), "patients": args.patients, "variants": results,
+    result = {"patients": args.patients, "seed": seed, "variants": results,
               "pixel_audit": audit, "layouts": layouts}
-    save_results(ROOT / "benchmarks" / "results", "deid", result,
-                 markdown(results, audit, n_cines, layouts))
-    print(markdown(results, audit, n_cines, layouts))
+    text = (f"Synthetic export seed {seed}"
+            + (" (held out: no threshold was set on it)." if seed == HELDOUT_SEED else ".")
+            + " " + markdown(results, audit, n_cines, layouts))
+    return result, text
+
+
+def previous_sections(out_dir: Path) -> tuple[dict, str, str]:
+    """The last run's results (json) and its markdown split at the adversarial heading: the
+    section not rerun (`--only`) is kept as it was."""
+    try:
+        old = json.loads((out_dir / "deid.json").read_text())
+        synthetic, _, adversarial = (out_dir / "deid.md").read_text().partition(
+            ADVERSARIAL_HEADING)
+    except (OSError, ValueError):
+        return {}, "", ""
+    old.pop("machine", None)
+    return old, synthetic, ADVERSARIAL_HEADING + adversarial if adversarial else ""
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--patients", type=int, default=140)
+    ap.add_argument("--seed", default=str(HELDOUT_SEED),
+                    help="synthetic export seed; 'config' = the tuning seed of config.yaml")
+    ap.add_argument("--no-reencode", action="store_true",
+                    help="skip the jpeg_blanking: reencode variant (a shorter run)")
+    ap.add_argument("--per-family", type=int, default=PER_FAMILY)
+    ap.add_argument("--only", choices=("synthetic", "adversarial"))
+    args = ap.parse_args()
+    out_dir = ROOT / "benchmarks" / "results"
+    result, synthetic_md, adversarial_md = previous_sections(out_dir)
+    with tempfile.TemporaryDirectory(prefix="bench_deid_") as tmp:
+        tmp = Path(tmp)
+        if args.only != "adversarial":
+            synthetic, synthetic_md = synthetic_section(tmp / "synthetic", args)
+            result = {**synthetic, "adversarial": result.get("adversarial")}
+        if args.only != "synthetic":
+            (tmp / "adversarial").mkdir()
+            result["adversarial"] = adversarial_section(tmp / "adversarial", args.per_family)
+            adversarial_md = adversarial_markdown(result["adversarial"])
+    text = synthetic_md.rstrip("\n") + "\n\n" + adversarial_md
+    result = {"machine": machine_line(), **result}
+    save_results(out_dir, "deid", result, text)
+    print(text)
 
 
 if __name__ == "__main__":
