@@ -62,10 +62,17 @@ INVENTORY_OUTCOME = {
     "gdcm-US-ALOKA-16_big.dcm": (R.EXCLUDED, "single_frame"),
 }
 # What de-identification alone (no inventory) does with each: the exclusion reason, or "" when
-# it writes the file. Files without PatientID cannot be keyed, so they are refused.
+# it writes the file. Files without PatientID cannot be keyed, so they are refused. The GE
+# stills (a linear probe over a lymph node, whose bright fibres the learned text detector boxes
+# as text) would lose 30-49% of their tissue to text boxes, so they are refused rather than
+# shared with text possibly left (the inventory excludes them first anyway: single_frame).
 DEID_REASON = {name: "" for name in REAL_FILES} | {
     "ExplVR_BigEnd.dcm": "missing_identifiers",
     "JPGLosslessP14SV1_1s_1f_8b.dcm": "missing_identifiers",
+    "US1_J2KI.dcm": "burned_in_text_unresolved",
+    "US1_J2KR.dcm": "burned_in_text_unresolved",
+    "US1_UNCR.dcm": "burned_in_text_unresolved",
+    "examples_rgb_color.dcm": "burned_in_text_unresolved",
 }
 
 

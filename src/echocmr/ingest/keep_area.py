@@ -289,12 +289,30 @@ def explained_by_lines(region: scene_text.TextRegion, lines: np.ndarray) -> bool
     return float(lines[y0:y1 + 1, x0:x1 + 1].mean()) >= EXPLAINED_SHARE
 
 
+def lines_across_box(region: scene_text.TextRegion, lines: np.ndarray) -> np.ndarray:
+    """Where a stroke line explains a learned box: the line's rows inside the box, across the
+    box's full width. A stroke line can stop short of an end letter that the learned box holds
+    (a name crossing the sector edge kept two thirds of its `I`); its rows bound the text's
+    height, the learned box its length."""
+    out = np.zeros_like(lines)
+    box = region.slices()
+    rows = np.flatnonzero(lines[box].any(axis=1))
+    if rows.size:
+        y0 = box[0].start
+        out[y0 + rows[0]:y0 + rows[-1] + 1, box[1]] = True
+    return out
+
+
 def _blank_learned(area: KeepArea) -> None:
-    """Blank every learned box whose text no blanked stroke line covers."""
+    """Blank every learned box whose text no blanked stroke line covers, and widen the lines
+    that do cover one to the box's length."""
     lines = bt.line_boxes_mask(area.text_boxes, area.mask.shape)
-    extra = [r for r in area.learned if not explained_by_lines(r, lines)]
+    explained = [explained_by_lines(r, lines) for r in area.learned]
+    extra = [r for r, done in zip(area.learned, explained) if not done]
     area.learned_blanked = len(extra)
     area.mask = area.mask & ~scene_text.regions_mask(extra, area.mask.shape)
+    for region in (r for r, done in zip(area.learned, explained) if done):
+        area.mask &= ~lines_across_box(region, lines)
 
 
 def remove_text(area: KeepArea, lo: np.ndarray, hi: np.ndarray, moving: bool,
