@@ -26,13 +26,8 @@ def finished(tmp_path_factory):
     return wd, proc.stdout + proc.stderr
 
 
-def test_long_rules_say_what_they_do_and_per_file_stages_show_progress(finished):
+def test_per_file_stages_show_progress_in_the_terminal(finished):
     _, terminal = finished
-    for message in ("Inventory: checking every file", "De-identifying shard 0",
-                    "Cropping shard 0", "Training the view classifier",
-                    "Classifying the views of shard 0", "Training the multitask model",
-                    "PHI audit of everything under results/"):
-        assert message in terminal, message
     for stage in ("inventory", "de-identify shard 0", "crop shard 0", "view classify"):
         assert re.search(rf"^\[{stage}\] (\d+)/\1 files, [\d.]+/s, ETA 0:00$", terminal,
                          re.M), stage

@@ -44,7 +44,7 @@ def test_demo_tables_figures_and_replication(demo_run):
     assert (with_ci["ci_low"] <= with_ci["auroc"]).all()
     assert (with_ci["auroc"] <= with_ci["ci_high"]).all()
     withheld = scored.loc[scored["ci_low"].isna(), "reason"]
-    assert withheld.fillna("").str.contains("AUROC CI n/a: ").all()
+    assert withheld.fillna("").astype(str).str.contains("AUROC CI n/a: ").all()
     binary = pd.read_csv(res / "metrics" / "binary.csv")
     assert (binary["n_resamples"] == 10_000).all() and (binary["unit"] == "patient").all()
     rep = pd.read_csv(res / "replication.csv")

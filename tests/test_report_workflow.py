@@ -31,7 +31,7 @@ BINARY = ["wma", "lge", "t1_abnormal", "t2_abnormal", "ecv_abnormal"]
 CONTINUOUS = ["t1", "t2", "ecv"]
 MY_RULES = ["evaluate", "delong", "operating_points", "table2", "figure1", "supp_figure1",
              "bland_altman", "replication", "qc_flow", "training_curves", "report_assets",
-             "readiness", "summary", "report_inputs"]
+             "readiness", "summary", "report_inputs", "calibration"]
 # Planted signal: strong for wall motion, weak for scar, none for T2 (as the paper found).
 EFFECT = {"wma": 2.0, "lge": 0.8, "t1_abnormal": 0.3, "t2_abnormal": 0.0, "ecv_abnormal": 0.3}
 CONT = {"t1": (1020.0, 72.0), "t2": (48.7, 6.1), "ecv": (28.4, 5.7)}

@@ -26,8 +26,6 @@ rule audit:
         ocr_sample=config["audit"]["ocr_sample"],
         seed=config["seed"],
         code=CODE.of("audit.py"),
-    message:
-        "PHI audit of everything under results/ (log: {log})"
     script:
         "../scripts/audit.py"
 

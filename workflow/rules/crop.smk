@@ -23,7 +23,5 @@ rule crop:
     params:
         crop=config["ingest"]["crop"],
         code=CODE.of("crop.py"),
-    message:
-        "Cropping shard {wildcards.shard} to the ultrasound sector, 112x112 (progress below; log: {log})"
     script:
         "../scripts/crop.py"

@@ -28,8 +28,6 @@ rule evaluate:
         unit=config["evaluate"]["unit"],
         seed=config["seed"],
         code=CODE.of("evaluate.py"),
-    message:
-        "Bootstrapping the metrics and their CIs (log: {log})"
     script:
         "../scripts/evaluate.py"
 

@@ -25,8 +25,6 @@ rule inventory:
         # raw study dates exist only here: cohort.period is checked before they are shifted
         period=period_param(config),
         code=CODE.of("inventory.py"),
-    message:
-        "Inventory: checking every file under the DICOM folder (progress below; log: {log})"
     script:
         "../scripts/inventory.py"
 
@@ -50,8 +48,6 @@ rule deidentify:
     params:
         **rule_params(config, "date_shift_max_days", "jpeg_quality", "jpeg_blanking"),
         code=CODE.of("deidentify.py"),
-    message:
-        "De-identifying shard {wildcards.shard}: headers and burned-in text (progress below; log: {log})"
     script:
         "../scripts/deidentify.py"
 

@@ -44,8 +44,6 @@ rule train:
         model=network_params(config),
         seed=config["seed"],
         code=CODE.of("model_train.py"),
-    message:
-        "Training the {wildcards.model} model of view {wildcards.view} (log: {log})"
     script:
         "../scripts/model_train.py"
 
@@ -72,8 +70,6 @@ rule predict:
         model_name=MODEL_PATHS.model_name,
         tasks=MODEL_PATHS.tasks,
         code=CODE.of("model_predict.py"),
-    message:
-        "Predicting the validation and test studies (log: {log})"
     script:
         "../scripts/model_predict.py"
 

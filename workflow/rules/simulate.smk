@@ -30,7 +30,5 @@ rule simulate:
         seed=config["seed"],
         secret=config["secret"],
         code=CODE.of("simulate.py"),
-    message:
-        "Simulating the synthetic hospital export (log: {log})"
     script:
         "../scripts/simulate.py"

@@ -25,8 +25,6 @@ rule views_fit:
         cpu_pin=config["cpu_pin"],
         settings=VIEWS_PATHS.train_settings(),
         code=CODE.of("views_fit.py"),
-    message:
-        "Training the view classifier on the labelled videos (log: {log})"
     script:
         "../scripts/views_fit.py"
 
@@ -48,8 +46,6 @@ rule views_classify:
         backend=VIEWS_PATHS.backend,
         weights_layout=VIEWS_PATHS.weights_layout(),
         code=CODE.of("views_classify.py"),
-    message:
-        "Classifying the views of shard {wildcards.shard} (progress below; log: {log})"
     script:
         "../scripts/views_classify.py"
 
