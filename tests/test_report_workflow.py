@@ -250,7 +250,8 @@ def test_table2_exact_row_structure(report_run):
     assert table.loc[4, "parameter"] == "Scar in A4c region"
     # A CI is withheld (and the row says why) when over 1% of resamples held one class.
     with_ci = table["ci_low"].notna()
-    assert table.loc[~with_ci, "reason"].fillna("").str.contains("AUROC CI n/a: ").all()
+    withheld = table.loc[~with_ci, "reason"].fillna("").astype(str)
+    assert withheld.str.contains("AUROC CI n/a: ").all()
     shown = table[with_ci]
     assert (shown["ci_low"] <= shown["auroc"]).all() and (shown["auroc"] <= shown["ci_high"]).all()
     assert shown["auroc_95ci"].str.fullmatch(r"0\.\d{3} \(0\.\d{3}\u20130\.\d{3}\)").all()
@@ -283,7 +284,7 @@ def test_metrics_and_delong_tables(report_run):
         ci = continuous[f"{stat}_ci_low"]
         assert (ci[ci.notna()] <= continuous.loc[ci.notna(), stat] + 1e-9).all()
         withheld = continuous.loc[ci.isna() & continuous[stat].notna(), "reason"]
-        assert withheld.fillna("").str.contains(" CI n/a: ").all()
+        assert withheld.fillna("").astype(str).str.contains(" CI n/a: ").all()
     fused = binary[binary["source"] == "fused"].set_index("task")
     assert fused.loc["t2_abnormal", "n_mean_of_views"] == N_MEAN_T2
     assert "mean of available views" in fused.loc["t2_abnormal", "fusion_method"]
@@ -292,9 +293,9 @@ def test_metrics_and_delong_tables(report_run):
     delong = pd.read_csv(res / "delong.csv")
     assert len(delong) == 4 * 5 and set(delong["reference"]) == {"baseline"}
     assert delong["p_value"].between(0, 1).all()
-    # unit patient: the clustered comparison over the same 500 resamples as the CIs
-    assert set(delong["method"]) == {"cluster bootstrap (patients)"}
-    assert (delong["n_resamples"] == 500).all()
+    # unit patient: Obuchowski's clustered test (a variance formula: no resamples)
+    assert set(delong["method"]) == {"Obuchowski clustered (patients)"}
+    assert (delong["n_resamples"] == 0).all()
     assert (delong["diff_ci_low"] <= delong["diff"]).all()
     ops = pd.read_csv(res / "operating_points.csv")
     assert len(ops) == 5 * 5 and ops["threshold"].notna().all()
@@ -303,7 +304,7 @@ def test_metrics_and_delong_tables(report_run):
         ci = ops[f"{m}_ci_low"].notna()
         assert (ops.loc[ci, f"{m}_ci_low"] <= ops.loc[ci, m] + 1e-9).all()
         assert (ops.loc[ci, m] <= ops.loc[ci, f"{m}_ci_high"] + 1e-9).all()
-        assert ops.loc[~ci, "reason"].fillna("").str.contains(f"{m} CI n/a: ").all()
+        assert ops.loc[~ci, "reason"].fillna("").astype(str).str.contains(f"{m} CI n/a: ").all()
     assert (ops[["tp", "fp", "tn", "fn"]].sum(axis=1) == ops["n"]).all()
     wma = ops[(ops["source"] == "fused") & (ops["task"] == "wma")].iloc[0]
     assert wma["sensitivity"] + wma["specificity"] > 1.3  # planted WMA effect
@@ -374,7 +375,7 @@ REPORT_FILES = {
     "results/bland_altman.png", "results/table2.html", "results/report/metrics_binary.html",
     "results/report/metrics_continuous.html", "results/report/delong.html",
     "results/report/operating_points.html",
-    "results/replication.png", "results/report/replication.html",
+    "results/replication.png", "results/report/replication.html", "results/calibration.png",
     "results/report/config_used.html", "results/report/software_versions.html",
     "results/report/readiness.html", "results/report/summary.html",
 }

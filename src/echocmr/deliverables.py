@@ -45,6 +45,7 @@ REPORT_FIGURES = (
     "results/supp_figure1.png",
     "results/bland_altman.png",
     "results/replication.png",
+    "results/calibration.png",
     "results/training_curves.png",
     "results/report/view_classifier_confusion.png",
 )
