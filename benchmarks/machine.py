@@ -21,24 +21,19 @@ import os
 import platform
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "src"))
+
+from echocmr.cpu_pin import cpu_model  # noqa: E402  (one reading of the CPU model)
+
 RESULTS_DIR = HERE / "results"
 RESULTS_MD = HERE / "RESULTS.md"
 # Sections in the order of the issue; anything else found in results/ follows alphabetically.
 ORDER = ["demo", "preprocess", "loader", "bootstrap", "dag", "train", "gpu"]
 VERSIONED = ["numpy", "torch", "torchvision", "pandas", "pydicom", "cv2", "snakemake", "sklearn"]
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _ram_gib() -> float | None:
@@ -87,7 +82,7 @@ def _version(module: str) -> str | None:
 def machine_info() -> dict:
     """What a reader needs to compare figures: hardware, software versions, date (UTC)."""
     return {
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
         "cores": _usable_cores(),
         "ram_gib": _ram_gib(),
         "gpu": _gpu(),
