@@ -6,7 +6,7 @@ the study's released models read. This runs the real workflow (`snakemake` up to
 `avi.write: true`) on a small synthetic export in a temporary folder, then decodes each AVI and
 compares it with the store frames of the same video:
 
-  pyav_grey  `echocmr.ingest.avi.read_avi` (PyAV, luminance plane): echocmr's own AVI reader
+  pyav_grey  `echocmr.media.avi.read_avi` (PyAV, luminance plane): echocmr's own AVI reader
   cv2_rgb    `cv2.VideoCapture` + BGR->RGB, as the EchoNet / released code loads its AVIs;
              every one of the 3 channels against the store frame (echocmr feeds the grey frame
              repeated to 3 channels)
@@ -42,8 +42,8 @@ sys.path.insert(0, str(ROOT / "src"))
 from bench_dag import copy_workflow  # noqa: E402
 from machine import machine_info, machine_line, save_results  # noqa: E402
 
-from echocmr.ingest.avi import AviWriter, read_avi  # noqa: E402
-from echocmr.ingest.store import VideoStore  # noqa: E402
+from echocmr.media.avi import AviWriter, read_avi  # noqa: E402
+from echocmr.media.store import VideoStore  # noqa: E402
 
 SNAKEMAKE = Path(sys.executable).parent / "snakemake"
 DECODERS = ["pyav_grey", "cv2_rgb"]

@@ -238,7 +238,7 @@ def bookkeeping(workdir: Path, n: int) -> dict:
             seen.add(row["video_key"])
     inventory.mark_identity_conflicts(rows)
     manifest = pd.DataFrame(rows, columns=inventory.MANIFEST_COLUMNS)
-    inventory.qc_rows(manifest)
+    inventory.inventory_qc(manifest)
     path = workdir / "manifest_big.csv"
     manifest.to_csv(path, index=False)
     pd.read_csv(path, dtype=str, keep_default_na=False)

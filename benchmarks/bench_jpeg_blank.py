@@ -107,7 +107,7 @@ def real_cine() -> tuple[list[bytes], np.ndarray] | None:
         from pydicom.data import get_testdata_file
         from pydicom.encaps import generate_frames
 
-        from echocmr.ingest import regions as reg
+        from echocmr.media import regions as reg
     except ImportError:
         return None
     with warnings.catch_warnings():

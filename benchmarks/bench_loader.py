@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from echocmr.ingest.paths import shard_dirs  # noqa: E402
-from echocmr.ingest.store import VideoStore  # noqa: E402
+from echocmr.media.store import VideoStore  # noqa: E402
 from echocmr.model.data import (  # noqa: E402
     ClipDataset,
     clip_indices,

@@ -17,7 +17,7 @@ interleaved per repeat, medians reported:
   floor_rgb     decode only: pydicom `pixel_array` to RGB (the EchoNet-style decode)
   pillow_rgb    a fair RGB pipeline: each JPEG frame decoded to RGB by Pillow (libjpeg-turbo's
                 own colour conversion), cropped to the box, cubic resize to 112x112
-  turbo_rgb     the same with libjpeg-turbo's TurboJPEG API (echocmr.ingest.turbojpeg)
+  turbo_rgb     the same with libjpeg-turbo's TurboJPEG API (echocmr.media.turbojpeg)
 
 `pixel_array` spends most of its time in pydicom's numpy YBR->RGB conversion, not in the JPEG
 decode, so echonet/floor_rgb are a slow anchor; pillow_rgb/turbo_rgb say what decoding only the
@@ -59,9 +59,10 @@ sys.path.insert(0, str(ROOT / "src"))
 from machine import machine_info as common_machine_info  # noqa: E402  (benchmarks/machine.py)
 from machine import save_results  # noqa: E402
 
-from echocmr.ingest import crop, decode, turbojpeg  # noqa: E402
-from echocmr.ingest.avi import AviWriter, tee_to_avi  # noqa: E402
-from echocmr.ingest.store import StoreWriter  # noqa: E402
+from echocmr.ingest import crop  # noqa: E402
+from echocmr.media import decode, turbojpeg  # noqa: E402
+from echocmr.media.avi import AviWriter, tee_to_avi  # noqa: E402
+from echocmr.media.store import StoreWriter  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 METHODS = ["echonet", "crop", "crop_full_res", "crop_with_io", "floor_luma", "floor_rgb",

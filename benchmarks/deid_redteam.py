@@ -26,7 +26,7 @@ Scoring (`score_file`), stricter than a box-brightness rule: an identifier is KE
 - any glyph of it survives with contrast: in some frame where it was shown, at least
   `GLYPH_SURVIVES` of the glyph's truth stroke pixels stand `STROKE_CONTRAST` levels above the
   median of the pixels just around its strokes (brightest channel), or
-- a reader reads any token of it: Tesseract (`echocmr.ocr`, the project's wrapper) and, when
+- a reader reads any token of it: Tesseract (`echocmr.media.ocr`, the project's wrapper) and, when
   installed, PP-OCR (`rapidocr_onnxruntime`) read the region around its truth box, in up to
   `READ_FRAMES` of the frames it was shown on.
 
@@ -607,7 +607,7 @@ def readers_available() -> list[str]:
 def read_texts(frame: np.ndarray, box: tuple[int, int, int, int]) -> dict[str, str]:
     """What each reader reads around one planted box of one frame (RGB): Tesseract over the
     region (sparse text), PP-OCR's recogniser on the line itself."""
-    from echocmr import ocr
+    from echocmr.media import ocr
 
     height = box[3] - box[1] + 1
     region = read_crop(frame, box, pad=max(6, height))

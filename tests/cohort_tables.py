@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from echocmr.segments import WALL_MOTION_GRADES
+from echocmr.vocab.segments import WALL_MOTION_GRADES
 
 MANIFEST_COLUMNS = [
     "file_key", "patient_key", "study_key", "video_key", "shard", "sop_class", "modality",

@@ -75,13 +75,13 @@ def missing_component(what: str, why: str, module_level: bool = False) -> None:
 
 
 def require_turbojpeg(module_level: bool = False) -> None:
-    from echocmr.ingest import turbojpeg
+    from echocmr.media import turbojpeg
     if not turbojpeg.available():
         missing_component("libturbojpeg", turbojpeg.why_unavailable(), module_level)
 
 
 def require_tesseract(module_level: bool = False) -> None:
-    from echocmr import ocr
+    from echocmr.media import ocr
     try:
         ocr.require_tesseract()
     except RuntimeError as exc:

@@ -15,7 +15,7 @@ from ingest_fixtures import IDENTIFIERS, make_dataset, write
 from PIL import Image
 from pydicom.encaps import encapsulate
 
-from echocmr import keys, ocr
+from echocmr import keys
 from echocmr.audit import build_catalogue, failure_message
 from echocmr.audit_pixels import (
     PixelCatalogue,
@@ -23,8 +23,9 @@ from echocmr.audit_pixels import (
     repair_ocr,
     scan_pixels,
 )
-from echocmr.ingest.avi import AviWriter
-from echocmr.ingest.store import StoreWriter
+from echocmr.media import ocr
+from echocmr.media.avi import AviWriter
+from echocmr.media.store import StoreWriter
 
 SECRET = keys.SYNTHETIC_DEMO_SECRET
 MRN = IDENTIFIERS["mrn"]

@@ -7,7 +7,7 @@ import pytest
 from cohort_tables import blank_cmr
 
 from echocmr.cohort.labels import LABEL_COLUMNS, cmr_labels, study_labels
-from echocmr.segments import VIEW_SEGMENTS
+from echocmr.vocab.segments import VIEW_SEGMENTS
 
 P = "P" + "a" * 12
 

@@ -13,7 +13,7 @@ from conftest import REPO, run_snakemake
 from test_report_e2e import planned_jobs
 
 from echocmr.cohort import readiness as rd
-from echocmr.model.tasks import TASKS
+from echocmr.vocab.tasks import TASKS
 
 SPLIT = {"method": "patient_stratified", "fractions": [0.8, 0.1, 0.1]}
 PUBLISHED = yaml.safe_load((REPO / "config" / "config.yaml").read_text())[

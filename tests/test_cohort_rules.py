@@ -22,7 +22,7 @@ from echocmr.cohort.pair import (
 )
 from echocmr.config_checks import ConfigError, check_config
 from echocmr.ingest import reasons as R
-from echocmr.ingest.inventory import InventorySettings, build_manifest, file_key_of, qc_rows
+from echocmr.ingest.inventory import InventorySettings, build_manifest, file_key_of, inventory_qc
 from echocmr.ingest.normalise import age_years
 from echocmr.ingest.smk import period_param
 from echocmr.ingest.tables import CMR_VALUES, pseudonymise_tables
@@ -132,7 +132,7 @@ def test_period_excludes_files_on_their_raw_dates(dated_export):
     assert offset < 0 and rows.loc["first_day", "study_date"] == (
         dt.date(2011, 5, 1) + dt.timedelta(days=offset)).isoformat()
 
-    qc = qc_rows(manifest, period=True)
+    qc = inventory_qc(manifest, period=True)
     assert list(qc["step"].drop_duplicates()) == ["found", "readable", "in study period",
                                                    "ultrasound cines"]
     step = qc[qc["step"] == "in study period"]
@@ -148,7 +148,7 @@ def test_no_period_no_step_and_nothing_excluded_for_dates(dated_export):
     rows = _by_name(manifest, dated_export)
     assert rows.loc["day_before", "status"] == R.INCLUDED
     assert rows.loc["still_outside", "reason"] == R.SINGLE_FRAME
-    assert "in study period" not in set(qc_rows(manifest)["step"])
+    assert "in study period" not in set(inventory_qc(manifest)["step"])
 
 
 def test_manifest_age_from_header(dated_export):

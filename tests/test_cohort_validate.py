@@ -14,7 +14,7 @@ from echocmr.cohort.validate import (
     load_schema,
     validate_table,
 )
-from echocmr.segments import VIEW_SEGMENTS
+from echocmr.vocab.segments import VIEW_SEGMENTS
 
 SCHEMAS = REPO / "workflow" / "schemas"
 

@@ -19,7 +19,7 @@ def test_libturbojpeg_decodes_a_frame():
     require_turbojpeg()
     import io
 
-    from echocmr.ingest import turbojpeg
+    from echocmr.media import turbojpeg
 
     img = np.zeros((16, 24), np.uint8)
     img[4:12, 6:18] = 200
@@ -31,7 +31,7 @@ def test_libturbojpeg_decodes_a_frame():
 
 def test_tesseract_reads_a_word():
     require_tesseract()
-    from echocmr import ocr
+    from echocmr.media import ocr
 
     img = Image.new("L", (220, 60), 0)
     ImageDraw.Draw(img).text((10, 10), "ECHO", fill=255, font_size=36)

@@ -20,10 +20,11 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import encapsulate
 from pydicom.uid import ExplicitVRLittleEndian, JPEGBaseline8Bit, generate_uid
 
-from echocmr.ingest import crop, decode, regions
-from echocmr.ingest.avi import read_avi
+from echocmr.ingest import crop
 from echocmr.ingest.crop_shard import QC_COLUMNS, ShardInputs, crop_shard
-from echocmr.ingest.store import StoreWriter, VideoStore
+from echocmr.media import decode, regions
+from echocmr.media.avi import read_avi
+from echocmr.media.store import StoreWriter, VideoStore
 
 US_MULTIFRAME = "1.2.840.10008.5.1.4.1.1.3.1"
 ROWS, COLS = 240, 320
@@ -493,7 +494,7 @@ def test_static_linear_probe_cine_keeps_its_tissue_box(sim_files, how):
     assert (out[:, 8:-8, 8:-8] > 0).mean() > 0.8      # the tissue is there, not blanked
     if how == "partial":  # what the moving fan alone would have kept: the check can fail
         acc = regions.FanMaskAccumulator()
-        for _, luma, _ in decode.iter_frames(plan.cine, crop.sample_indices(plan.n_frames, 8)):
+        for _, luma, _ in decode.iter_frames(plan.cine, decode.spread_indices(plan.n_frames, 8)):
             acc.add(luma)
         assert acc.mask()[y0:y1 + 1, x0:x1 + 1].mean() < 0.5
 

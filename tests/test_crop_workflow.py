@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 from conftest import preset_shards, pydicom_testdata, run_snakemake
 
-from echocmr.ingest.avi import read_avi
 from echocmr.ingest.paths import shard_layout, shard_path
-from echocmr.ingest.store import INDEX_COLUMNS, VideoStore
+from echocmr.media.avi import read_avi
+from echocmr.media.store import INDEX_COLUMNS, VideoStore
 
 pytestmark = [pytest.mark.workflow]
 N_SHARDS = preset_shards()  # the test preset's layout

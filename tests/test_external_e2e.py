@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from conftest import VENV_BIN, run_snakemake
 
-from echocmr.model.tasks import BINARY_TASKS
+from echocmr.vocab.tasks import BINARY_TASKS
 
 pytestmark = [pytest.mark.slow, pytest.mark.workflow]
 

@@ -11,7 +11,7 @@ from ingest_fixtures import make_dataset, write
 
 from echocmr.cohort.validate import validate_files
 from echocmr.ingest import reasons as R
-from echocmr.ingest.inventory import InventorySettings, build_manifest, qc_rows
+from echocmr.ingest.inventory import InventorySettings, build_manifest, inventory_qc
 
 SECRET = "a-test-secret-for-identity-conflicts-0123456789"
 SCHEMAS = REPO / "workflow" / "schemas"
@@ -33,7 +33,7 @@ def test_a_study_under_two_patient_ids_is_an_identity_conflict(tmp_path):
     assert len(conflict) == 3 and conflict["study_key"].nunique() == 1
     assert conflict["patient_key"].nunique() == 2
     assert (manifest["status"] == R.INCLUDED).sum() == 1
-    qc = qc_rows(manifest)
+    qc = inventory_qc(manifest)
     row = qc[(qc["step"] == "readable") & (qc["reason"] == R.IDENTITY_CONFLICT)]
     assert row["n_excluded"].tolist() == [3]
 

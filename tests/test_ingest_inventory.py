@@ -9,9 +9,8 @@ import pytest
 from ingest_fixtures import IDENTIFIERS, make_dataset, write
 
 from echocmr.ingest import reasons as R
-from echocmr.ingest.deidentify import DeidSettings, deidentify_shard
-from echocmr.ingest.deidentify import qc_rows as deid_qc_rows
-from echocmr.ingest.inventory import InventorySettings, build_manifest, qc_rows
+from echocmr.ingest.deidentify import DeidSettings, deid_qc, deidentify_shard
+from echocmr.ingest.inventory import InventorySettings, build_manifest, inventory_qc
 
 SECRET = "unit-test-secret"
 REPO = Path(__file__).resolve().parents[1]
@@ -111,7 +110,7 @@ def test_one_row_per_file_and_no_identifiers(manifest, export):
 
 
 def test_qc_rows_add_up(manifest):
-    qc = qc_rows(manifest)
+    qc = inventory_qc(manifest)
     assert list(qc["step"].drop_duplicates()) == ["found", "readable", "ultrasound cines"]
     for _, rows in qc.groupby("step", sort=False):
         n_in, n_out = rows["n_in"].iloc[0], rows["n_out"].iloc[0]
@@ -124,7 +123,7 @@ def test_deidentify_shards_cover_every_included_file(manifest, export, tmp_path)
     done = []
     for shard in (0, 1):
         table = deidentify_shard(export, manifest, shard, tmp_path / f"shard-{shard}", settings)
-        qc = deid_qc_rows(table)
+        qc = deid_qc(table)
         assert qc["n_in"].iloc[0] - qc["n_excluded"].sum() == qc["n_out"].iloc[0]
         done += list(table.loc[table["status"] == R.INCLUDED, "video_key"])
         for key in table["video_key"]:

@@ -19,7 +19,7 @@ from echocmr.ingest import reasons as R
 from echocmr.ingest.deid_header import is_standard_uid
 from echocmr.ingest.deid_pixels import PixelError, deidentify_file
 from echocmr.ingest.inventory import InventorySettings, build_manifest, file_key_of
-from echocmr.ingest.regions import regions_mask, tissue_regions
+from echocmr.media.regions import regions_mask, tissue_regions
 
 require_pydicom_data(module_level=True)  # real vendor files (requirements-dev.txt)
 from pydicom.data import get_testdata_file  # noqa: E402

@@ -7,7 +7,7 @@ import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
-from echocmr.ingest.regions import (
+from echocmr.media.regions import (
     Region,
     bounding_box,
     fan_mask_from_pixels,

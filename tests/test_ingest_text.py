@@ -175,7 +175,7 @@ def test_too_much_text_in_the_tissue_is_refused_not_blanked():
 
 
 def test_reads_as_text_rules():
-    from echocmr.ocr import Word
+    from echocmr.media.ocr import Word
     w = lambda t, c: Word(t, c, (0, 0, 1, 1))  # noqa: E731
     assert ka.reads_as_text([w("HOLLOWAY", 80)], 3, 40)
     assert not ka.reads_as_text([w("ee", 90)], 3, 40)
@@ -184,7 +184,7 @@ def test_reads_as_text_rules():
 
 
 def _word(text, conf):
-    from echocmr.ocr import Word
+    from echocmr.media.ocr import Word
     return Word(text, conf, (0, 0, 1, 1))
 
 

@@ -20,7 +20,7 @@ from echocmr.audit import build_catalogue, scan_tree
 from echocmr.ingest import reasons as R
 from echocmr.ingest.deid_header import new_uid
 from echocmr.ingest.paths import shard_layout, shard_path
-from echocmr.ingest.regions import DATA_ECG, regions_mask, tissue_regions, ultrasound_regions
+from echocmr.media.regions import DATA_ECG, regions_mask, tissue_regions, ultrasound_regions
 
 SECRET = keys.SYNTHETIC_DEMO_SECRET
 N_SHARDS = preset_shards()

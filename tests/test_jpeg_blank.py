@@ -18,8 +18,8 @@ from pydicom.encaps import encapsulate, generate_frames
 from pydicom.pixels import pixel_array
 from pydicom.uid import JPEGBaseline8Bit
 
-from echocmr.ingest import regions as reg
 from echocmr.ingest.jpeg_blank import BlankStats, _parse_header, blank_jpeg_frame
+from echocmr.media import regions as reg
 
 # The in-memory libjpeg-turbo path and the jpeglib (libjpeg 6b, temporary files) fallback; the
 # test set-up installs libturbojpeg, so both run in CI (conftest.REQUIRE_COMPONENTS).

@@ -19,8 +19,8 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 from pydicom.encaps import encapsulate
 
-from echocmr import scene_text
 from echocmr.ingest.deid_pixels import deidentify_file
+from echocmr.media import scene_text
 
 pytest.importorskip("data_store")  # the pydicom-data package (requirements-dev.txt)
 from pydicom.data import get_testdata_file  # noqa: E402
@@ -158,9 +158,9 @@ def test_contrast_alone_needs_the_learned_detector_or_a_word_to_blank():
     """A static line standing out like console text (a bright wall) is blanked only when the
     learned detector sees text there or OCR reads a word in it; without the detector's
     verdict (None: it did not run) the stroke rules decide alone, as before."""
-    from echocmr import ocr
     from echocmr.ingest import keep_area as ka
     from echocmr.ingest.burned_text import TextBox
+    from echocmr.media import ocr
 
     wall = TextBox(100, 200, 284, 234, 5, True, contrast=200, static_share=0.9, level=220)
     read_nothing = [ocr.Word("oo", 30.0, (0, 0, 4, 4)), ocr.Word("eee", 20.0, (6, 0, 12, 4))]

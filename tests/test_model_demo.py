@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from echocmr.model.tasks import BINARY_TASKS, TASKS, VIEWS
+from echocmr.vocab.tasks import BINARY_TASKS, TASKS, VIEWS
 
 pytestmark = [pytest.mark.slow, pytest.mark.workflow]
 COLUMNS = ["study_key", "patient_key", "split", "y_true", "y_pred"]

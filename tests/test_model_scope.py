@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 
 from echocmr.model.scope import Scope
-from echocmr.model.tasks import BINARY_TASKS, TASKS, VIEWS
 from echocmr.report.smk import ReportPaths, compared_pairs, evaluated_pairs
 from echocmr.stats.evaluate import delong_table, evaluate_tables
-from echocmr.stats.reasons import NO_BUNDLE_BASELINE, NOT_IN_BUNDLE
+from echocmr.vocab.reasons import NO_BUNDLE_BASELINE, NOT_IN_BUNDLE
+from echocmr.vocab.tasks import BINARY_TASKS, TASKS, VIEWS
 
 RELEASED_CARD = {"models": [{"view": "A4C", "model": "wma", "tasks": ["wma"]},
                             {"view": "A2C", "model": "wma", "tasks": ["wma"]},

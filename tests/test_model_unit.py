@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import torch
 
-from echocmr.ingest.store import VideoStore
+from echocmr.media.store import VideoStore
 from echocmr.model.baseline import baseline_files, baseline_task
 from echocmr.model.data import (
     ClipDataset,
@@ -26,9 +26,9 @@ from echocmr.model.data import (
 from echocmr.model.fuse import fuse_task_splits
 from echocmr.model.nets import build_model
 from echocmr.model.predict import predict_videos, task_frames
-from echocmr.model.tasks import TASKS, label_column, model_tasks
 from echocmr.model.toy import make_toy_dataset
 from echocmr.model.train import TrainSettings, fit
+from echocmr.vocab.tasks import TASKS, label_column, model_tasks
 
 torch.set_num_threads(1)
 # device pinned to CPU: the byte-identity checks must hold on a GPU host too

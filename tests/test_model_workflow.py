@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from conftest import run_snakemake
 
-from echocmr.model.tasks import BINARY_TASKS, TASKS, VIEWS
 from echocmr.model.toy import make_toy_dataset
+from echocmr.vocab.tasks import BINARY_TASKS, TASKS, VIEWS
 
 pytestmark = [pytest.mark.workflow, pytest.mark.slow]
 

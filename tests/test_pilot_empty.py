@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from echocmr.ingest import paths as ingest_paths
-from echocmr.ingest.store import StoreWriter
+from echocmr.media.store import StoreWriter
 from echocmr.model.data import view_table
 from echocmr.model.predict import STUDY_COLUMNS, predict_videos, write_predictions
 from echocmr.model.toy import make_toy_dataset
@@ -18,8 +18,8 @@ from echocmr.report import figures, summary
 from echocmr.report.replication import na_reasons, replication_figure, replication_table
 from echocmr.report.tables import table2, table2_markdown
 from echocmr.stats.evaluate import evaluate_tables
-from echocmr.stats.reasons import NO_TEST_STUDY
 from echocmr.views.stage import SHARD_COLUMNS, classify_shard, write_views
+from echocmr.vocab.reasons import NO_TEST_STUDY
 
 torch.set_num_threads(1)
 TINY = dict(layers=[1, 1, 1, 1], width=4, frames=4, period=2, resolution=16, batch_size=4,

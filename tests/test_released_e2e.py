@@ -14,9 +14,9 @@ import torch
 from conftest import VENV_BIN, copy_workflow, run_snakemake
 from torchvision.models.video import r2plus1d_18
 
-from echocmr.model.tasks import TASKS, VIEW_SPECIFIC, VIEWS
 from echocmr.report.tables import BUNDLE_MEAN_LABEL, FALLBACK_MARK
-from echocmr.stats.reasons import NO_BUNDLE_BASELINE, NOT_IN_BUNDLE
+from echocmr.vocab.reasons import NO_BUNDLE_BASELINE, NOT_IN_BUNDLE
+from echocmr.vocab.tasks import TASKS, VIEW_SPECIFIC, VIEWS
 
 pytestmark = [pytest.mark.slow, pytest.mark.workflow]
 

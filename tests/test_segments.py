@@ -1,4 +1,4 @@
-from echocmr.segments import AHA_SEGMENTS, VIEW_SEGMENTS, segment_columns
+from echocmr.vocab.segments import AHA_SEGMENTS, VIEW_SEGMENTS, segment_columns
 
 
 def test_view_segments_are_valid_and_cover_the_lv():

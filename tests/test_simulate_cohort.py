@@ -8,9 +8,9 @@ import pytest
 import yaml
 from conftest import REPO
 
-from echocmr.segments import VIEW_SEGMENTS, segment_columns
 from echocmr.simulate import cohort as sc
 from echocmr.simulate.settings import DEFAULTS, SimSettings, SimSettingsError
+from echocmr.vocab.segments import VIEW_SEGMENTS, segment_columns
 
 WM, LGE = segment_columns("wm"), segment_columns("lge")
 

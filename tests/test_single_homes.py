@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from echocmr.deliverables import deliverables
-from echocmr.model.tasks import BINARY_TASKS, CONTINUOUS_TASKS, MAPPING_BINARY_TASKS
-from echocmr.qc import QC_COLUMNS
-from echocmr.views.vocab import ANALYSIS_VIEWS
+from echocmr.vocab.qc import QC_COLUMNS
+from echocmr.vocab.tasks import BINARY_TASKS, CONTINUOUS_TASKS, MAPPING_BINARY_TASKS
+from echocmr.vocab.views import ANALYSIS_VIEWS
 
 REPO = Path(__file__).resolve().parents[1]
 SOURCES = [*sorted((REPO / "src").rglob("*.py")), *sorted((REPO / "workflow").rglob("*.smk")),
@@ -26,12 +26,12 @@ VIEW_COMPANIONS = {"fused", "baseline", "global", "OTHER"}
 
 # fact -> (home, does a literal's set of strings restate it?)
 FACTS = {
-    "analysis views": ("src/echocmr/views/vocab.py", lambda s: (
+    "analysis views": ("src/echocmr/vocab/views.py", lambda s: (
         set(ANALYSIS_VIEWS) <= s <= set(ANALYSIS_VIEWS) | VIEW_COMPANIONS
         or {v.lower() for v in ANALYSIS_VIEWS} <= s)),
-    "task names": ("src/echocmr/model/tasks.py", lambda s: (
+    "task names": ("src/echocmr/vocab/tasks.py", lambda s: (
         set(BINARY_TASKS) <= s or set(CONTINUOUS_TASKS) <= s or set(MAPPING_BINARY_TASKS) <= s)),
-    "QC columns": ("src/echocmr/qc.py", lambda s: set(QC_COLUMNS) <= s),
+    "QC columns": ("src/echocmr/vocab/qc.py", lambda s: set(QC_COLUMNS) <= s),
     "deliverables": ("src/echocmr/deliverables.py", lambda s: len(
         s & set(deliverables(trains_models=True))) >= 2),
 }
@@ -92,8 +92,8 @@ def test_simulator_lists_of_other_views_are_not_the_analysis_views():
 def test_dicts_keyed_by_view_have_exactly_the_analysis_views():
     from echocmr.cohort import table1
     from echocmr.report import style, tables
-    from echocmr.segments import VIEW_SEGMENTS
     from echocmr.simulate.settings import DEFAULTS
+    from echocmr.vocab.segments import VIEW_SEGMENTS
 
     views = set(ANALYSIS_VIEWS)
     assert set(VIEW_SEGMENTS) == views

@@ -8,7 +8,7 @@ import pandas as pd
 
 from echocmr.report.calibration import panel_text, reliability_figure
 from echocmr.stats.calibration import COLUMNS, calibration_row, calibration_table
-from echocmr.stats.reasons import NO_TEST_STUDY
+from echocmr.vocab.reasons import NO_TEST_STUDY
 
 
 def _frame(y, p):

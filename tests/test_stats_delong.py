@@ -11,7 +11,7 @@ from sklearn.metrics import roc_auc_score
 
 from echocmr.stats.delong import auc_covariance, delong_test
 from echocmr.stats.evaluate import DELONG_COLUMNS, delong_table, paired_comparison
-from echocmr.stats.reasons import NO_SHARED_STUDY, NO_TEST_STUDY, too_few_patients
+from echocmr.vocab.reasons import NO_SHARED_STUDY, NO_TEST_STUDY, too_few_patients
 
 
 def test_hand_worked_example():

@@ -16,7 +16,7 @@ from echocmr.stats.operating import (
     operating_row,
     youden_threshold,
 )
-from echocmr.stats.reasons import NO_BUNDLE_THRESHOLD, NO_TEST_STUDY
+from echocmr.vocab.reasons import NO_BUNDLE_THRESHOLD, NO_TEST_STUDY
 
 
 def test_youden_threshold_halfway_below_the_best_cut():

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from echocmr.ingest.store import StoreWriter, VideoStore
+from echocmr.media.store import StoreWriter, VideoStore
 
 
 def test_store_round_trips_frames_across_shards(tmp_path):

@@ -1,4 +1,4 @@
-"""libjpeg-turbo through ctypes (echocmr.ingest.turbojpeg): frame decoding equals Pillow's."""
+"""libjpeg-turbo through ctypes (echocmr.media.turbojpeg): frame decoding equals Pillow's."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from conftest import pydicom_testdata, require_turbojpeg
 from PIL import Image
 from pydicom.encaps import generate_frames
 
-from echocmr.ingest import deid_pixels as dp
-from echocmr.ingest import turbojpeg as turbo
+from echocmr.media import decode
+from echocmr.media import turbojpeg as turbo
 
 require_turbojpeg(module_level=True)
 
@@ -78,4 +78,4 @@ def test_damaged_or_cmyk_jpegs_are_refused_and_the_frame_reader_falls_back_to_pi
     with pytest.raises(ValueError, match="CMYK"):
         turbo.decode(cmyk.getvalue())
     # the de-identification reader hands such frames to Pillow, which converts CMYK to RGB
-    assert dp.decode_jpeg_frame(cmyk.getvalue()).shape == (16, 16, 3)
+    assert decode.decode_jpeg(cmyk.getvalue()).shape == (16, 16, 3)

@@ -15,8 +15,8 @@ import torch
 from pydicom.data import get_testdata_file
 from test_views_helpers import build_store
 
-from echocmr.ingest import decode
-from echocmr.ingest.store import StoreWriter, VideoStore
+from echocmr.media import decode
+from echocmr.media.store import StoreWriter, VideoStore
 from echocmr.views import stage
 from echocmr.views.decide import decide_views
 from echocmr.views.model import save_checkpoint

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from echocmr.ingest.store import StoreWriter
+from echocmr.media.store import StoreWriter
 from echocmr.views import stage
 from echocmr.views.pretrained import (
     ECHOPRIME_CLASSES,

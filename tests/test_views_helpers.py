@@ -11,8 +11,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from echocmr.ingest.store import StoreWriter
 from echocmr.keys import pseudonym
+from echocmr.media.store import StoreWriter
 
 SIZE = 112
 VIEWS = ["A4C", "A2C", "PLAX", "OTHER"]

@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 
 from echocmr.keys import SYNTHETIC_DEMO_SECRET, pseudonym
-from echocmr.views.decide import decide_views, qc_rows
+from echocmr.views.decide import decide_views, views_qc
 from echocmr.views.frames import frame_indices, to_model_input
 from echocmr.views.labels import LabelTableError, label_probabilities, read_label_table
 from echocmr.views.metrics import comparable, metrics_table, truth_reference
-from echocmr.views.vocab import normalise_view
+from echocmr.vocab.views import normalise_view
 
 
 def _probs(rows):
@@ -43,7 +43,7 @@ def test_low_confidence_and_other_view_are_excluded_with_reasons():
     assert list(got["status"]) == ["kept", "excluded", "excluded", "kept"]
     assert list(got["reason"]) == ["", "low confidence", "other view", ""]
     assert got.loc["V2", "confidence"] == pytest.approx(0.40)
-    qc = qc_rows(views)
+    qc = views_qc(views)
     assert set(qc["step"]) == {"viewed"}
     assert (qc["n_in"] - qc["n_excluded"].sum() == qc["n_out"]).all()
     assert dict(zip(qc["reason"], qc["n_excluded"], strict=True)) == {
@@ -52,7 +52,7 @@ def test_low_confidence_and_other_view_are_excluded_with_reasons():
 
 def test_qc_without_exclusions_has_one_empty_row():
     views = decide_views(_probs([("V1", 1.0, 0.0, 0.0, 0.0)]), threshold=0.5)
-    qc = qc_rows(views)
+    qc = views_qc(views)
     assert len(qc) == 1 and qc.loc[0, "reason"] == "" and qc.loc[0, "n_excluded"] == 0
 
 

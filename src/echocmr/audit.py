@@ -569,7 +569,7 @@ def run_audit(smk) -> None:
     from echocmr.audit_pixels import scan_pixels
     from echocmr.ingest.paths import other_layouts
     from echocmr.ingest.settings import secret_from
-    from echocmr.ocr import require_tesseract
+    from echocmr.media.ocr import require_tesseract
     from echocmr.secret import private_dir_of
 
     with script_logging(smk) as log:

@@ -14,12 +14,12 @@ minimum over a few dozen frames already separates it from static strokes. The bo
 300-frame cine at the cost of a 64-frame one (JPEG frames that are not sampled are not decoded).
 The cheap detector (`text_candidates`) then finds static, high-contrast, glyph-shaped lines.
 
-OCR (`echocmr.ocr`, one Tesseract call per cine): every cine with candidates has its candidate
+OCR (`echocmr.media.ocr`, one Tesseract call per cine): every cine with candidates has its candidate
 boxes read as one montage; a seeded random share (`ocr_sample`) of the other cines has its whole
 static image read, as a check on what the detector misses. The choice is a keyed hash of the
 config seed and the file name, so reruns read the same cines.
 
-Every DICOM is also read by the learned reader (`echocmr.scene_text`, PP-OCRv4 detection and
+Every DICOM is also read by the learned reader (`echocmr.media.scene_text`, PP-OCRv4 detection and
 recognition) on `scene_text.LEARNED_FRAMES` frames spread over the cine, whatever the stroke
 detector found: it does not share the blind spots of the stroke rules that de-identification
 used (text on part of a cine, letters broken up by JPEG). Videos and frame stores are crops of
@@ -48,7 +48,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from echocmr import ocr, scene_text
 from echocmr.audit import (
     PATIENT_KEY,
     Catalogue,
@@ -58,8 +57,8 @@ from echocmr.audit import (
     _redacted_rel,
     normalise,
 )
-from echocmr.ingest import decode
 from echocmr.ingest.burned_text import TEXT_SCAN_FRAMES, TemporalStats, text_candidates
+from echocmr.media import decode, ocr, scene_text
 
 log = logging.getLogger(__name__)
 
@@ -325,17 +324,11 @@ class Source:
 
 
 def spread_indices(n_frames: int, limit: int = MAX_FRAMES) -> list[int] | None:
-    """Evenly spread frame indices (first and last included); None = all frames."""
+    """Evenly spread frame indices (first and last included, `media.decode`); None = all
+    frames (also when a video does not say how many it has)."""
     if n_frames <= limit:
         return None
-    return sorted({int(round(i)) for i in np.linspace(0, n_frames - 1, limit)})
-
-
-def learned_indices(n_frames: int) -> list[int]:
-    """The frames the learned reader reads: LEARNED_FRAMES evenly spread, first and last
-    included (as de-identification)."""
-    k = min(scene_text.LEARNED_FRAMES, n_frames)
-    return sorted({int(i) for i in np.linspace(0, n_frames - 1, k).round()})
+    return decode.spread_indices(n_frames, limit)
 
 
 def dicom_frames(path: Path) -> tuple[str | None, Iterator[np.ndarray], list[np.ndarray]] | None:
@@ -352,7 +345,8 @@ def dicom_frames(path: Path) -> tuple[str | None, Iterator[np.ndarray], list[np.
             return None
     found = PATIENT_KEY.fullmatch(str(cine.ds.get("PatientID", "") or ""))
     spread = spread_indices(cine.n_frames)
-    learned = set(learned_indices(cine.n_frames))
+    # the frames de-identification gave the learned reader: the same sampler, the same count
+    learned = set(decode.spread_indices(cine.n_frames, scene_text.LEARNED_FRAMES))
     wanted = None if spread is None else sorted(set(spread) | learned)
     for_learned: list[np.ndarray] = []
 

@@ -7,10 +7,10 @@ from echocmr.ingest.smk import IngestPaths  # noqa: E402
 from echocmr.cohort.smk import CohortPaths  # noqa: E402
 from echocmr.model.smk import ModelPaths, bundle_card  # noqa: E402
 from echocmr.model.scope import Scope  # noqa: E402
-from echocmr.model import tasks as model_tasks  # noqa: E402
+from echocmr.vocab import tasks as model_tasks  # noqa: E402
 from echocmr.report.smk import ReportPaths  # noqa: E402
 from echocmr.views.smk import ViewsPaths  # noqa: E402
-from echocmr.views.vocab import ANALYSIS_VIEWS  # noqa: E402
+from echocmr.vocab.views import ANALYSIS_VIEWS  # noqa: E402
 
 check_config(config)
 # Every rule's `code` param: its script and the echocmr modules it imports, so that a library
@@ -31,7 +31,7 @@ VIEWS_PATHS = ViewsPaths(config)
 COHORT_PATHS = CohortPaths(workflow.basedir)
 MODEL_PATHS = ModelPaths(config, BUNDLE)
 REPORT_PATHS = ReportPaths(SCOPE)
-# Lists of the library's homes (echocmr.views.vocab, echocmr.model.tasks): params keep their
+# Lists of the library's homes (echocmr.vocab.views, echocmr.vocab.tasks): params keep their
 # list form, so Snakemake's params rerun trigger sees no change.
 VIEWS = list(ANALYSIS_VIEWS)
 BINARY_TASKS = list(model_tasks.BINARY_TASKS)

@@ -24,5 +24,5 @@ def check_cohort_config(config: dict) -> None:
                 any(not 1 <= s <= 17 for s in segments):
             raise ConfigError(
                 f"cohort.segments.{view}={segments}: list distinct AHA segment numbers 1-17 "
-                "(see echocmr.segments.VIEW_SEGMENTS for the standard mapping)"
+                "(see echocmr.vocab.segments.VIEW_SEGMENTS for the standard mapping)"
             )

@@ -1,8 +1,8 @@
 """Per-view and global CMR labels of each paired echo study (docs/ARCHITECTURE.md, labels.csv).
 
 - wma_<view>: any segment the view shows (config `cohort.segments`, default
-  `echocmr.segments.VIEW_SEGMENTS`) graded hypokinetic, akinetic or dyskinetic; wma_global: any of
-  the 17 segments. lge_<view> / lge_global: any of those segments with LGE = 1.
+  `echocmr.vocab.segments.VIEW_SEGMENTS`) graded hypokinetic, akinetic or dyskinetic;
+  wma_global: any of the 17 segments. lge_<view> / lge_global: any of those segments with LGE = 1.
 - Segment missingness (`cohort.segment_missing`):
   `strict` (default): positive as soon as one graded segment of the set is abnormal; negative only
   when EVERY segment of the set is graded and normal; otherwise missing (an ungraded segment
@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from echocmr.model.tasks import CONTINUOUS_TASKS, VIEW_SPECIFIC
-from echocmr.segments import VIEW_SEGMENTS
-from echocmr.views.vocab import ANALYSIS_VIEWS
+from echocmr.vocab.segments import VIEW_SEGMENTS
+from echocmr.vocab.tasks import CONTINUOUS_TASKS, VIEW_SPECIFIC
+from echocmr.vocab.views import ANALYSIS_VIEWS
 
 ABNORMAL_WALL_MOTION = {"hypokinetic", "akinetic", "dyskinetic"}
 KEY_COLUMNS = ["study_key", "patient_key", "interval_days"]

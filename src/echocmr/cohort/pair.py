@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from echocmr.qc import qc_rows
-from echocmr.views.vocab import ANALYSIS_VIEWS
+from echocmr.vocab.qc import qc_rows
+from echocmr.vocab.views import ANALYSIS_VIEWS
 
 PAIR_COLUMNS = ["study_key", "patient_key", "cmr_key", "echo_date", "cmr_date", "interval_days"]
 REASON_NO_DATE = "echo study date missing"

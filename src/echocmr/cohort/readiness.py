@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from echocmr.logutil import script_logging
-from echocmr.model.tasks import TASKS, VIEWS, global_column, is_binary, label_column
+from echocmr.vocab.tasks import TASKS, VIEWS, global_column, is_binary, label_column
 
 log = logging.getLogger("echocmr.cohort")
 FUSED = "fused"

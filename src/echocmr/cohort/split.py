@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from echocmr.cohort.labels import has_any_label
-from echocmr.qc import qc_rows
+from echocmr.vocab.qc import qc_rows
 
 SPLITS = ("train", "val", "test")
 SPLIT_METHODS = ("patient_stratified", "random")

@@ -17,7 +17,7 @@ from echocmr.cohort import split as split_mod
 from echocmr.cohort import table1 as table1_mod
 from echocmr.cohort.validate import validate_files
 from echocmr.logutil import script_logging
-from echocmr.segments import VIEW_SEGMENTS
+from echocmr.vocab.segments import VIEW_SEGMENTS
 
 log = logging.getLogger("echocmr.cohort")
 TABLES = ("cmr_reports", "clinical", "echo_reports")

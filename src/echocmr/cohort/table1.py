@@ -20,7 +20,7 @@ import pandas as pd
 
 from echocmr.cohort.accession import study_echo_lvef
 from echocmr.cohort.labels import MAPPING_LABELS, cmr_labels
-from echocmr.views.vocab import ANALYSIS_VIEWS
+from echocmr.vocab.views import ANALYSIS_VIEWS
 
 TABLE1_COLUMNS = [
     "key", "characteristic", "value", "statistic", "estimate", "sd", "q1", "q3", "n", "N", "unit",

@@ -3,7 +3,8 @@
 Used twice: by de-identification, to find text left inside the kept area after the header and
 pixel masks (sonographer annotations, a banner inside a region that covers the whole screen), and
 by the pixel audit, to find residue in the de-identified output. Detection is cheap (a few
-morphological operations on two images per cine); OCR (`echocmr.ocr`) then confirms candidates.
+morphological operations on two images per cine); OCR (`echocmr.media.ocr`) then confirms
+candidates.
 
 Over a cine, each pixel's minimum `lo` and maximum `hi` luminance are kept. Light text is bright
 in every frame, so it stays bright in `lo` while speckle, which moves, does not; dark text on a
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from echocmr.ingest.regions import luminance
+from echocmr.media.regions import luminance
 
 # A stroke must stand this many grey levels above (below) its surroundings, in every frame.
 CONTRAST = 50

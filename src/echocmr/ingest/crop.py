@@ -29,9 +29,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from echocmr.ingest import decode, reasons
+from echocmr.ingest import reasons
 from echocmr.ingest.crop_mask import CropMask, choose_mask, pixel_box
-from echocmr.ingest.regions import FanMaskAccumulator, linear_transducer, tissue_regions
+from echocmr.media import decode
+from echocmr.media.regions import FanMaskAccumulator, linear_transducer, tissue_regions
 
 INTERPOLATIONS = {
     "cubic": cv2.INTER_CUBIC,
@@ -179,12 +180,6 @@ def _pad_to_aspect(crop: np.ndarray, aspect: float) -> np.ndarray:
     return out
 
 
-def sample_indices(n_frames: int, n_samples: int) -> list[int]:
-    """Evenly spaced frame indices including the first and the last."""
-    n = max(1, min(n_frames, n_samples))
-    return sorted({int(round(i)) for i in np.linspace(0, n_frames - 1, n)})
-
-
 def _pick_region_box(cine: decode.Cine) -> tuple[int, int, int, int] | None:
     regions = tissue_regions(cine.ds)
     if not regions:
@@ -219,7 +214,7 @@ def plan_crop(cine: decode.Cine, fps: float | None, cfg: CropConfig) -> CropPlan
         fps = decode.frame_rate(cine.ds) or cfg.default_fps
         if fps is None:
             raise CropExcluded(REASON_NO_FPS)
-    samples = sample_indices(cine.n_frames, cfg.colour_sample_frames)
+    samples = decode.spread_indices(cine.n_frames, cfg.colour_sample_frames)
     sampled = list(decode.iter_frames(cine, samples, chroma=cine.may_have_colour))
     if not sampled:
         raise CropExcluded(REASON_NO_FRAMES)

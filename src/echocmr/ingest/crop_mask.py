@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from echocmr.ingest.regions import FanMaskAccumulator, bounding_box
+from echocmr.media.regions import FanMaskAccumulator, bounding_box
 
 MASK_KINDS = ("fan", "rectangle", "static", "box")
 # The moving fan must cover at least this share of the bright sector to be the sector; less is a

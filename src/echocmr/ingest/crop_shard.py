@@ -14,12 +14,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from echocmr.ingest import decode, reasons
-from echocmr.ingest.avi import AviWriter, tee_to_avi
+from echocmr.ingest import reasons
 from echocmr.ingest.crop import REASON_MISSING, REASON_NO_FRAMES, CropConfig, CropExcluded, crop_one
-from echocmr.ingest.store import StoreWriter
 from echocmr.logutil import script_logging, terminal_progress
-from echocmr.qc import QC_COLUMNS
+from echocmr.media import decode
+from echocmr.media.avi import AviWriter, tee_to_avi
+from echocmr.media.store import StoreWriter
+from echocmr.vocab.qc import QC_COLUMNS
 
 log = logging.getLogger("echocmr.crop")
 

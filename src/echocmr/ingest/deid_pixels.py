@@ -30,19 +30,17 @@ import numpy as np
 import pydicom
 from PIL import Image
 from pydicom.dataset import Dataset
-from pydicom.encaps import generate_frames
 from pydicom.pixels.encoders import RLELosslessEncoder
 from pydicom.uid import ExplicitVRLittleEndian, JPEGBaseline8Bit, RLELossless
 
-from echocmr import keys, scene_text
+from echocmr import keys
 from echocmr.ingest import burned_text as bt
 from echocmr.ingest import reasons as R
-from echocmr.ingest import regions as reg
-from echocmr.ingest import turbojpeg as turbo
 from echocmr.ingest.deid_header import deidentify_header, file_meta_for
-from echocmr.ingest.inventory import n_frames_of
 from echocmr.ingest.jpeg_blank import blank_jpeg_frame
 from echocmr.ingest.keep_area import KeepArea, header_mask, keep_area
+from echocmr.media import decode, scene_text
+from echocmr.media import regions as reg
 
 log = logging.getLogger(__name__)
 
@@ -99,50 +97,21 @@ def plan_pixels(ds: Dataset) -> PixelPlan:
                      0 if colour else int(ds.get("PixelRepresentation", 0)), palette, was_lossy)
 
 
-def _to_8bit_rgb(arr: np.ndarray) -> np.ndarray:
-    """Palette LUT output is 8 or 16 bits per channel; the cleaned image is 8-bit RGB."""
-    if arr.dtype != np.uint8:
-        arr = (arr >> 8) if arr.max(initial=0) > 255 else arr
-        arr = arr.astype(np.uint8)
-    return arr
-
-
-def iter_source_frames(ds: Dataset, path: Path, plan: PixelPlan) -> Iterator[np.ndarray]:
-    """Decoded frames, one at a time: grey (H, W) or RGB (H, W, 3).
-
-    A decoder failure becomes PixelError('undecodable_encoding'); the message carries the
-    exception type only (decoder messages can quote header values).
-    """
+def _pixel_errors(frames: Iterator) -> Iterator:
+    """The frames of `frames`; a decoder failure becomes PixelError('undecodable_encoding'),
+    whose message carries the exception type only (decoder messages can quote header values)."""
     try:
-        yield from _decode_frames(ds, path, plan)
+        yield from frames
     except PixelError:
         raise
     except Exception as exc:  # noqa: BLE001 - corrupt codestream, missing plugin, short data
         raise PixelError("undecodable_encoding", type(exc).__name__) from None
 
 
-def decode_jpeg_frame(fragment: bytes) -> np.ndarray:
-    """One JPEG Baseline frame: grey (H, W) or RGB (H, W, 3); libjpeg-turbo straight into an
-    array where it loads and reads the frame cleanly, else Pillow (same pixels)."""
-    if turbo.available():
-        try:
-            return turbo.decode(fragment)
-        except ValueError:
-            pass  # Pillow decides: it reads some damaged frames, or raises
-    with Image.open(io.BytesIO(fragment)) as img:
-        return np.asarray(img if img.mode in ("L", "RGB") else img.convert("RGB"))
-
-
-def _decode_frames(ds: Dataset, path: Path, plan: PixelPlan) -> Iterator[np.ndarray]:
-    n = n_frames_of(ds)
-    if plan.reader == "pillow_jpeg":
-        for fragment in generate_frames(ds.PixelData, number_of_frames=n):
-            yield decode_jpeg_frame(fragment)
-        return
-    for arr in pydicom.pixels.iter_pixels(path):  # YBR -> RGB, J2K colour transforms undone
-        if plan.palette:
-            arr = _to_8bit_rgb(pydicom.pixels.apply_color_lut(arr, ds))
-        yield arr
+def iter_source_frames(ds: Dataset, path: Path, plan: PixelPlan) -> Iterator[np.ndarray]:
+    """Decoded frames, one at a time: grey (H, W) or RGB (H, W, 3) (`media.decode`)."""
+    return _pixel_errors(decode.native_frames(ds, path, plan.reader == "pillow_jpeg",
+                                              plan.palette))
 
 
 # Frames read by the first pass: text is static and the sector moves, so a spread sample of
@@ -150,38 +119,26 @@ def _decode_frames(ds: Dataset, path: Path, plan: PixelPlan) -> Iterator[np.ndar
 SCAN_FRAMES = bt.TEXT_SCAN_FRAMES
 
 
-def sample_indices(n_frames: int, k: int = SCAN_FRAMES) -> set[int]:
-    return set(np.linspace(0, n_frames - 1, min(k, n_frames)).round().astype(int).tolist())
-
-
 def indexed_frames(ds: Dataset, path: Path, plan: PixelPlan, wanted: set[int]):
     """(index, decoded frame) of the frames in `wanted` (JPEG: only those fragments are
     decoded)."""
-    if plan.reader == "pillow_jpeg":
-        try:
-            for i, fragment in enumerate(generate_frames(ds.PixelData,
-                                                         number_of_frames=n_frames_of(ds))):
-                if i in wanted:
-                    yield i, decode_jpeg_frame(fragment)
-        except Exception as exc:  # noqa: BLE001 - corrupt codestream
-            raise PixelError("undecodable_encoding", type(exc).__name__) from None
-        return
-    for i, frame in enumerate(iter_source_frames(ds, path, plan)):
-        if i in wanted:
-            yield i, frame
+    return _pixel_errors(decode.indexed_native_frames(
+        ds, path, plan.reader == "pillow_jpeg", plan.palette, wanted))
 
 
 def sample_frames(ds: Dataset, path: Path, plan: PixelPlan, k: int = SCAN_FRAMES):
     """Up to k decoded frames spread over the cine (JPEG: only those fragments are decoded)."""
-    for _, frame in indexed_frames(ds, path, plan, sample_indices(n_frames_of(ds), k)):
+    wanted = set(decode.spread_indices(decode.n_frames_of(ds), k))
+    for _, frame in indexed_frames(ds, path, plan, wanted):
         yield frame
 
 
 def keep_mask(ds: Dataset, path: Path, plan: PixelPlan, threads: int = 1) -> KeepArea:
     """Pixels to keep (see keep_area): one pass over a sample of the frames, which also
     collects the frames the learned text detector reads."""
-    n = n_frames_of(ds)
-    scan, learned = sample_indices(n), sample_indices(n, scene_text.LEARNED_FRAMES)
+    n = decode.n_frames_of(ds)
+    scan = set(decode.spread_indices(n, SCAN_FRAMES))
+    learned = set(decode.spread_indices(n, scene_text.LEARNED_FRAMES))
     acc = reg.FanMaskAccumulator()
     frames = []
     for i, frame in indexed_frames(ds, path, plan, scan | learned):
@@ -220,13 +177,13 @@ def lossless_jpeg_frames(ds: Dataset, mask: np.ndarray, quality: int) -> Iterato
     12-bit, RGB-coded) is decoded, cleaned and re-encoded instead, and the log says so."""
     keep = {2: mask.astype(np.uint8), 3: mask.astype(np.uint8)[..., None]}
     fallback = 0
-    for fragment in generate_frames(ds.PixelData, number_of_frames=n_frames_of(ds)):
+    for fragment in decode.jpeg_fragments(ds):
         try:
             yield blank_jpeg_frame(fragment, mask)[0]
             continue
         except ValueError:
             fallback += 1
-        frame = decode_jpeg_frame(fragment)
+        frame = decode.decode_jpeg(fragment)
         buf = io.BytesIO()
         Image.fromarray(frame * keep[frame.ndim]).save(buf, "JPEG", quality=quality,
                                                         subsampling=1, optimize=False)
@@ -357,7 +314,7 @@ def deidentify_file(src_path: str | Path, dest: str | Path, secret: str,
     if not str(ds.get("PatientID", "") or "").strip():
         raise PixelError("missing_identifiers", "no PatientID to key the patient")
     plan = plan_pixels(ds)
-    n = n_frames_of(ds)
+    n = decode.n_frames_of(ds)
     area = keep_mask(ds, src_path, plan)
     if not area.mask.any():
         raise PixelError(R.NO_TISSUE_REGION)

@@ -19,7 +19,7 @@ from echocmr.ingest import reasons as R
 from echocmr.ingest.deid_pixels import PixelError, deidentify_file
 from echocmr.ingest.inventory import included_files
 from echocmr.logutil import script_logging, terminal_progress
-from echocmr.qc import QC_COLUMNS
+from echocmr.vocab.qc import qc_rows
 
 log = logging.getLogger(__name__)
 
@@ -81,17 +81,10 @@ def deidentify_shard(dicom_dir: str | Path, manifest: pd.DataFrame, shard: int,
     return table
 
 
-def qc_rows(table: pd.DataFrame) -> pd.DataFrame:
-    n_in = len(table)
-    n_out = int((table["status"] == R.INCLUDED).sum())
-    counts = table.loc[table["status"] == R.EXCLUDED, "reason"].value_counts().sort_index()
-    if counts.empty:
-        rows = [dict(step=QC_STEP, unit=QC_UNIT, n_in=n_in, n_out=n_out, reason="",
-                     n_excluded=0)]
-    else:
-        rows = [dict(step=QC_STEP, unit=QC_UNIT, n_in=n_in, n_out=n_out, reason=r,
-                     n_excluded=int(k)) for r, k in counts.items()]
-    return pd.DataFrame(rows, columns=QC_COLUMNS)
+def deid_qc(table: pd.DataFrame) -> pd.DataFrame:
+    """The QC rows of one shard: every video in, the included ones out."""
+    excluded = table.loc[table["status"] == R.EXCLUDED, "reason"]
+    return qc_rows(QC_STEP, QC_UNIT, len(table), excluded)
 
 
 
@@ -106,4 +99,4 @@ def run_deidentify(smk) -> None:
         table = deidentify_shard(smk.input.dicom, manifest, int(smk.wildcards.shard),
                                  smk.output.dir, deid_settings(smk.params.ingest, secret))
         table.to_csv(smk.output.table, index=False)
-        qc_rows(table).to_csv(smk.output.qc, index=False)
+        deid_qc(table).to_csv(smk.output.qc, index=False)

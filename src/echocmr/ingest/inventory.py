@@ -26,11 +26,12 @@ from pydicom.uid import UID
 
 from echocmr import keys
 from echocmr.ingest import reasons as R
-from echocmr.ingest import regions as reg
 from echocmr.ingest.normalise import age_years, identifier, identifier_values, parse_date
 from echocmr.logutil import script_logging, terminal_progress
-from echocmr.qc import QC_COLUMNS
+from echocmr.media import regions as reg
+from echocmr.media.decode import n_frames_of
 from echocmr.study_period import StudyPeriod
+from echocmr.vocab.qc import qc_rows
 
 log = logging.getLogger(__name__)
 
@@ -120,13 +121,6 @@ def header_age(ds) -> int | str:
     the cohort stage can apply cohort.min_age without any date of birth; '' when unknown."""
     age = age_years(ds.get("PatientAge"), ds.get("PatientBirthDate"), raw_study_date(ds))
     return "" if age is None else age
-
-
-def n_frames_of(ds) -> int:
-    try:
-        return max(1, int(ds.get("NumberOfFrames") or 1))
-    except (TypeError, ValueError):
-        return 1
 
 
 def frame_bytes_of(ds) -> int:
@@ -428,25 +422,20 @@ def mark_identity_conflicts(rows: list[dict]) -> None:
                 len(conflicting), R.IDENTITY_CONFLICT)
 
 
-def qc_rows(manifest: pd.DataFrame, unit: str = "files", period: bool = False) -> pd.DataFrame:
+def inventory_qc(manifest: pd.DataFrame, unit: str = "files", period: bool = False
+                 ) -> pd.DataFrame:
     """QC accounting for steps found -> readable -> [in study period] -> ultrasound cines
     (n_in - excluded = n_out). The period step only when cohort.period is set (`period`)."""
-    reasons = manifest.loc[manifest["status"] == R.EXCLUDED, "reason"].value_counts()
-    out, n = [], len(manifest)
-    out.append(dict(step="found", unit=unit, n_in=n, n_out=n, reason="", n_excluded=0))
-    steps = [("readable", R.READABLE_REASONS),
+    excluded = manifest.loc[manifest["status"] == R.EXCLUDED, "reason"]
+    steps = [("found", ()), ("readable", R.READABLE_REASONS),
              *([("in study period", R.PERIOD_REASONS)] if period else []),
              ("ultrasound cines", R.CINE_REASONS)]
+    tables, n = [], len(manifest)
     for step, vocabulary in steps:
-        dropped = {r: int(reasons.get(r, 0)) for r in vocabulary if reasons.get(r, 0)}
-        n_out = n - sum(dropped.values())
-        if dropped:
-            out += [dict(step=step, unit=unit, n_in=n, n_out=n_out, reason=r, n_excluded=k)
-                    for r, k in dropped.items()]
-        else:
-            out.append(dict(step=step, unit=unit, n_in=n, n_out=n_out, reason="", n_excluded=0))
-        n = n_out
-    return pd.DataFrame(out, columns=QC_COLUMNS)
+        rows = qc_rows(step, unit, n, excluded[excluded.isin(vocabulary)], order=vocabulary)
+        tables.append(rows)
+        n = int(rows["n_out"].iloc[0])
+    return pd.concat(tables, ignore_index=True)
 
 
 def included_files(root: str | Path, manifest: pd.DataFrame, secret: str,
@@ -475,7 +464,7 @@ def run_inventory(smk) -> None:
                                   processes=max(1, int(smk.threads)))
         Path(smk.output.manifest).parent.mkdir(parents=True, exist_ok=True)
         manifest.to_csv(smk.output.manifest, index=False)
-        qc_rows(manifest, period=settings.period is not None).to_csv(smk.output.qc,
+        inventory_qc(manifest, period=settings.period is not None).to_csv(smk.output.qc,
                                                                      index=False)
         log.info("manifest: %d rows", len(manifest))
         record_run_secret(smk, secret)

@@ -70,7 +70,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from echocmr.ingest import turbojpeg as turbo
+from echocmr.media import turbojpeg as turbo
 
 # Margins below black tried for a recoded block's outside pixels. Coarser than 0, 1, 2, 4, ...
 # (35% faster; on 985 demo frames kept pixels of recoded blocks then change by 0.55 levels

@@ -12,7 +12,7 @@ region covering the whole screen, banner included. So the kept area is
    OCR). A line that passes on contrast alone ("drawn like console text") is blanked only when
    the learned detector sees text there too or OCR reads a word: bright tissue can be as
    static and as contrasted as console text,
-4. minus every box the learned text detector (`echocmr.scene_text`, PP-OCRv4) finds inside it
+4. minus every box the learned text detector (`echocmr.media.scene_text`, PP-OCRv4) finds inside it
    on frames spread over the cine, whether static or not, unless a blanked line of step 3
    already covers the text it marked (its boxes are looser than the stroke lines').
 
@@ -33,9 +33,9 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from echocmr import ocr, scene_text
 from echocmr.ingest import burned_text as bt
-from echocmr.ingest import regions as reg
+from echocmr.media import ocr, scene_text
+from echocmr.media import regions as reg
 
 # Blanking text must not take more than this share of the tissue area (the text's own boxes
 # included: sonographers' labels and measurements can cover a sixth of a small sector); beyond

@@ -18,7 +18,7 @@ from sklearn.preprocessing import StandardScaler
 
 from echocmr.cohort.accession import study_echo_lvef
 from echocmr.model.tables import read_split, with_split
-from echocmr.model.tasks import global_column, is_binary
+from echocmr.vocab.tasks import global_column, is_binary
 
 log = logging.getLogger(__name__)
 FEATURES = ["echo_lvef_pct", "age_years", "sex_male"]

@@ -34,8 +34,8 @@ import pandas as pd
 import echocmr
 from echocmr.logutil import script_logging
 from echocmr.model.card import CARD, FORMAT, BundleError, load_card, model_entry, sha256  # noqa: F401
-from echocmr.model.tasks import BINARY_TASKS, CONTINUOUS_TASKS, TASKS, VIEWS, global_column
-from echocmr.views.vocab import VIEW_CLASSES
+from echocmr.vocab.tasks import BINARY_TASKS, CONTINUOUS_TASKS, TASKS, VIEWS, global_column
+from echocmr.vocab.views import VIEW_CLASSES
 
 # Settings of a trained model another site needs to rebuild it and feed it (not its optimiser).
 NET_KEYS = ("arch", "layers", "width", "frames", "period", "resolution")
@@ -269,7 +269,7 @@ def from_released(table_csv, outdir) -> dict:
     import torch
 
     from echocmr.cohort.labels import DEFAULT_THRESHOLDS
-    from echocmr.segments import VIEW_SEGMENTS
+    from echocmr.vocab.segments import VIEW_SEGMENTS
 
     table_csv = Path(table_csv)
     table = pd.read_csv(table_csv)

@@ -15,9 +15,9 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
-from echocmr.ingest.store import VideoStore
+from echocmr.media.store import VideoStore
 from echocmr.model.tables import read_split, with_split
-from echocmr.model.tasks import label_column
+from echocmr.vocab.tasks import label_column
 
 log = logging.getLogger(__name__)
 

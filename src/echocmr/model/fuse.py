@@ -26,15 +26,15 @@ import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
-from echocmr.model.fusion_methods import (  # noqa: F401 (method_counts: re-exported)
+from echocmr.model.tables import read_split, with_split
+from echocmr.stats.logistic import separable
+from echocmr.vocab.fusion import (  # noqa: F401 (method_counts: re-exported)
     BUNDLE_MEAN_METHOD,
     EXCLUDED_METHOD,
     MEAN_METHOD,
     method_counts,
 )
-from echocmr.model.tables import read_split, with_split
-from echocmr.model.tasks import VIEWS, global_column, is_binary
-from echocmr.stats.logistic import separable
+from echocmr.vocab.tasks import VIEWS, global_column, is_binary
 
 log = logging.getLogger(__name__)
 PATTERN_COLUMNS = ["task", "views", "n_val", "n_test", "method"]

@@ -18,8 +18,8 @@ from echocmr.model.data import ClipDataset, all_clip_starts, normalise
 from echocmr.model.device import Runtime, device_record, runtime_for
 from echocmr.model.loader import clip_loader
 from echocmr.model.nets import build_model
-from echocmr.model.tasks import is_binary
 from echocmr.model.train import is_trained
+from echocmr.vocab.tasks import is_binary
 
 log = logging.getLogger(__name__)
 STUDY_COLUMNS = ["study_key", "patient_key", "split", "y_true", "y_pred"]

@@ -1,15 +1,15 @@
 """Which models a run scores: every (view, task) and the baseline when it trains its models; in
 external mode only what the bundle holds (a released-weights bundle has WMA and scar models and
 no baseline). The rules schedule predict, fuse and baseline jobs from this, and the statistics
-write the rest as rows that say why they are n/a (`echocmr.stats.reasons`), so Table 2, the
+write the rest as rows that say why they are n/a (`echocmr.vocab.reasons`), so Table 2, the
 figures, replication and the summary keep the paper's layout. No torch, no file reads."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from echocmr.model.tasks import BINARY_TASKS, TASKS, VIEWS
-from echocmr.stats.reasons import NO_BUNDLE_BASELINE, NOT_IN_BUNDLE
+from echocmr.vocab.reasons import NO_BUNDLE_BASELINE, NOT_IN_BUNDLE
+from echocmr.vocab.tasks import BINARY_TASKS, TASKS, VIEWS
 
 FUSED = "fused"
 BASELINE = "baseline"

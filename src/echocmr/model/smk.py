@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from echocmr.ingest.smk import IngestPaths
 from echocmr.model.scope import Scope
-from echocmr.model.tasks import BINARY_TASKS, TASKS, VIEWS
+from echocmr.vocab.tasks import BINARY_TASKS, TASKS, VIEWS
 
 # The `model` keys each network rule reads; the rest (fusion, bundle, threads) stay out of their
 # params, so that changing how views are fused, or a job's thread count, reruns no network.

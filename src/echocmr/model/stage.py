@@ -7,9 +7,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from echocmr.ingest.store import VideoStore
 from echocmr.logutil import script_logging
-from echocmr.model.tasks import model_tasks
+from echocmr.media.store import VideoStore
+from echocmr.vocab.tasks import model_tasks
 
 # Heavy imports live in the functions: fuse and baseline run in the `stats` env (no torch).
 

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from echocmr.ingest import paths as ingest_paths
-from echocmr.ingest.store import StoreWriter
-from echocmr.model.tasks import BINARY_TASKS, VIEW_SPECIFIC, VIEWS
+from echocmr.media.store import StoreWriter
+from echocmr.vocab.tasks import BINARY_TASKS, VIEW_SPECIFIC, VIEWS
 
 
 def beating_ring(n_frames: int, size: int, wma: bool, rng: np.random.Generator) -> np.ndarray:
@@ -95,7 +95,7 @@ def make_toy_dataset(root, n_patients: int = 40, n_frames: int = 40, size: int =
 
 def write_avi(path: Path, frames: np.ndarray, fps: float = 30.0) -> None:
     """The crop stage's own MJPEG AVI writer, so the benchmark decodes what a run writes."""
-    from echocmr.ingest.avi import AviWriter
+    from echocmr.media.avi import AviWriter
 
     writer = AviWriter(path, fps, *frames.shape[1:])
     for frame in frames:

@@ -44,7 +44,7 @@ from echocmr.model.device import (
 )
 from echocmr.model.loader import clip_loader, worker_count
 from echocmr.model.nets import build_model
-from echocmr.model.tasks import is_binary
+from echocmr.vocab.tasks import is_binary
 
 log = logging.getLogger(__name__)
 

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 
 from echocmr.logutil import script_logging
-from echocmr.model.tasks import CONTINUOUS_TASKS, MAPPING_BINARY_TASKS
 from echocmr.report import style
 from echocmr.stats.roc import roc_points
-from echocmr.views.vocab import ANALYSIS_VIEWS
+from echocmr.vocab.tasks import CONTINUOUS_TASKS, MAPPING_BINARY_TASKS
+from echocmr.vocab.views import ANALYSIS_VIEWS
 
 plt = style.plt
 

@@ -15,8 +15,8 @@ import textwrap
 import pandas as pd
 
 from echocmr.logutil import script_logging
-from echocmr.qc import QC_COLUMNS
 from echocmr.report import style
+from echocmr.vocab.qc import QC_COLUMNS
 
 plt = style.plt
 FLOW_COLUMNS = ["order", "stage", *QC_COLUMNS]

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from echocmr.model.scope import Scope
-from echocmr.model.tasks import (
+from echocmr.vocab.tasks import (
     BINARY_TASKS,
     CONTINUOUS_TASKS,
     MAPPING_BINARY_TASKS,

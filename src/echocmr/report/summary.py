@@ -23,12 +23,12 @@ import pandas as pd
 
 from echocmr.cohort.readiness import ESTIMABLE, MIN_TEST_PER_CLASS, read_or_empty
 from echocmr.logutil import script_logging
-from echocmr.model.tasks import VIEWS
 from echocmr.report.dropped_rows import COLUMNS as DROPPED_COLUMNS
 from echocmr.report.dropped_rows import TITLE as DROPPED_TITLE
 from echocmr.report.dropped_rows import dropped_counts, dropped_line, read_dropped
 from echocmr.report.style import fmt_ci
-from echocmr.stats.reasons import NO_BUNDLE_BASELINE, NOT_IN_BUNDLE, is_one_class
+from echocmr.vocab.reasons import NO_BUNDLE_BASELINE, NOT_IN_BUNDLE, is_one_class
+from echocmr.vocab.tasks import VIEWS
 
 COLUMNS = ["stage", "missing", "affected", "what_to_add"]
 EXTERNAL_SPLIT = ("External validation (model.mode: external): no train or val split by "

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 
 from echocmr.logutil import script_logging
-from echocmr.model.fusion_methods import BUNDLE_MEAN_METHOD, MEAN_METHOD, method_counts
-from echocmr.model.tasks import VIEW_SPECIFIC
 from echocmr.report.style import data_banner, fmt_ci
-from echocmr.views.vocab import ANALYSIS_VIEWS
+from echocmr.vocab.fusion import BUNDLE_MEAN_METHOD, MEAN_METHOD, method_counts
+from echocmr.vocab.tasks import VIEW_SPECIFIC
+from echocmr.vocab.views import ANALYSIS_VIEWS
 
 VIDEO_LABELS = {"A4C": "A4c view", "A2C": "A2c view", "PLAX": "PLAX view",
                 "fused": "Logistic regression using three views"}

@@ -4,7 +4,7 @@ Coordinates are normalised to the sector: the transducer sits at (0, 0), `y` is 
 is lateral, both in units of the sector radius. `render` maps them to pixels.
 
 The planted wall-motion effect lives here: every LV wall point belongs to one AHA segment of
-`echocmr.segments.VIEW_SEGMENTS[view]` and moves inward in systole by an amount set by that
+`echocmr.vocab.segments.VIEW_SEGMENTS[view]` and moves inward in systole by an amount set by that
 segment's CMR grade (normal full, hypokinetic reduced, akinetic none, dyskinetic outward), so
 a view's motion depends on exactly the segments it shows.
 """
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from echocmr.segments import VIEW_SEGMENTS
+from echocmr.vocab.segments import VIEW_SEGMENTS
 
 # Fraction of normal systolic inward motion per grade (before the configured strength).
 GRADE_MOTION = {"normal": 1.0, "hypokinetic": 0.4, "akinetic": 0.0, "dyskinetic": -0.35}

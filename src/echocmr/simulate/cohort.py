@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from echocmr.segments import VIEW_SEGMENTS, segment_columns
 from echocmr.simulate import identity
 from echocmr.simulate.quirks import ACCESSION_SEPARATOR, plant_quirks
 from echocmr.simulate.settings import ENCODINGS, LAYOUTS, SimSettings
+from echocmr.vocab.segments import VIEW_SEGMENTS, segment_columns
 
 RACES = ["American Indian", "Asian", "Black", "Caucasian", "Other"]
 RACE_P = np.array([8, 125, 207, 973, 140]) / 1453

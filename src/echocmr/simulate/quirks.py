@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from echocmr import keys
-from echocmr.segments import VIEW_SEGMENTS
+from echocmr.vocab.segments import VIEW_SEGMENTS
 
 QUIRKS = ("children", "multi_accession", "identity_conflict", "partial_grading",
           "placeholder_headers")

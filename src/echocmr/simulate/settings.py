@@ -10,7 +10,7 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-from echocmr.views.vocab import ANALYSIS_VIEWS as MAIN_VIEWS
+from echocmr.vocab.views import ANALYSIS_VIEWS as MAIN_VIEWS
 
 ENCODINGS = ("jpeg_ybr422", "rgb", "mono2", "rle")
 # Vendor screen layouts (docs/simulate.md "Screen layouts"); `classic` is the original one.

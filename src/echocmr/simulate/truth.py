@@ -11,12 +11,12 @@ from pathlib import Path
 import pandas as pd
 
 from echocmr import keys
-from echocmr.segments import VIEW_SEGMENTS
 from echocmr.simulate import identity, layouts
 from echocmr.simulate.cohort import Cohort, view_wma
 from echocmr.simulate.dicomio import TRANSFER_SYNTAX
 from echocmr.simulate.quirks import ACCESSION_SEPARATOR
-from echocmr.views.vocab import ANALYSIS_VIEWS
+from echocmr.vocab.segments import VIEW_SEGMENTS
+from echocmr.vocab.views import ANALYSIS_VIEWS
 
 
 def view_lge(row, view: str) -> int:

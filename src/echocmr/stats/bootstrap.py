@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from echocmr.stats import reasons
 from echocmr.stats.resample import Draws, chunk_rows
+from echocmr.vocab import reasons
 
 CI_LEVEL = 0.95
 MAX_SKIPPED_SHARE = 0.01  # the most resamples without a replicate a reported CI may rest on

@@ -19,9 +19,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from echocmr.stats import logistic, reasons, resample
+from echocmr.stats import logistic, resample
 from echocmr.stats.bootstrap import CI_LEVEL, ruled_ci
 from echocmr.stats.resample import chunk_rows
+from echocmr.vocab import reasons
 
 COLUMNS = ["source", "task", "unit", "n", "n_pos", "n_patients", "mean_predicted",
            "observed_rate", "intercept", "intercept_ci_low", "intercept_ci_high", "slope",

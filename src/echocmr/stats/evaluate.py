@@ -20,10 +20,11 @@ import numpy as np
 import pandas as pd
 
 from echocmr.logutil import script_logging
-from echocmr.stats import bootstrap, reasons, resample
+from echocmr.stats import bootstrap, resample
 from echocmr.stats.compare import compare
 from echocmr.stats.permutation import auroc_permutation_p
-from echocmr.stats.reasons import (
+from echocmr.vocab import reasons
+from echocmr.vocab.reasons import (
     NO_SHARED_STUDY,
     binary_shortfall,
     continuous_shortfall,
@@ -48,7 +49,7 @@ CONTINUOUS_COLUMNS = (["source", "task", "unit", "n", "n_patients"]
 # results/metrics/delong.csv (name kept for its consumers): one model-vs-baseline test per row.
 # `method`: "DeLong" (unit study) or "Obuchowski clustered (patients)" (unit patient); diff_ci_*:
 # t interval of the difference (empty for DeLong); `reason`: why the test
-# is n/a (echocmr.stats.reasons), empty when it was computed.
+# is n/a (echocmr.vocab.reasons), empty when it was computed.
 DELONG_COLUMNS = ["task", "model", "reference", "label_from", "method", "unit", "n", "n_patients",
                   "n_pos", "n_neg", "auroc_model", "auroc_reference", "diff", "diff_ci_low",
                   "diff_ci_high", "se", "z", "p_value", "n_resamples", "n_skipped", "reason"]
@@ -134,7 +135,7 @@ def absent_row(source: str, task: str, reason: str) -> dict:
 def in_source_order(pairs) -> list[tuple[str, str]]:
     """(source, task) pairs as the evaluate rule lists them: views, fused, baseline; tasks in
     their home's order (unknown names last, as given)."""
-    from echocmr.model.tasks import TASKS, VIEWS
+    from echocmr.vocab.tasks import TASKS, VIEWS
 
     sources = [*VIEWS, "fused", "baseline"]
 

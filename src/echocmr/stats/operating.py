@@ -22,9 +22,10 @@ import numpy as np
 import pandas as pd
 
 from echocmr.logutil import script_logging
-from echocmr.stats import reasons, resample
+from echocmr.stats import resample
 from echocmr.stats.bootstrap import CI_LEVEL, ruled_ci
 from echocmr.stats.resample import Draws, chunk_rows
+from echocmr.vocab import reasons
 
 MEASURES = ("sensitivity", "specificity", "ppv", "npv")
 COLUMNS = (["source", "task", "unit", "threshold_rule", "threshold", "n_val", "youden_j_val",

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from echocmr.qc import QC_COLUMNS
-from echocmr.views.vocab import ANALYSIS_VIEWS, PROB_COLUMNS, VIEW_CLASSES
+from echocmr.vocab.qc import qc_rows
+from echocmr.vocab.views import ANALYSIS_VIEWS, PROB_COLUMNS, VIEW_CLASSES
 
 VIEWS_COLUMNS = ["video_key", "study_key", "patient_key", "view", *PROB_COLUMNS, "confidence",
                  "status", "reason"]
@@ -44,14 +44,7 @@ def decide_views(probs: pd.DataFrame, threshold: float) -> pd.DataFrame:
     return out[VIEWS_COLUMNS].reset_index(drop=True)
 
 
-def qc_rows(views: pd.DataFrame, step: str = "viewed", unit: str = "videos") -> pd.DataFrame:
+def views_qc(views: pd.DataFrame, step: str = "viewed", unit: str = "videos") -> pd.DataFrame:
     """One QC row per exclusion reason (or one empty-reason row when nothing was excluded)."""
-    n_in = len(views)
-    n_out = int((views["status"] == "kept").sum())
-    counts = views.loc[views["status"] == "excluded", "reason"].value_counts()
-    ordered = [r for r in REASONS if r in counts] + sorted(set(counts.index) - set(REASONS))
-    rows = [dict(step=step, unit=unit, n_in=n_in, n_out=n_out, reason=r,
-                 n_excluded=int(counts[r])) for r in ordered]
-    if not rows:
-        rows = [dict(step=step, unit=unit, n_in=n_in, n_out=n_out, reason="", n_excluded=0)]
-    return pd.DataFrame(rows, columns=QC_COLUMNS)
+    excluded = views.loc[views["status"] == "excluded", "reason"]
+    return qc_rows(step, unit, len(views), excluded, order=REASONS)

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from echocmr.views.decide import REASON_CONFLICTING_LABELS, REASON_NO_LABEL
-from echocmr.views.vocab import PROB_COLUMNS, VIEW_CLASSES, normalise_view
+from echocmr.vocab.views import PROB_COLUMNS, VIEW_CLASSES, normalise_view
 
 
 class LabelTableError(ValueError):

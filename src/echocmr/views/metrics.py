@@ -13,7 +13,7 @@ import pandas as pd
 
 from echocmr.keys import pseudonym
 from echocmr.views.decide import REASON_CONFLICTING_LABELS, REASON_NO_LABEL
-from echocmr.views.vocab import VIEW_CLASSES, normalise_view
+from echocmr.vocab.views import VIEW_CLASSES, normalise_view
 
 METRICS_COLUMNS = ["metric", "true_view", "predicted_view", "value", "reference"]
 _TRUTH_VIEW_COLUMNS = ("view", "true_view")

@@ -16,7 +16,7 @@ from torch import nn
 
 from echocmr.logutil import terminal_progress
 from echocmr.views.frames import sample_frames, to_model_input
-from echocmr.views.vocab import PROB_COLUMNS, VIEW_CLASSES
+from echocmr.vocab.views import PROB_COLUMNS, VIEW_CLASSES
 
 ARCHS = ["resnet18", "shufflenet_v2_x0_5"]
 CHECKPOINT_LAYOUT = "echocmr-view-classifier-v1"

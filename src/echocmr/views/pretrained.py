@@ -21,7 +21,7 @@ import torchvision
 from torch import nn
 
 from echocmr.views.model import read_torch_file
-from echocmr.views.vocab import PROB_COLUMNS, VIEW_CLASSES
+from echocmr.vocab.views import PROB_COLUMNS, VIEW_CLASSES
 
 ECHOPRIME_CLASSES = ["A2C", "A3C", "A4C", "A5C", "Apical_Doppler", "Doppler_Parasternal_Long",
                      "Doppler_Parasternal_Short", "Parasternal_Long", "Parasternal_Short", "SSN",

@@ -10,13 +10,13 @@ import pandas as pd
 # torch loads with this module, but the pin's variables are read at its first computation,
 # which comes after an entry's pin_processor (echocmr.cpu_pin).
 from echocmr.cpu_pin import pin_processor
-from echocmr.ingest.store import VideoStore
 from echocmr.logutil import script_logging
+from echocmr.media.store import VideoStore
 from echocmr.views import labels as label_tables
 from echocmr.views import metrics as vm
 from echocmr.views import model as vmodel
 from echocmr.views import pretrained
-from echocmr.views.decide import decide_views, qc_rows
+from echocmr.views.decide import decide_views, views_qc
 from echocmr.views.train import (
     TrainSettings,
     class_shortfall,
@@ -24,7 +24,7 @@ from echocmr.views.train import (
     fit_shortfall,
     split_labelled,
 )
-from echocmr.views.vocab import PROB_COLUMNS
+from echocmr.vocab.views import PROB_COLUMNS
 
 log = logging.getLogger("echocmr.views")
 BACKENDS = ["train", "labels", "pretrained"]
@@ -113,7 +113,7 @@ def write_views(shard_csvs: list[str], threshold: float, views_out: str, qc_out:
         columns=SHARD_COLUMNS)
     views = decide_views(probs, threshold)
     views.to_csv(views_out, index=False)
-    qc = qc_rows(views)
+    qc = views_qc(views)
     qc.to_csv(qc_out, index=False)
     log.info("views: %d in, %d kept; excluded by reason: %s", len(views),
              int((views["status"] == "kept").sum()), dict(zip(qc["reason"], qc["n_excluded"],

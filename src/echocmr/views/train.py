@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from echocmr.views.frames import sample_frames, to_model_input
 from echocmr.views.model import build_model
-from echocmr.views.vocab import VIEW_CLASSES
+from echocmr.vocab.views import VIEW_CLASSES
 
 log = logging.getLogger("echocmr.views")
 

@@ -3,7 +3,7 @@ and the label column each view/fusion reads. `VIEWS` is the views' home re-expor
 
 from __future__ import annotations
 
-from echocmr.views.vocab import ANALYSIS_VIEWS as VIEWS
+from echocmr.vocab.views import ANALYSIS_VIEWS as VIEWS
 
 BINARY_TASKS = ("wma", "lge", "t1_abnormal", "t2_abnormal", "ecv_abnormal")
 CONTINUOUS_TASKS = ("t1", "t2", "ecv")

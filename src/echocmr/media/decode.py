@@ -15,6 +15,11 @@ Here:
 Colour is needed only to find overlays (ECG traces, markers, coloured text): `chroma` returns
 max(|Cb-128|, |Cr-128|) per pixel, from Pillow's YCbCr output (no RGB conversion) for JPEG or from
 BT.601 for decoded RGB.
+
+De-identification needs the frames as stored instead (grey or RGB at their bit depth, to clean
+and re-encode them): `native_frames` / `indexed_native_frames`, through the same JPEG decoder
+(`decode_jpeg`). Every stage counts frames with `n_frames_of` and samples them with
+`spread_indices`, so the audit reads the frames de-identification scanned.
 """
 
 from __future__ import annotations
@@ -29,10 +34,11 @@ import numpy as np
 import pydicom
 from PIL import Image
 from pydicom import encaps
+from pydicom.dataset import Dataset
 from pydicom.pixels import apply_color_lut, iter_pixels
 from pydicom.uid import JPEGBaseline8Bit
 
-from echocmr.ingest import turbojpeg as turbo
+from echocmr.media import turbojpeg as turbo
 
 # (7FE0,0010) OB with undefined length, explicit VR little endian: how encapsulated data start.
 _ENCAPSULATED_PIXEL_HEADER = bytes.fromhex("e07f10004f420000ffffffff")
@@ -48,6 +54,24 @@ class DecodeError(Exception):
     def __init__(self, detail: str, reason: str = "undecodable_encoding"):
         super().__init__(detail)
         self.reason = reason
+
+
+def n_frames_of(ds: Dataset) -> int:
+    """NumberOfFrames as every stage reads it: at least 1, 1 when absent or unreadable."""
+    try:
+        return max(1, int(ds.get("NumberOfFrames") or 1))
+    except (TypeError, ValueError):
+        return 1
+
+
+def spread_indices(n_frames: int, k: int) -> list[int]:
+    """Up to `k` frame indices evenly spread over the cine, first and last included (all frames
+    when it has no more than `k`): text is static and the sector moves, so a spread sample shows
+    both while decoding a fraction of a long cine."""
+    if n_frames < 1:
+        return []
+    n = min(n_frames, k)
+    return sorted({int(i) for i in np.linspace(0, n_frames - 1, n).round()})
 
 
 @dataclass
@@ -91,12 +115,8 @@ def open_cine(path: str | Path) -> Cine:
                           "unreadable_truncated") from None
     if "Rows" not in ds or "Columns" not in ds:
         raise DecodeError("no pixel data", "no_pixel_data")
-    try:
-        n_frames = int(ds.get("NumberOfFrames", 1) or 1)
-    except (TypeError, ValueError):
-        n_frames = 1
     return Cine(
-        path=path, ds=ds, n_frames=max(n_frames, 1), rows=int(ds.Rows), columns=int(ds.Columns),
+        path=path, ds=ds, n_frames=n_frames_of(ds), rows=int(ds.Rows), columns=int(ds.Columns),
         photometric=str(ds.get("PhotometricInterpretation", "MONOCHROME2")).strip(),
         transfer_syntax=str(ds.file_meta.get("TransferSyntaxUID", "")),
         samples=int(ds.get("SamplesPerPixel", 1)),
@@ -156,12 +176,33 @@ def choose_dct_scale(box_side: int, target_side: int, min_oversample: float) -> 
     return best
 
 
+def _turbo_decode(data: bytes, grey: bool) -> np.ndarray | None:
+    """libjpeg-turbo straight into an array where it loads and reads the frame cleanly; None
+    lets Pillow decide (it reads some damaged frames, or raises)."""
+    if not turbo.available():
+        return None
+    try:
+        return turbo.decode(data, grey=grey)
+    except ValueError:
+        return None
+
+
+def decode_jpeg(fragment: bytes) -> np.ndarray:
+    """One JPEG Baseline frame as stored: grey (H, W) or RGB (H, W, 3); libjpeg-turbo, else
+    Pillow (same pixels). Pillow's errors pass through: callers name the reason."""
+    frame = _turbo_decode(fragment, grey=False)
+    if frame is not None:
+        return frame
+    with Image.open(io.BytesIO(fragment)) as img:
+        return np.asarray(img if img.mode in ("L", "RGB") else img.convert("RGB"))
+
+
 def _pil_decode(data: bytes, mode: str, cine: Cine, scale: int) -> np.ndarray:
-    if mode == "L" and scale == 1 and turbo.available():
-        try:  # the same Y plane as Pillow's draft("L") (tested), without its per-image overhead
-            return turbo.decode(data, grey=True)
-        except ValueError:
-            pass  # Pillow decides: it reads some damaged frames, or raises
+    if mode == "L" and scale == 1:
+        # the same Y plane as Pillow's draft("L") (tested), without its per-image overhead
+        frame = _turbo_decode(data, grey=True)
+        if frame is not None:
+            return frame
     try:
         image = Image.open(io.BytesIO(data))
         image.draft(mode, (math.ceil(cine.columns / scale), math.ceil(cine.rows / scale)))
@@ -302,6 +343,49 @@ def iter_frames(cine: Cine, indices: Iterable[int] | None = None, chroma: bool =
     for i, frame in zip(order, _pydicom_frames(cine, indices=wanted)):
         luma, chroma_plane = _luma_and_chroma(cine, frame, want_chroma=chroma)
         yield i, luma, chroma_plane
+
+
+# --- frames as stored (de-identification cleans and re-encodes them) ---------------------------
+
+def jpeg_fragments(ds: Dataset) -> Iterator[bytes]:
+    """The compressed frames of an encapsulated data set (read with its pixel data)."""
+    return encaps.generate_frames(ds.PixelData, number_of_frames=n_frames_of(ds))
+
+
+def _to_8bit_rgb(arr: np.ndarray) -> np.ndarray:
+    """Palette LUT output is 8 or 16 bits per channel; the cleaned image is 8-bit RGB."""
+    if arr.dtype != np.uint8:
+        arr = (arr >> 8) if arr.max(initial=0) > 255 else arr
+        arr = arr.astype(np.uint8)
+    return arr
+
+
+def native_frames(ds: Dataset, path: Path, jpeg: bool, palette: bool) -> Iterator[np.ndarray]:
+    """Every frame as stored, one at a time: grey (H, W) or RGB (H, W, 3); `jpeg`: Baseline
+    fragments through `decode_jpeg`, else pydicom (YBR -> RGB, J2K colour transforms undone);
+    `palette`: through its LUT to 8-bit RGB. Decoder errors pass through."""
+    if jpeg:
+        for fragment in jpeg_fragments(ds):
+            yield decode_jpeg(fragment)
+        return
+    for arr in iter_pixels(path):
+        if palette:
+            arr = _to_8bit_rgb(apply_color_lut(arr, ds))
+        yield arr
+
+
+def indexed_native_frames(ds: Dataset, path: Path, jpeg: bool, palette: bool,
+                          wanted: set[int]) -> Iterator[tuple[int, np.ndarray]]:
+    """(index, frame as stored) of the frames in `wanted` (JPEG: only those fragments are
+    decoded)."""
+    if jpeg:
+        for i, fragment in enumerate(jpeg_fragments(ds)):
+            if i in wanted:
+                yield i, decode_jpeg(fragment)
+        return
+    for i, frame in enumerate(native_frames(ds, path, jpeg, palette)):
+        if i in wanted:
+            yield i, frame
 
 
 def full_decode_luma(path: str | Path) -> np.ndarray:
