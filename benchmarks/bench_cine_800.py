@@ -42,14 +42,14 @@ TIMER = r"""
 import json, sys, time
 from pathlib import Path
 src, out, audit = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3] == "1"
-from echocmr.ingest.deid_pixels import deidentify_file
+from echocmr.deid.pixels import deidentify_file
 start = time.perf_counter()
 deidentify_file(src, out / "res" / "deid" / "V.dcm", "bench-secret")
 deid = time.perf_counter() - start
 audit_s = None
 if audit:
-    from echocmr.audit import build_catalogue
-    from echocmr.audit_pixels import scan_pixels
+    from echocmr.audit.files import build_catalogue
+    from echocmr.audit.pixels import scan_pixels
     (out / "raw").mkdir(exist_ok=True)
     (out / "raw" / "in.dcm").write_bytes(src.read_bytes())
     cat = build_catalogue(out / "raw", {}, "bench-secret")

@@ -14,7 +14,7 @@ the same files and the same machine, side by side:
 
 Each runs `snakemake results/deid/[shards-<n>/]shard-*.csv` (site mode on the export,
 --cores 2: the two shards in parallel) and is timed; `after` is also timed for the pixel audit
-(`audit_pixels.scan_pixels` on results/deid in two processes, as the audit rule runs with
+(`audit.pixels.scan_pixels` on results/deid in two processes, as the audit rule runs with
 --cores 2: the audit's new cost).
 
 Scored, MIDI-B style, against truth/burned_text.csv (never by the same OCR): a planted
@@ -157,7 +157,7 @@ def tissue_blanked(export: Path, truth_all: pd.DataFrame) -> pd.Series:
     """Per moving or frozen cine: share of its kept sector that text removal blanked outside
     every truth text box (this checkout's `keep_mask`, the function de-identification uses)."""
     sys.path.insert(0, str(ROOT / "src"))
-    from echocmr.ingest import deid_pixels as dp
+    from echocmr.deid import pixels as dp
 
     videos = pd.read_csv(export / "truth" / "videos.csv", keep_default_na=False)
     drawn = dict(tuple(truth_all.groupby("video_key")))
@@ -181,8 +181,8 @@ def tissue_blanked(export: Path, truth_all: pd.DataFrame) -> pd.Series:
 
 def pixel_audit_seconds(workdir: Path, export: Path) -> tuple[float, int]:
     sys.path.insert(0, str(ROOT / "src"))
-    from echocmr.audit import build_catalogue
-    from echocmr.audit_pixels import scan_pixels
+    from echocmr.audit.files import build_catalogue
+    from echocmr.audit.pixels import scan_pixels
 
     raw = export / "raw"
     tables = {n: raw / f"{n}.csv" for n in ("cmr_reports", "clinical", "echo_reports",

@@ -7,7 +7,7 @@ time, with `snakemake --cores 1` and one shard (so each figure is per core):
 
   inventory      results/ingest/manifest.csv
   deidentify     results/deid/shards-1/shard-0.csv (header + pixel de-identification)
-  pixel audit    `echocmr.audit_pixels.scan_pixels` on the de-identified set, one process
+  pixel audit    `echocmr.audit.pixels.scan_pixels` on the de-identified set, one process
   crop           results/crop/shards-1/shard-0/index.csv (store + AVI)
   views          views_fit (a fixed cost, reported apart) and views_classify of the shard
 
@@ -175,8 +175,8 @@ def timed_stage(workdir: Path, config: Path, name: str) -> dict:
 def run_pixel_audit(workdir: Path, export: Path) -> None:
     """The PHI audit's pixel half as its rule runs it: catalogue of the raw export, then every
     de-identified cine read (one process)."""
-    from echocmr.audit import build_catalogue
-    from echocmr.audit_pixels import scan_pixels
+    from echocmr.audit.files import build_catalogue
+    from echocmr.audit.pixels import scan_pixels
 
     raw = export / "raw"
     tables = {n: raw / f"{n}.csv" for n in ("cmr_reports", "clinical", "echo_reports",
@@ -222,7 +222,7 @@ def _manifest_rows(template: pd.DataFrame, n: int, rng: random.Random) -> list[d
 
 
 def bookkeeping(workdir: Path, n: int) -> dict:
-    from echocmr.audit import Catalogue
+    from echocmr.audit.files import Catalogue
     from echocmr.ingest import inventory
     from echocmr.ingest import reasons as R
 

@@ -2,9 +2,9 @@
 
 Side by side on the same frames (issue 11 item 5), interleaved per repeat, medians reported:
 
-  pillow      today's path in `deid_pixels`: Pillow decode, multiply by the keep mask, Pillow
+  pillow      today's path in `deid.pixels`: Pillow decode, multiply by the keep mask, Pillow
               encode at quality 95, 4:2:2 (subsampling=1)
-  dct_recode  `echocmr.ingest.jpeg_blank.blank_jpeg_frame` (default): blocks outside wiped,
+  dct_recode  `echocmr.deid.jpeg_blank.blank_jpeg_frame` (default): blocks outside wiped,
               blocks inside untouched, luma boundary blocks recoded, chroma boundary wiped
   dct_recode_jpeglib  the same through the jpeglib fallback (libjpeg 6b, temporary files), the
               path taken where libturbojpeg is missing: the one figure for that slowdown
@@ -47,7 +47,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from echocmr.ingest.jpeg_blank import blank_jpeg_frame  # noqa: E402
+from echocmr.deid.jpeg_blank import blank_jpeg_frame  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import machine_info, machine_line, save_results  # noqa: E402
@@ -264,7 +264,7 @@ def markdown(result: dict, load: list[float]) -> str:
         f"at end {load[1]:.2f}.{shared} Medians of {result['repeats']} interleaved repeats "
         "over all frames, one process, one thread. Source frames: JPEG Baseline 4:2:2 "
         f"(synthetic: quality {SOURCE_QUALITY}); `pillow` re-encodes at quality {OUT_QUALITY} "
-        "4:2:2 as `deid_pixels` does today.\n",
+        "4:2:2 as `deid.pixels` does today.\n",
         "Frames/s, wall (per CPU second in brackets):\n",
         "| frames | n | keep | source KiB/frame | pillow | dct_recode | dct_recode_jpeglib "
         "| dct_wipe | dct_floor | out KiB/frame (pillow, dct_recode) | jpeglib fallback "

@@ -8,7 +8,7 @@ interleaved per repeat, medians reported:
   echonet       pydicom `pixel_array` (whole cine decoded to RGB), then per frame: crop to the
                 same tissue box and `cv2.resize(..., INTER_CUBIC)` to 112x112 (RGB kept, as the
                 EchoNet converters do before taking a channel)
-  crop          the crop stage (`echocmr.ingest.crop`): header, plan (colour check + fan mask on
+  crop          the crop stage (`echocmr.crop.plan`): header, plan (colour check + fan mask on
                 8 sampled frames), luminance decode frame by frame, mask, pad, cubic resize;
                 default config (JPEG DCT-domain downscaling on)
   crop_full_res the same with `dct_downscale: false` (every JPEG frame decoded at full size)
@@ -59,7 +59,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from machine import machine_info as common_machine_info  # noqa: E402  (benchmarks/machine.py)
 from machine import save_results  # noqa: E402
 
-from echocmr.ingest import crop  # noqa: E402
+from echocmr.crop import plan as crop  # noqa: E402
 from echocmr.media import decode, turbojpeg  # noqa: E402
 from echocmr.media.avi import AviWriter, tee_to_avi  # noqa: E402
 from echocmr.media.store import StoreWriter  # noqa: E402

@@ -32,7 +32,7 @@ MEASURE = r"""
 import json, sys, time
 import pydicom
 from pydicom.data import get_testdata_file
-from echocmr.ingest import deid_pixels as dp
+from echocmr.deid import pixels as dp
 out = {}
 for name in sys.argv[1:]:
     path = get_testdata_file(name)

@@ -548,7 +548,7 @@ def tokens_of(planted: Planted) -> list[str]:
 
 
 def token_read(tokens: list[str], text: str) -> bool:
-    from echocmr.audit_pixels import repair_ocr
+    from echocmr.audit.pixels import repair_ocr
 
     for variant in (text, repair_ocr(text)):
         letters = re.sub(r"[^A-Z]", "", variant.upper())
@@ -655,7 +655,7 @@ def score_file(path: Path, planted: list[Planted]) -> list[Score]:
 def tissue_lost(path: Path, text_mask: np.ndarray) -> float | None:
     """Share of the sector that text removal would blank outside every drawn line's box
     (2 px margin), from the project's `keep_mask`; None when it finds no sector."""
-    from echocmr.ingest import deid_pixels as dp
+    from echocmr.deid import pixels as dp
 
     ds = pydicom.dcmread(path)
     area = dp.keep_mask(ds, path, dp.plan_pixels(ds))
@@ -696,7 +696,7 @@ def deidentify_bed_file(bed_file: BedFile, out_dir: Path, secret: str) -> FileRe
     its output against the truth."""
     import time
 
-    from echocmr.ingest.deid_pixels import PixelError, deidentify_file
+    from echocmr.deid.pixels import PixelError, deidentify_file
 
     dest = out_dir / bed_file.path.name
     start = time.perf_counter()
@@ -765,7 +765,7 @@ def real_file_results(out_dir: Path, secret: str) -> list[dict]:
     share of the sector that text removal takes (all of it counts: no truth to spare)."""
     from pydicom.data import get_testdata_file
 
-    from echocmr.ingest.deid_pixels import PixelError, deidentify_file
+    from echocmr.deid.pixels import PixelError, deidentify_file
 
     rows = []
     for name, cardiac in REAL_FILES.items():

@@ -14,8 +14,8 @@ from conftest import copy_workflow, run_snakemake
 from ingest_fixtures import IDENTIFIERS, make_dataset, write
 
 from echocmr import keys
-from echocmr.audit import build_catalogue, failure_message, scan_tree
-from echocmr.ingest.deid_pixels import deidentify_file
+from echocmr.audit.files import build_catalogue, failure_message, scan_tree
+from echocmr.deid.pixels import deidentify_file
 from echocmr.ingest.paths import shard_path
 
 SECRET = keys.SYNTHETIC_DEMO_SECRET

@@ -13,8 +13,8 @@ from conftest import pydicom_testdata
 from ingest_fixtures import IDENTIFIERS, make_dataset, write
 
 from echocmr import keys
-from echocmr.audit import Hit, build_catalogue, hits_frame, scan_tree, write_private_detail
-from echocmr.generic_values import is_generic
+from echocmr.audit.files import Hit, build_catalogue, hits_frame, scan_tree, write_private_detail
+from echocmr.audit.generic_values import is_generic
 
 SECRET = keys.SYNTHETIC_DEMO_SECRET
 
@@ -123,7 +123,7 @@ def test_private_detail_holds_the_values_the_shareable_table_does_not(tmp_path):
 
 def test_an_institution_of_two_dictionary_words_stays_an_identifier(tmp_path):
     """`Mercy Hospital` names a real place: only a one-word placeholder institution is generic."""
-    from echocmr.audit import Catalogue, catalogue_dicom
+    from echocmr.audit.files import Catalogue, catalogue_dicom
 
     ds = make_dataset(encoding="native", n_frames=2)
     ds.InstitutionName = "Mercy Hospital"

@@ -16,8 +16,8 @@ from PIL import Image
 from pydicom.encaps import encapsulate
 
 from echocmr import keys
-from echocmr.audit import build_catalogue, failure_message
-from echocmr.audit_pixels import (
+from echocmr.audit.files import build_catalogue, failure_message
+from echocmr.audit.pixels import (
     PixelCatalogue,
     chosen_for_ocr,
     repair_ocr,

@@ -20,8 +20,8 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import encapsulate
 from pydicom.uid import ExplicitVRLittleEndian, JPEGBaseline8Bit, generate_uid
 
-from echocmr.ingest import crop
-from echocmr.ingest.crop_shard import QC_COLUMNS, ShardInputs, crop_shard
+from echocmr.crop import plan as crop
+from echocmr.crop.shard import QC_COLUMNS, ShardInputs, crop_shard
 from echocmr.media import decode, regions
 from echocmr.media.avi import read_avi
 from echocmr.media.store import StoreWriter, VideoStore

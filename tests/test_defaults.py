@@ -15,7 +15,8 @@ import yaml
 
 from echocmr import keys
 from echocmr.cohort.labels import DEFAULT_THRESHOLDS
-from echocmr.ingest.settings import deid_settings, inventory_settings
+from echocmr.deid.deidentify import deid_settings
+from echocmr.ingest.settings import inventory_settings
 from echocmr.model import stage
 from echocmr.model.train import TrainSettings
 from echocmr.simulate.settings import DEFAULTS as SIMULATE_DEFAULTS

@@ -4,7 +4,7 @@ synthetic moving tissue, written as real DICOM and de-identified by the real `de
 
 (a) after de-identification no planted identifier is kept (no glyph left with contrast, no token
     read by Tesseract or PP-OCR) and no written file says BurnedInAnnotation=NO with text left;
-(b) the pixel audit (`audit_pixels.scan_pixels`, as the audit rule runs it) names a file of every
+(b) the pixel audit (`audit.pixels.scan_pixels`, as the audit rule runs it) names a file of every
     family when de-identification is turned off for it (the raw cine under results/).
 The scorer itself is checked on the raw cines: every planted identifier must count as kept there.
 """
@@ -84,8 +84,8 @@ def audit_ocr_sample() -> float:
 def test_audit_catches_planted_leak(bed, family, tmp_path):
     """De-identification turned off for one file of the family: the raw cine lies under
     results/deid and the pixel audit must name it."""
-    from echocmr.audit import build_catalogue
-    from echocmr.audit_pixels import scan_pixels
+    from echocmr.audit.files import build_catalogue
+    from echocmr.audit.pixels import scan_pixels
 
     raw = next(f for f in bed if f.family == family)
     results = tmp_path / "results" / "deid"

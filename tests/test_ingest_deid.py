@@ -10,8 +10,8 @@ import pytest
 from ingest_fixtures import ECG, IDENTIFIERS, TEXT_ROWS, TISSUE, make_dataset, write
 
 from echocmr import keys
-from echocmr.ingest.deid_header import deidentify_header, new_uid
-from echocmr.ingest.deid_pixels import PixelError, deidentify_file
+from echocmr.deid.header import deidentify_header, new_uid
+from echocmr.deid.pixels import PixelError, deidentify_file
 
 SECRET = "unit-test-secret"
 

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from ingest_fixtures import IDENTIFIERS, make_dataset, write
 
+from echocmr.deid.deidentify import DeidSettings, deid_qc, deidentify_shard
 from echocmr.ingest import reasons as R
-from echocmr.ingest.deidentify import DeidSettings, deid_qc, deidentify_shard
 from echocmr.ingest.inventory import InventorySettings, build_manifest, inventory_qc
 
 SECRET = "unit-test-secret"

@@ -13,7 +13,7 @@ from pydicom.multival import MultiValue
 
 from echocmr import keys
 from echocmr.cohort.accession import study_echo_lvef
-from echocmr.ingest.deid_header import deidentify_header
+from echocmr.deid.header import deidentify_header
 from echocmr.ingest.inventory import InventorySettings, build_manifest
 from echocmr.ingest.normalise import identifier, identifier_values, parse_date
 from echocmr.ingest.tables import RAW_COLUMNS, pseudonymise_tables

@@ -15,9 +15,9 @@ import pydicom
 import pytest
 from conftest import require_pydicom_data
 
+from echocmr.deid.header import is_standard_uid
+from echocmr.deid.pixels import PixelError, deidentify_file
 from echocmr.ingest import reasons as R
-from echocmr.ingest.deid_header import is_standard_uid
-from echocmr.ingest.deid_pixels import PixelError, deidentify_file
 from echocmr.ingest.inventory import InventorySettings, build_manifest, file_key_of
 from echocmr.media.regions import regions_mask, tissue_regions
 

@@ -18,10 +18,10 @@ from PIL import Image
 from pydicom.encaps import encapsulate, generate_frames
 from pydicom.uid import JPEGBaseline8Bit
 
-from echocmr.ingest import burned_text as bt
-from echocmr.ingest import keep_area as ka
+from echocmr.deid import burned_text as bt
+from echocmr.deid import keep_area as ka
+from echocmr.deid.pixels import PixelError, deidentify_file
 from echocmr.ingest import reasons as R
-from echocmr.ingest.deid_pixels import PixelError, deidentify_file
 
 H, W = 192, 256
 FONT = cv2.FONT_HERSHEY_SIMPLEX

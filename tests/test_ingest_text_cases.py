@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from echocmr.ingest import keep_area as ka
+from echocmr.deid import keep_area as ka
 
 CASES = np.load(Path(__file__).parent / "data" / "text_cases.npz")
 

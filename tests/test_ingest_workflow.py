@@ -16,9 +16,9 @@ from conftest import copy_workflow, preset_shards, run_snakemake
 from ingest_fixtures import planted_leaks
 
 from echocmr import keys
-from echocmr.audit import build_catalogue, scan_tree
+from echocmr.audit.files import build_catalogue, scan_tree
+from echocmr.deid.header import new_uid
 from echocmr.ingest import reasons as R
-from echocmr.ingest.deid_header import new_uid
 from echocmr.ingest.paths import shard_layout, shard_path
 from echocmr.media.regions import DATA_ECG, regions_mask, tissue_regions, ultrasound_regions
 

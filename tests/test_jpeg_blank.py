@@ -1,4 +1,4 @@
-"""Lossless DCT-domain blanking of JPEG Baseline frames (echocmr.ingest.jpeg_blank)."""
+"""Lossless DCT-domain blanking of JPEG Baseline frames (echocmr.deid.jpeg_blank)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from pydicom.encaps import encapsulate, generate_frames
 from pydicom.pixels import pixel_array
 from pydicom.uid import JPEGBaseline8Bit
 
-from echocmr.ingest.jpeg_blank import BlankStats, _parse_header, blank_jpeg_frame
+from echocmr.deid.jpeg_blank import BlankStats, _parse_header, blank_jpeg_frame
 from echocmr.media import regions as reg
 
 # The in-memory libjpeg-turbo path and the jpeglib (libjpeg 6b, temporary files) fallback; the

@@ -19,7 +19,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 from pydicom.encaps import encapsulate
 
-from echocmr.ingest.deid_pixels import deidentify_file
+from echocmr.deid.pixels import deidentify_file
 from echocmr.media import scene_text
 
 pytest.importorskip("data_store")  # the pydicom-data package (requirements-dev.txt)
@@ -158,8 +158,8 @@ def test_contrast_alone_needs_the_learned_detector_or_a_word_to_blank():
     """A static line standing out like console text (a bright wall) is blanked only when the
     learned detector sees text there or OCR reads a word in it; without the detector's
     verdict (None: it did not run) the stroke rules decide alone, as before."""
-    from echocmr.ingest import keep_area as ka
-    from echocmr.ingest.burned_text import TextBox
+    from echocmr.deid import keep_area as ka
+    from echocmr.deid.burned_text import TextBox
     from echocmr.media import ocr
 
     wall = TextBox(100, 200, 284, 234, 5, True, contrast=200, static_share=0.9, level=220)

@@ -13,7 +13,7 @@ from sklearn.linear_model import LogisticRegression
 
 from echocmr.model import fuse
 from echocmr.model.fuse import MEAN_METHOD, fuse_task_splits, fusion_summary
-from echocmr.stats.logistic import separable
+from echocmr.model.logistic import separable
 
 
 def study_tables(n=160, effect=1.0, seed=0, drop=None):

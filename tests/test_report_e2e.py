@@ -9,7 +9,7 @@ import pytest
 from conftest import run_snakemake
 from test_report_workflow import console_errors, run_chromium
 
-from echocmr.deliverables import report_targets
+from echocmr.report.deliverables import report_targets
 from echocmr.report.qc_flow import check_flow
 from echocmr.report.tables import TABLE2_COLUMNS
 

@@ -21,8 +21,8 @@ import pytest
 from conftest import copy_workflow, preset_shards, run_snakemake
 
 from echocmr.cpu_pin import pin_record, write_pin_record
-from echocmr.deliverables import report_targets
 from echocmr.ingest.paths import shard_path
+from echocmr.report.deliverables import report_targets
 from echocmr.report.smk import REPORT_CAT
 from echocmr.report.tables import footnotes
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from echocmr.deliverables import deliverables
+from echocmr.report.deliverables import deliverables
 from echocmr.vocab.qc import QC_COLUMNS
 from echocmr.vocab.tasks import BINARY_TASKS, CONTINUOUS_TASKS, MAPPING_BINARY_TASKS
 from echocmr.vocab.views import ANALYSIS_VIEWS
@@ -32,7 +32,7 @@ FACTS = {
     "task names": ("src/echocmr/vocab/tasks.py", lambda s: (
         set(BINARY_TASKS) <= s or set(CONTINUOUS_TASKS) <= s or set(MAPPING_BINARY_TASKS) <= s)),
     "QC columns": ("src/echocmr/vocab/qc.py", lambda s: set(QC_COLUMNS) <= s),
-    "deliverables": ("src/echocmr/deliverables.py", lambda s: len(
+    "deliverables": ("src/echocmr/report/deliverables.py", lambda s: len(
         s & set(deliverables(trains_models=True))) >= 2),
 }
 # Literals that name the same strings for another reason, with that reason.

@@ -1,4 +1,4 @@
-"""The calibration fits (echocmr.stats.logistic) against independent optimisers on adversarial
+"""The calibration fits (echocmr.model.logistic) against independent optimisers on adversarial
 inputs: scipy (trust-region Newton, Brent's root finder, a linear programme) and scikit-learn,
 never the project's own code. Wide logit ranges (probabilities 1e-6 to 1 - 1e-6), calibration
 slopes from -1 to 3, small samples (20-40 studies with 3-8 events), near-separation and heavy
@@ -11,7 +11,7 @@ import pytest
 from scipy.optimize import brentq, linprog, minimize, root
 from sklearn.linear_model import LogisticRegression
 
-from echocmr.stats import logistic
+from echocmr.model import logistic
 from echocmr.stats.calibration import _logit, calibration_row, fit_intercept, fit_slope
 
 TOL = 1e-6

@@ -70,6 +70,11 @@ def pseudonym(secret: str, kind: str, value: str, length: int = 12) -> str:
 KEY_SEPARATOR = ";"
 
 
+def file_key_of(secret: str, root: str | Path, path: str | Path) -> str:
+    """The `file_key` of a file: its path relative to the export's root, keyed."""
+    return pseudonym(secret, "file", Path(path).relative_to(root).as_posix())
+
+
 def pseudonyms(secret: str, kind: str, values: list[str]) -> str:
     """Keys of a multi-valued identifier (an AccessionNumber `PR\\US`), one per value in order,
     joined by `;` ('' for none): a table row naming any one of the values shares one key."""

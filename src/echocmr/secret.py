@@ -79,7 +79,7 @@ def private_dir_of(smk, results_dir: str | Path) -> Path:
 
 def write_key_map(folder: Path, secret: str, root: str | Path, paths: list[Path]) -> Path:
     """`file_key, path` of every file of the export (operator-only: paths hold identifiers)."""
-    from echocmr.ingest.inventory import file_key_of
+    from echocmr.keys import file_key_of
 
     folder.mkdir(parents=True, exist_ok=True)
     out = folder / KEY_MAP_NAME

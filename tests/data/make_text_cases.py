@@ -4,7 +4,7 @@ in-sector text once defeated de-identification (issue 11), for tests/test_ingest
 They come from the 140-patient export that `benchmarks/bench_deid.py` scores, made from
 config/config.yaml's `simulate` section at commit ea4011c (cases 5-7: a6274cd; 8-12: f9bc3dc;
 13: 072948b) with the secret "s" (video keys depend on the secret). Each case stores what
-`deid_pixels.keep_mask` computes before `keep_area`: lo, hi (uint8), the pixel sector and the
+`deid.pixels.keep_mask` computes before `keep_area`: lo, hi (uint8), the pixel sector and the
 header regions (bool), whether the sector moved, and the truth file's boxes of the drawn text
 (identifier or not). Case 13 was added to the file alone: rebuilt at 072948b, case 5's lo/hi differ
 by <= 2 grey levels in 8 pixels from the stored ones (the stored ones were kept).
@@ -25,8 +25,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "src"))
 
-from echocmr.ingest import deid_pixels as dp  # noqa: E402
-from echocmr.ingest import keep_area as ka  # noqa: E402
+from echocmr.deid import keep_area as ka  # noqa: E402
+from echocmr.deid import pixels as dp  # noqa: E402
 
 SECRET = "s"
 CASES = {  # name -> video key in that export

@@ -2,7 +2,7 @@
 # the `<STAGE>_PATHS` objects every rule builds its paths with. No analysis logic here.
 from echocmr.codehash import ScriptFingerprints  # noqa: E402
 from echocmr.config_checks import check_config  # noqa: E402
-from echocmr.deliverables import deliverables  # noqa: E402
+from echocmr.report.deliverables import deliverables  # noqa: E402
 from echocmr.ingest.smk import IngestPaths  # noqa: E402
 from echocmr.cohort.smk import CohortPaths  # noqa: E402
 from echocmr.model.smk import ModelPaths, bundle_card  # noqa: E402
@@ -44,5 +44,5 @@ wildcard_constraints:
     task="|".join(TASKS),
 
 
-# The study's deliverables (echocmr.deliverables); `rule all` builds these.
+# The study's deliverables (echocmr.report.deliverables); `rule all` builds these.
 DELIVERABLES = deliverables(trains_models=not BUNDLE)

@@ -8,7 +8,7 @@ report: "../report/workflow.rst"
 import time  # noqa: E402
 
 from echocmr.report.smk import REPORT_CAT  # noqa: E402
-from echocmr.deliverables import report_targets  # noqa: E402
+from echocmr.report.deliverables import report_targets  # noqa: E402
 from echocmr.report.summary import written_since  # noqa: E402
 
 RUN_STARTED = time.time()

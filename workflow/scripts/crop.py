@@ -1,5 +1,5 @@
 """rule crop: one shard of de-identified DICOM -> uint8 store + AVIs + QC rows."""
 
-from echocmr.ingest.crop_shard import run_crop
+from echocmr.crop.shard import run_crop
 
 run_crop(snakemake)

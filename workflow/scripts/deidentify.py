@@ -1,5 +1,5 @@
 """rule deidentify: the included files of one shard -> de-identified DICOM + shard table + QC."""
 
-from echocmr.ingest.deidentify import run_deidentify
+from echocmr.deid.deidentify import run_deidentify
 
 run_deidentify(snakemake)

@@ -13,7 +13,6 @@ import logging
 import os
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -27,10 +26,11 @@ from pydicom.uid import UID
 from echocmr import keys
 from echocmr.ingest import reasons as R
 from echocmr.ingest.normalise import age_years, identifier, identifier_values, parse_date
+from echocmr.ingest.settings import InventorySettings
+from echocmr.keys import file_key_of
 from echocmr.logutil import script_logging, terminal_progress
 from echocmr.media import regions as reg
 from echocmr.media.decode import n_frames_of
-from echocmr.study_period import StudyPeriod
 from echocmr.vocab.qc import qc_rows
 
 log = logging.getLogger(__name__)
@@ -53,16 +53,6 @@ ULTRASOUND_SOP_CLASSES = frozenset({
 IGNORED_NAMES = frozenset({".snakemake_timestamp"})
 
 
-@dataclass(frozen=True)
-class InventorySettings:
-    secret: str
-    n_shards: int
-    min_frames: int = 32
-    date_shift_max_days: int = keys.DATE_SHIFT_MAX_DAYS
-    colour_fraction: float = 0.01  # share of sector pixels that are coloured -> colour Doppler
-    period: StudyPeriod | None = None  # cohort.period on the raw dates; None = no restriction
-
-
 def list_files(root: str | Path) -> list[Path]:
     """Every regular file under root in a stable (sorted relative path) order, hidden ones too
     (only Snakemake's own directory marker is skipped)."""
@@ -71,10 +61,6 @@ def list_files(root: str | Path) -> list[Path]:
     # Broken links stay in the list (they get a row); devices, sockets and folders do not.
     return sorted((p for p in found if p.is_file() or p.is_symlink()),
                   key=lambda p: p.relative_to(root).as_posix())
-
-
-def file_key_of(secret: str, root: str | Path, path: str | Path) -> str:
-    return keys.pseudonym(secret, "file", Path(path).relative_to(root).as_posix())
 
 
 def fps_of(ds) -> float | None:

@@ -1,6 +1,6 @@
 """One normalisation of raw identifiers and dates, for the DICOM headers and the site tables alike.
 
-The manifest (`inventory`), the de-identified header (`deid_header`), the pseudonymised tables
+The manifest (`inventory`), the de-identified header (`deid.header`), the pseudonymised tables
 (`tables`) and the PHI audit's catalogue all read raw values through these functions, so the same
 identifier gets the same pseudonym wherever it was typed:
 

@@ -3,10 +3,20 @@ through Snakemake params (params are recorded in job metadata)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from echocmr import keys
-from echocmr.ingest.deidentify import DeidSettings
-from echocmr.ingest.inventory import InventorySettings
-from echocmr.study_period import study_period
+from echocmr.study_period import StudyPeriod, study_period
+
+
+@dataclass(frozen=True)
+class InventorySettings:
+    secret: str
+    n_shards: int
+    min_frames: int = 32
+    date_shift_max_days: int = keys.DATE_SHIFT_MAX_DAYS
+    colour_fraction: float = 0.01  # share of sector pixels that are coloured -> colour Doppler
+    period: StudyPeriod | None = None  # cohort.period on the raw dates; None = no restriction
 
 
 def secret_from(secret_cfg: dict, synthetic: bool) -> str:
@@ -15,7 +25,8 @@ def secret_from(secret_cfg: dict, synthetic: bool) -> str:
                             file=secret_cfg.get("file"), synthetic=bool(synthetic))
 
 
-def _shift_days(ingest: dict) -> int:
+def shift_days(ingest: dict) -> int:
+    """`ingest.date_shift_max_days`, or its default."""
     return int(ingest.get("date_shift_max_days", keys.DATE_SHIFT_MAX_DAYS))
 
 
@@ -23,13 +34,6 @@ def inventory_settings(ingest: dict, secret: str, period: dict | None = None) ->
     """`period`: the rule's `period` param (cohort.period as strings, or None)."""
     return InventorySettings(secret=secret, n_shards=int(ingest["shards"]),
                              min_frames=int(ingest.get("min_frames", 32)),
-                             date_shift_max_days=_shift_days(ingest),
+                             date_shift_max_days=shift_days(ingest),
                              colour_fraction=float(ingest.get("colour_fraction", 0.01)),
                              period=study_period(period))
-
-
-def deid_settings(ingest: dict, secret: str) -> DeidSettings:
-    return DeidSettings(secret=secret,
-                        max_shift_days=_shift_days(ingest),
-                        jpeg_quality=int(ingest.get("jpeg_quality", 95)),
-                        lossless_jpeg=ingest.get("jpeg_blanking", "lossless") == "lossless")

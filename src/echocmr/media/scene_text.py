@@ -1,5 +1,5 @@
 """The project's learned text reader: PP-OCRv4 detection (DBNet) and recognition (CRNN/CTC)
-run with onnxruntime, independent of the stroke rules of `echocmr.ingest.burned_text`.
+run with onnxruntime, independent of the stroke rules of `echocmr.deid.burned_text`.
 
 The stroke rules find static, letter-shaped strokes and were tuned on the project's own
 synthetic export; a scene-text detector trained on natural images has other blind spots, so

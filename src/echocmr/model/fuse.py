@@ -6,7 +6,7 @@ inputs enter as logits. `penalty` (`model.fusion_penalty`): `none` fits an unpen
 regression (the study's "logistic regression"; scikit-learn `C=inf`) and falls back, with a
 logged warning and a labelled method, to L2 (C=1) when the validation studies are perfectly
 separated (no finite maximum-likelihood fit; decided by a linear programme on the inputs,
-`stats.logistic.separable`) or the fit does not converge (the solver's warning); `l2` always
+`model.logistic.separable`) or the fit does not converge (the solver's warning); `l2` always
 fits L2 (C=1). Missing views are handled per pattern: a test study that has, say, only
 A4C and PLAX is scored by a model fitted on the validation studies that have both, using those
 two inputs only. When fewer than `min_fit` validation studies (or a single class) support a
@@ -26,8 +26,8 @@ import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
+from echocmr.model.logistic import separable
 from echocmr.model.tables import read_split, with_split
-from echocmr.stats.logistic import separable
 from echocmr.vocab.fusion import (  # noqa: F401 (method_counts: re-exported)
     BUNDLE_MEAN_METHOD,
     EXCLUDED_METHOD,

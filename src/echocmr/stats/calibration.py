@@ -19,7 +19,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from echocmr.stats import logistic, resample
+from echocmr.model import logistic
+from echocmr.stats import resample
 from echocmr.stats.bootstrap import CI_LEVEL, ruled_ci
 from echocmr.stats.resample import chunk_rows
 from echocmr.vocab import reasons

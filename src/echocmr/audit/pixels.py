@@ -8,7 +8,7 @@ What is read (every file under results/ that holds frames):
   results/crop/shards-<n>/shard-N/).
 
 Per cine the per-pixel minimum and maximum luminance over up to `MAX_FRAMES` evenly spread
-frames are kept (`echocmr.ingest.burned_text.TemporalStats`). Burned-in text is static, so every
+frames are kept (`echocmr.deid.burned_text.TemporalStats`). Burned-in text is static, so every
 frame shows it and a subset loses nothing; speckle decorrelates within a few frames, so the
 minimum over a few dozen frames already separates it from static strokes. The bound keeps a
 300-frame cine at the cost of a 64-frame one (JPEG frames that are not sampled are not decoded).
@@ -48,16 +48,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from echocmr.audit import (
+from echocmr.audit.files import (
     PATIENT_KEY,
     Catalogue,
     Hit,
     RawValues,
-    _is_dicom,
-    _redacted_rel,
+    is_dicom,
     normalise,
+    redacted_rel,
 )
-from echocmr.ingest.burned_text import TEXT_SCAN_FRAMES, TemporalStats, text_candidates
+from echocmr.deid.burned_text import TEXT_SCAN_FRAMES, TemporalStats, text_candidates
 from echocmr.media import decode, ocr, scene_text
 
 log = logging.getLogger(__name__)
@@ -436,13 +436,13 @@ def iter_sources(cat: Catalogue, root: str | Path, skip: Iterable[str | Path] = 
             if suffix in VIDEO_SUFFIXES:
                 if patients is None:
                     patients = _patients_by_video(root)
-                yield Source("video", str(path), _redacted_rel(cat, rel)[0],
+                yield Source("video", str(path), redacted_rel(cat, rel)[0],
                              patients.get(path.stem))
             elif f == "index.csv" and (path.parent / "frames.npy").is_file():
-                yield from _store_sources(path, _redacted_rel(cat, rel.parent / "frames.npy")[0])
-            elif suffix not in NOT_DICOM_SUFFIXES and _is_dicom(path):
+                yield from _store_sources(path, redacted_rel(cat, rel.parent / "frames.npy")[0])
+            elif suffix not in NOT_DICOM_SUFFIXES and is_dicom(path):
                 found = PATIENT_KEY.search(rel.as_posix())
-                yield Source("DICOM", str(path), _redacted_rel(cat, rel)[0],
+                yield Source("DICOM", str(path), redacted_rel(cat, rel)[0],
                              found.group(0) if found else None)
 
 

@@ -40,11 +40,10 @@ import pandas as pd
 import pydicom
 
 from echocmr import keys
-from echocmr.generic_values import MAX_GENERIC_WORDS, is_generic
-from echocmr.ingest.deid_header import is_standard_uid
+from echocmr.audit.generic_values import MAX_GENERIC_WORDS, is_generic
+from echocmr.deid.header import is_standard_uid
 from echocmr.ingest.inventory import parse_da
 from echocmr.ingest.normalise import identifier, identifier_values
-from echocmr.logutil import script_logging
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +105,7 @@ def name_forms(name: str) -> list[str]:
     return forms
 
 
-# Kinds whose raw values the pixel audit spells its own way (`echocmr.audit_pixels`).
+# Kinds whose raw values the pixel audit spells its own way (`echocmr.audit.pixels`).
 RAW_KINDS = frozenset({"mrn", "accession_number", "institution", "device"})
 
 
@@ -371,7 +370,7 @@ class Hit:
     value: str = ""  # operator-only (`write_private_detail`); never under results/
 
 
-def _redacted_rel(cat: Catalogue, rel: Path) -> tuple[str, list[Hit]]:
+def redacted_rel(cat: Catalogue, rel: Path) -> tuple[str, list[Hit]]:
     """Path with identifier-bearing components replaced by `<type>`, and one hit per component."""
     parts, hits = [], []
     patients = set(PATIENT_KEY.findall(rel.as_posix()))
@@ -383,7 +382,7 @@ def _redacted_rel(cat: Catalogue, rel: Path) -> tuple[str, list[Hit]]:
     return shown, [Hit(shown, h.location, h.identifier_type, h.value) for h in hits]
 
 
-def _is_dicom(path: Path) -> bool:
+def is_dicom(path: Path) -> bool:
     if path.suffix.lower() == ".dcm":
         return True
     try:
@@ -475,10 +474,10 @@ def _looks_like_text(path: Path) -> bool:
 def scan_file(cat: Catalogue, path: Path, root: Path) -> list[Hit]:
     """One file: its path under `root` (names), then its content by kind."""
     rel = path.relative_to(root)
-    shown, hits = _redacted_rel(cat, rel)
+    shown, hits = redacted_rel(cat, rel)
     patients = set(PATIENT_KEY.findall(rel.as_posix()))
     suffix = path.suffix.lower()
-    if _is_dicom(path):
+    if is_dicom(path):
         hits += scan_dicom(cat, path, shown, patients)
     elif suffix in (".html", ".htm"):
         hits += scan_html(cat, path, shown, patients)
@@ -496,7 +495,7 @@ def scan_tree(cat: Catalogue, root: str | Path, skip: Iterable[str | Path] = ())
     for dirpath, dirnames, files in os.walk(root):
         dirnames.sort()
         for d in dirnames:
-            shown, h = _redacted_rel(cat, (Path(dirpath) / d).relative_to(root))
+            shown, h = redacted_rel(cat, (Path(dirpath) / d).relative_to(root))
             hits += h
         for f in sorted(files):
             path = Path(dirpath) / f
@@ -557,75 +556,3 @@ def failure_message(hits: list[Hit], limit: int = 50) -> str:
     if len(hits) > limit:
         lines.append(f"  ... and {len(hits) - limit} more in the audit table")
     return "\n".join(lines)
-
-
-
-def run_audit(smk) -> None:
-    """Script entry of `rule audit` (workflow/scripts/audit.py): fail the workflow if any raw
-    identifier appears anywhere under results/, in the bytes or in the pixels (OCR)."""
-    import sys
-    import time
-
-    from echocmr.audit_pixels import scan_pixels
-    from echocmr.ingest.paths import other_layouts
-    from echocmr.ingest.settings import secret_from
-    from echocmr.media.ocr import require_tesseract
-    from echocmr.secret import private_dir_of
-
-    with script_logging(smk) as log:
-        try:  # fail before the scan, saying what to install, when Tesseract is missing
-            log.info("OCR: %s", require_tesseract())
-        except RuntimeError as exc:
-            print(f"PHI audit cannot read pixels: {exc}", file=sys.__stderr__)
-            raise
-        secret = secret_from(smk.params.secret, smk.params.synthetic)
-        tables = raw_tables_of(smk.input)
-        start = time.perf_counter()
-        max_shift = int(smk.params.ingest.get("date_shift_max_days", keys.DATE_SHIFT_MAX_DAYS))
-        catalogue = build_catalogue(smk.input.dicom, tables, secret, max_shift)
-        out = Path(smk.output[0])
-        results = out.parents[1]  # results/audit/phi_audit.csv -> results/
-        skip = [out, *[Path(p) for p in smk.log]]
-        # An earlier ingest.shards left these: no rule reads them, but they are under results/
-        # (what gets shared), so they are scanned like the rest.
-        stale = [_redacted_rel(catalogue, Path(p))[0]
-                 for p in other_layouts(results, int(smk.params.ingest["shards"]))]
-        if stale:
-            log.warning("results/ holds %d folder(s) of another shard layout, read by no rule "
-                        "and scanned all the same (delete them when no longer needed): %s",
-                        len(stale), ", ".join(stale))
-        hits = scan_tree(catalogue, results, skip=skip)
-        log.info("catalogue and byte scan: %.1f s", time.perf_counter() - start)
-        pixel_hits, _ = scan_pixels(catalogue, results, float(smk.params.ocr_sample),
-                                    int(smk.params.seed), skip=skip, workers=smk.threads)
-        hits += pixel_hits
-        out.parent.mkdir(parents=True, exist_ok=True)
-        hits_frame(hits).to_csv(out, index=False)
-        private = private_dir_of(smk, results)
-        if hits:
-            fail_with_detail(hits, private, log)
-        clear_private_detail(private)
-        log.info("PHI audit passed: no raw identifier under %s (bytes and pixels)", results)
-
-
-def run_audit_report(smk) -> None:
-    """Script entry of `rule audit_report`: fail if any raw identifier appears in the HTML
-    report (written after the run, so the main audit cannot see it), its text and every
-    embedded table and page."""
-    from echocmr.ingest.settings import secret_from
-    from echocmr.secret import private_dir_of
-
-    with script_logging(smk) as log:
-        secret = secret_from(smk.params.secret, smk.params.synthetic)
-        tables = raw_tables_of(smk.input)
-        catalogue = build_catalogue(smk.input.dicom, tables, secret,
-                                    int(smk.params.ingest["date_shift_max_days"]))
-        report = Path(smk.input.report)
-        hits = scan_file(catalogue, report, report.parent.parent)
-        out = Path(smk.output[0])
-        hits_frame(hits).to_csv(out, index=False)
-        if hits:
-            fail_with_detail(hits, private_dir_of(smk, report.parent), log,
-                             f"\nDo not share {report}: delete it, fix the source of the "
-                             "identifier and write the report again.")
-        log.info("report audit passed: no raw identifier in %s or the files it embeds", report)

@@ -1,7 +1,7 @@
 """Crop one shard: read the de-identified shard table, plan and stream every video into the
 store (+ AVI), and write the QC rows of the step "cropped".
 
-What happens to one video is decided in `echocmr.ingest.crop` (`crop_one` / `plan_crop`); this
+What happens to one video is decided in `echocmr.crop.plan` (`crop_one` / `plan_crop`); this
 module only walks the shard, turns a failure into a named exclusion reason and keeps going.
 """
 
@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from echocmr.crop.plan import REASON_MISSING, REASON_NO_FRAMES, CropConfig, CropExcluded, crop_one
 from echocmr.ingest import reasons
-from echocmr.ingest.crop import REASON_MISSING, REASON_NO_FRAMES, CropConfig, CropExcluded, crop_one
 from echocmr.logutil import script_logging, terminal_progress
 from echocmr.media import decode
 from echocmr.media.avi import AviWriter, tee_to_avi

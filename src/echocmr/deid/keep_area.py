@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from echocmr.ingest import burned_text as bt
+from echocmr.deid import burned_text as bt
 from echocmr.media import ocr, scene_text
 from echocmr.media import regions as reg
 

@@ -17,7 +17,7 @@ JPEG baseline cines are decoded by Pillow straight to luminance, optionally at 1
 DCT domain when the box is many times larger than the target (see `decode`).
 
 This module decides and streams one video; walking a shard into the store, with its QC rows, is
-`echocmr.ingest.crop_shard`.
+`echocmr.crop.shard`.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from echocmr.crop.mask import CropMask, choose_mask, pixel_box
 from echocmr.ingest import reasons
-from echocmr.ingest.crop_mask import CropMask, choose_mask, pixel_box
 from echocmr.media import decode
 from echocmr.media.regions import FanMaskAccumulator, linear_transducer, tissue_regions
 

@@ -34,11 +34,11 @@ from pydicom.pixels.encoders import RLELosslessEncoder
 from pydicom.uid import ExplicitVRLittleEndian, JPEGBaseline8Bit, RLELossless
 
 from echocmr import keys
-from echocmr.ingest import burned_text as bt
+from echocmr.deid import burned_text as bt
+from echocmr.deid.header import deidentify_header, file_meta_for
+from echocmr.deid.jpeg_blank import blank_jpeg_frame
+from echocmr.deid.keep_area import KeepArea, header_mask, keep_area
 from echocmr.ingest import reasons as R
-from echocmr.ingest.deid_header import deidentify_header, file_meta_for
-from echocmr.ingest.jpeg_blank import blank_jpeg_frame
-from echocmr.ingest.keep_area import KeepArea, header_mask, keep_area
 from echocmr.media import decode, scene_text
 from echocmr.media import regions as reg
 

@@ -15,9 +15,10 @@ from pathlib import Path
 import pandas as pd
 
 from echocmr import keys
+from echocmr.deid.pixels import PixelError, deidentify_file
 from echocmr.ingest import reasons as R
-from echocmr.ingest.deid_pixels import PixelError, deidentify_file
 from echocmr.ingest.inventory import included_files
+from echocmr.ingest.settings import shift_days
 from echocmr.logutil import script_logging, terminal_progress
 from echocmr.vocab.qc import qc_rows
 
@@ -35,6 +36,13 @@ class DeidSettings:
     max_shift_days: int = keys.DATE_SHIFT_MAX_DAYS
     jpeg_quality: int = 95
     lossless_jpeg: bool = True
+
+
+def deid_settings(ingest: dict, secret: str) -> DeidSettings:
+    return DeidSettings(secret=secret,
+                        max_shift_days=shift_days(ingest),
+                        jpeg_quality=int(ingest.get("jpeg_quality", 95)),
+                        lossless_jpeg=ingest.get("jpeg_blanking", "lossless") == "lossless")
 
 
 def deidentify_one(path: Path, row: dict, out_dir: Path, s: DeidSettings) -> dict:
@@ -91,7 +99,7 @@ def deid_qc(table: pd.DataFrame) -> pd.DataFrame:
 def run_deidentify(smk) -> None:
     """Script entry of `rule deidentify`: the included files of one shard -> de-identified
     DICOM + shard table + QC."""
-    from echocmr.ingest.settings import deid_settings, secret_from
+    from echocmr.ingest.settings import secret_from
 
     with script_logging(smk):
         secret = secret_from(smk.params.secret, smk.params.synthetic)
