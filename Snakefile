@@ -25,6 +25,7 @@ validate_config(
 include: "workflow/rules/common.smk"
 include: "workflow/rules/simulate.smk"
 include: "workflow/rules/ingest.smk"
+include: "workflow/rules/deid.smk"
 include: "workflow/rules/crop.smk"
 include: "workflow/rules/views.smk"
 include: "workflow/rules/cohort.smk"

@@ -3,13 +3,13 @@
 # Extra arguments go to snakemake, e.g. `bash run.sh --configfile config/presets/paper.yaml`.
 # A full run of the default targets ends with the HTML report (results/report.html), then audits
 # it for identifiers (rule audit_report); a dry run, named targets or a non-run mode (--lint,
-# --report, ...) do neither (src/echocmr/runargs.py).
+# --report, ...) do neither (tools/runargs.py).
 set -euo pipefail
 cd "$(dirname "$0")"
 bash setup.sh
 # `--configfile site.yaml results/x.csv` would read the target as a config file: say how to call it.
-PYTHONPATH=src .venv/bin/python -m echocmr.runargs --check-configfile "$@" || exit 2
-if ! PYTHONPATH=src .venv/bin/python -m echocmr.runargs "$@"; then
+.venv/bin/python tools/runargs.py --check-configfile "$@" || exit 2
+if ! .venv/bin/python tools/runargs.py "$@"; then
     exec .venv/bin/snakemake --cores "${CORES:-all}" "$@"
 fi
 .venv/bin/snakemake --cores "${CORES:-all}" --report results/report.html --report-after-run "$@"

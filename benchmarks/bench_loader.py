@@ -30,6 +30,7 @@ from torch.utils.data import DataLoader, Dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT))  # tools/
 
 from echocmr.ingest.paths import shard_dirs  # noqa: E402
 from echocmr.media.store import VideoStore  # noqa: E402
@@ -39,7 +40,7 @@ from echocmr.model.data import (  # noqa: E402
     normalise,
     random_start,
 )
-from echocmr.model.toy import make_toy_dataset  # noqa: E402
+from tools.toy import make_toy_dataset  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import machine_info, save_results  # noqa: E402  (benchmarks/machine.py)

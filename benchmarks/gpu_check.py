@@ -36,6 +36,7 @@ from torch.utils.data import DataLoader
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT))  # tools/
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from machine import machine_info, save_results  # noqa: E402
@@ -50,7 +51,7 @@ from echocmr.model.device import (  # noqa: E402
     runtime_for,
     seed_everything,
 )
-from echocmr.model.toy import make_toy_dataset  # noqa: E402
+from tools.toy import make_toy_dataset  # noqa: E402
 
 PAPER = dict(arch="r2plus1d_18", layers=[2, 2, 2, 2], width=64, frames=16, period=2,
              resolution=112, batch_size=10)

@@ -18,7 +18,7 @@ JOB = textwrap.dedent("""
     import json, sys
     from pathlib import Path
     from echocmr.model.stage import predict_view_model, train_view_model
-    from echocmr.model.toy import make_toy_dataset
+    from tools.toy import make_toy_dataset
     root, out, pinned = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3] == "1"
     out.mkdir(parents=True)  # as Snakemake makes an output folder
     toy = make_toy_dataset(root, n_patients=20, n_frames=24, size=16, seed=3)

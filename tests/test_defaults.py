@@ -101,3 +101,8 @@ def test_ingest_date_shift_has_one_value():
 def test_label_thresholds_fallback_is_the_schema_default():
     assert DEFAULT_THRESHOLDS == {k: schema_default("cohort", "thresholds", k)
                                   for k in DEFAULT_THRESHOLDS}
+
+
+def test_secret_env_has_one_library_value():
+    """The secret's variable: the schema's default, copied once in the library (`keys`)."""
+    assert keys.SECRET_ENV == schema_default("secret", "env") == CONFIG["secret"]["env"]

@@ -18,8 +18,8 @@ from echocmr.model.baseline import FEATURES, baseline_task, fit_baseline, impute
 from echocmr.model.data import ClipDataset
 from echocmr.model.fuse import apply_fusion, fitted_models, fuse_task_splits
 from echocmr.model.predict import predict_videos
-from echocmr.model.toy import make_toy_dataset
 from echocmr.stats.calibration import calibration_row, fit_intercept, fit_slope
+from tools.toy import make_toy_dataset
 
 
 @pytest.mark.parametrize("penalty", ["none", "l2"])

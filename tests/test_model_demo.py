@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from echocmr.vocab.tasks import BINARY_TASKS, TASKS, VIEWS
+from echocmr.vocab.tasks import BINARY_TASKS, TASKS
+from echocmr.vocab.views import ANALYSIS_VIEWS
 
 pytestmark = [pytest.mark.slow, pytest.mark.workflow]
 COLUMNS = ["study_key", "patient_key", "split", "y_true", "y_pred"]
@@ -13,7 +14,7 @@ COLUMNS = ["study_key", "patient_key", "split", "y_true", "y_pred"]
 
 def test_demo_writes_every_prediction_file(demo_run):
     res = demo_run / "results"
-    for view in VIEWS:
+    for view in ANALYSIS_VIEWS:
         metrics = pd.read_csv(res / "model" / view / "multitask" / "metrics.csv")
         assert {"train_loss", "val_loss", "time_s", "samples_per_s",
                 "peak_mem_mb"} <= set(metrics.columns)
@@ -49,7 +50,8 @@ def test_demo_recovers_the_planted_pattern_of_table2(demo_run):
     docs/model.md), the fused T1, T2 and ECV CIs cover 0.5, and every Table 2 cell has at
     least 8 positive and 8 negative test studies (no cell n/a)."""
     metrics = pd.read_csv(demo_run / "results" / "metrics" / "binary.csv")
-    cells = metrics[metrics["source"].isin([*VIEWS, "fused"])].set_index(["source", "task"])
+    sources = [*ANALYSIS_VIEWS, "fused"]
+    cells = metrics[metrics["source"].isin(sources)].set_index(["source", "task"])
     assert len(cells) == 4 * len(BINARY_TASKS)
     thin = cells[(cells["n_pos"] < 8) | (cells["n_neg"] < 8)]
     assert thin.empty, f"Table 2 cells with < 8 positives or negatives:\n{thin}"

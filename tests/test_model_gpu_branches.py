@@ -24,8 +24,8 @@ from echocmr.model.data import view_table
 from echocmr.model.device import Runtime, choose_precision, device_record, resolve_device
 from echocmr.model.loader import clip_loader, shm_plan, worker_count
 from echocmr.model.predict import predict_videos
-from echocmr.model.toy import make_toy_dataset
 from echocmr.model.train import TrainSettings, checkpoint_due, fit
+from tools.toy import make_toy_dataset
 
 torch.set_num_threads(1)
 CPU = torch.device("cpu")

@@ -9,7 +9,8 @@ from echocmr.model.scope import Scope
 from echocmr.report.smk import ReportPaths, compared_pairs, evaluated_pairs
 from echocmr.stats.evaluate import delong_table, evaluate_tables
 from echocmr.vocab.reasons import NO_BUNDLE_BASELINE, NOT_IN_BUNDLE
-from echocmr.vocab.tasks import BINARY_TASKS, TASKS, VIEWS
+from echocmr.vocab.tasks import BINARY_TASKS, TASKS
+from echocmr.vocab.views import ANALYSIS_VIEWS
 
 RELEASED_CARD = {"models": [{"view": "A4C", "model": "wma", "tasks": ["wma"]},
                             {"view": "A2C", "model": "wma", "tasks": ["wma"]},
@@ -64,6 +65,6 @@ def test_absent_pairs_get_rows_with_their_reason_in_source_order(tmp_path):
     models = {k: v for k, v in tables.items() if k[1] in BINARY_TASKS}
     compared = {tuple(k.split("__")): v for k, v in scope.absent(compared_pairs()).items()}
     delong = delong_table(models, {}, absent=compared)
-    assert len(delong) == (len(VIEWS) + 1) * len(BINARY_TASKS)
+    assert len(delong) == (len(ANALYSIS_VIEWS) + 1) * len(BINARY_TASKS)
     held = delong.set_index(["model", "task"]).loc[list(models), "reason"]
     assert set(held) == {NO_BUNDLE_BASELINE}

@@ -26,9 +26,9 @@ from echocmr.model.data import (
 from echocmr.model.fuse import fuse_task_splits
 from echocmr.model.nets import build_model
 from echocmr.model.predict import predict_videos, task_frames
-from echocmr.model.toy import make_toy_dataset
 from echocmr.model.train import TrainSettings, fit
 from echocmr.vocab.tasks import TASKS, label_column, model_tasks
+from tools.toy import make_toy_dataset
 
 torch.set_num_threads(1)
 # device pinned to CPU: the byte-identity checks must hold on a GPU host too
@@ -135,7 +135,7 @@ KILLER = textwrap.dedent("""
     import os, signal, sys, torch
     torch.set_num_threads(1)
     from echocmr.model.data import view_table
-    from echocmr.model.toy import make_toy_dataset
+    from tools.toy import make_toy_dataset
     from echocmr.model.train import TrainSettings, fit
     root, out, kill_at = sys.argv[1], sys.argv[2], int(sys.argv[3])
     toy = make_toy_dataset(root, n_patients=20, n_frames=24, size=16, seed=3)

@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 from conftest import run_snakemake
 
-from echocmr.model.toy import make_toy_dataset
-from echocmr.vocab.tasks import BINARY_TASKS, TASKS, VIEWS
+from echocmr.vocab.tasks import BINARY_TASKS, TASKS
+from echocmr.vocab.views import ANALYSIS_VIEWS
+from tools.toy import make_toy_dataset
 
 pytestmark = [pytest.mark.workflow, pytest.mark.slow]
 
@@ -39,7 +40,7 @@ def test_model_rules_write_the_contract_files(workflow_dir):
                   timeout=900)
     res = workflow_dir / "results"
     cols = ["study_key", "patient_key", "split", "y_true", "y_pred"]
-    for view in VIEWS:
+    for view in ANALYSIS_VIEWS:
         metrics = pd.read_csv(res / "model" / view / "multitask" / "metrics.csv")
         assert len(metrics) == 2 and {"train_loss", "val_auroc_wma", "val_mae_t1"} <= set(
             metrics.columns)
@@ -65,7 +66,7 @@ def test_per_task_mode_plans_24_models_with_the_same_prediction_files(workflow_d
     place_inputs(workflow_dir)
     (workflow_dir / "two_shards.yaml").write_text("ingest:\n  shards: 2\n")
     targets = ([f"results/predictions/fused/{t}.csv" for t in TASKS]
-               + [f"results/predictions/{v}/{t}.videos.csv" for v in VIEWS for t in TASKS])
+               + [f"results/predictions/{v}/{t}.videos.csv" for v in ANALYSIS_VIEWS for t in TASKS])
     proc = run_snakemake(workflow_dir, "-n", "--configfile", "config/presets/paper.yaml",
                          "two_shards.yaml", "--allowed-rules", "train", "predict", "fuse",
                          "--", *targets)

@@ -1,5 +1,5 @@
 """Params carry what a rule reads (issue 14): every leaf key of the config schema changes some
-rule's params (or is a documented structural key, echocmr.params_scope), and the expensive
+rule's params (or is a documented structural key, tools.params_scope), and the expensive
 rules' params change for their own keys only. The workflow is parsed in process with the
 Snakemake API, once per key, without building a DAG (~0.3 s a parse)."""
 
@@ -16,8 +16,8 @@ from snakemake.settings.enums import Quietness
 from snakemake.settings.types import ConfigSettings, OutputSettings, ResourceSettings
 
 from echocmr.model.smk import TRAIN_KEYS
-from echocmr.params_scope import CONFIG_RECORDS, STRUCTURAL_KEYS
 from echocmr.views.smk import TRAIN_KEYS as VIEWS_TRAIN_KEYS
+from tools.params_scope import CONFIG_RECORDS, STRUCTURAL_KEYS
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
@@ -167,7 +167,7 @@ def key_rules(tmp_path_factory) -> dict[str, set[str]]:
 def test_every_schema_key_is_read_by_some_rules_params_or_is_structural(key_rules):
     unread = sorted(k for k, rules in key_rules.items() if not rules)
     assert not unread, (f"config keys no rule's params carry: {unread}; pass them to the rules "
-                        "that read them, or list them in echocmr.params_scope.STRUCTURAL_KEYS")
+                        "that read them, or list them in tools.params_scope.STRUCTURAL_KEYS")
 
 
 def test_structural_keys_are_schema_keys():

@@ -12,7 +12,6 @@ from echocmr.ingest import paths as ingest_paths
 from echocmr.media.store import StoreWriter
 from echocmr.model.data import view_table
 from echocmr.model.predict import STUDY_COLUMNS, predict_videos, write_predictions
-from echocmr.model.toy import make_toy_dataset
 from echocmr.model.train import TrainSettings, fit, training_shortfall
 from echocmr.report import figures, summary
 from echocmr.report.replication import na_reasons, replication_figure, replication_table
@@ -20,6 +19,7 @@ from echocmr.report.tables import table2, table2_markdown
 from echocmr.stats.evaluate import evaluate_tables
 from echocmr.views.stage import SHARD_COLUMNS, classify_shard, write_views
 from echocmr.vocab.reasons import NO_TEST_STUDY
+from tools.toy import make_toy_dataset
 
 torch.set_num_threads(1)
 TINY = dict(layers=[1, 1, 1, 1], width=4, frames=4, period=2, resolution=16, batch_size=4,

@@ -16,7 +16,8 @@ from torchvision.models.video import r2plus1d_18
 
 from echocmr.report.tables import BUNDLE_MEAN_LABEL, FALLBACK_MARK
 from echocmr.vocab.reasons import NO_BUNDLE_BASELINE, NOT_IN_BUNDLE
-from echocmr.vocab.tasks import TASKS, VIEW_SPECIFIC, VIEWS
+from echocmr.vocab.tasks import TASKS, VIEW_SPECIFIC
+from echocmr.vocab.views import ANALYSIS_VIEWS
 
 pytestmark = [pytest.mark.slow, pytest.mark.workflow]
 
@@ -62,7 +63,7 @@ def test_only_the_bundles_models_are_predicted_and_nothing_is_trained(released_r
     assert "rule train:" not in out and "localrule train:" not in out
     assert "rule baseline:" not in out and not (res / "predictions/baseline").exists()
     predicted = {(p.parent.name, p.stem) for p in (res / "predictions").glob("*/*.csv")
-                 if p.parent.name in VIEWS and "." not in p.stem}
+                 if p.parent.name in ANALYSIS_VIEWS and "." not in p.stem}
     assert predicted == set(RELEASED)
     fused = {p.stem for p in (res / "predictions/fused").glob("*.csv") if "." not in p.stem}
     assert fused == set(VIEW_SPECIFIC)
@@ -87,7 +88,8 @@ def test_table2_evaluates_wma_and_scar_and_names_the_missing_tasks(released_run)
         assert "in the bundle" in row.note and "too few" not in row.note, row
     continuous = pd.read_csv(res / "metrics/continuous.csv")
     assert set(continuous["reason"]) == {NOT_IN_BUNDLE}
-    assert len(continuous) == len([*VIEWS, "fused"]) * (len(TASKS) - len(table["task"].unique()))
+    n_sources = len(ANALYSIS_VIEWS) + 1  # the views and fused
+    assert len(continuous) == n_sources * (len(TASKS) - len(table["task"].unique()))
 
 
 def test_model_vs_baseline_is_skipped_for_want_of_a_baseline(released_run):

@@ -13,7 +13,7 @@ import yaml
 from conftest import run_snakemake
 
 from echocmr.codehash import ScriptFingerprints
-from echocmr.params_scope import CONFIG_RECORDS
+from tools.params_scope import CONFIG_RECORDS
 
 RECORDERS = set(CONFIG_RECORDS)  # rerun on any config change (cheap: they record it)
 # A job's first reason only: params, or (downstream of a rerun job) its updated inputs.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from echocmr.runargs import wants_report
+from tools.runargs import wants_report
 
 
 @pytest.mark.parametrize("argv", [
@@ -43,7 +43,7 @@ def test_no_report_for_dry_runs_targets_and_other_modes(argv):
 
 
 def test_a_target_typed_after_configfile_gets_the_call_that_works(tmp_path, monkeypatch):
-    from echocmr.runargs import configfile_problem
+    from tools.runargs import configfile_problem
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "site.yaml").write_text("input: {mode: site}\n")

@@ -63,13 +63,12 @@ def _require_secret(config: dict) -> None:
     Synthetic mode falls back to the fixed demo secret (its identifiers are fictitious). A
     secret other than the one results/ was keyed with, or a weak one, is refused too.
     """
-    from echocmr.keys import SecretError, load_secret
+    from echocmr.keys import SecretError, secret_from
     from echocmr.secret import check_fingerprint, private_dir
 
     secret = config.get("secret") or {}
     try:
-        value = load_secret(env=secret.get("env") or "ECHOCMR_SECRET", file=secret.get("file"),
-                            synthetic=config["input"]["mode"] == "synthetic")
+        value = secret_from(secret, synthetic=config["input"]["mode"] == "synthetic")
         check_fingerprint(value)  # outputs keyed by another secret would silently not join
         private_dir(secret)
     except SecretError as exc:

@@ -105,8 +105,21 @@ def shard_of(study_key: str, n_shards: int) -> int:
     return h % n_shards
 
 
+# The environment variable holding the secret when `secret.env` is not set: the library's one
+# copy of the schema's default (workflow/schemas/config.schema.yaml).
+SECRET_ENV = "ECHOCMR_SECRET"
+
+
+def secret_from(secret_cfg: dict, synthetic: bool) -> str:
+    """The pseudonymisation secret of the `secret:` config section (env variable, then file;
+    demo secret only for synthetic). Loaded at run time, never passed through Snakemake params
+    (params are recorded in job metadata)."""
+    return load_secret(env=secret_cfg.get("env") or SECRET_ENV, file=secret_cfg.get("file"),
+                       synthetic=bool(synthetic))
+
+
 def load_secret(
-    env: str = "ECHOCMR_SECRET",
+    env: str = SECRET_ENV,
     file: str | None = None,
     synthetic: bool = False,
     results_dir: str | Path = "results",

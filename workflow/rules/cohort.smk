@@ -1,9 +1,6 @@
 # cohort stage rules (see docs/ARCHITECTURE.md and docs/cohort.md): validate the de-identified
 # tables, pair echo studies with the nearest CMR, derive labels, split, Table 1.
-from echocmr.cohort.config import check_cohort_config  # noqa: E402
 from echocmr.model.smk import label_config, split_config  # noqa: E402
-
-check_cohort_config(config)
 
 
 rule validate_tables:

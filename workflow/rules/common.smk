@@ -2,6 +2,7 @@
 # the `<STAGE>_PATHS` objects every rule builds its paths with. No analysis logic here.
 from echocmr.codehash import ScriptFingerprints  # noqa: E402
 from echocmr.config_checks import check_config  # noqa: E402
+from echocmr.cohort.config import check_cohort_config  # noqa: E402
 from echocmr.report.deliverables import deliverables  # noqa: E402
 from echocmr.ingest.smk import IngestPaths  # noqa: E402
 from echocmr.cohort.smk import CohortPaths  # noqa: E402
@@ -12,7 +13,11 @@ from echocmr.report.smk import ReportPaths  # noqa: E402
 from echocmr.views.smk import ViewsPaths  # noqa: E402
 from echocmr.vocab.views import ANALYSIS_VIEWS  # noqa: E402
 
+# The config checks, all at parse time, before any rule is defined (each error names the key
+# and the fix). The views settings alone are checked when a views job enters the DAG
+# (echocmr.views.smk): ingest-only targets need none.
 check_config(config)
+check_cohort_config(config)
 # Every rule's `code` param: its script and the echocmr modules it imports, so that a library
 # edit reruns the rules that run it (echocmr.codehash; docs/ARCHITECTURE.md "What reruns when").
 CODE = ScriptFingerprints(workflow.basedir)

@@ -1,5 +1,5 @@
-# ingest stage rules (see docs/ARCHITECTURE.md and docs/ingest.md): inventory -> deidentify
-# (per shard) and deidentify_tables. The crop rule lives in crop.smk.
+# ingest stage rules (see docs/ARCHITECTURE.md and docs/ingest.md): inventory (the manifest)
+# and deidentify_tables. De-identified DICOM: deid.smk; the crop: crop.smk.
 
 
 from echocmr.ingest.smk import period_param, rule_params
@@ -27,29 +27,6 @@ rule inventory:
         code=CODE.of("inventory.py"),
     script:
         "../scripts/inventory.py"
-
-
-rule deidentify:
-    input:
-        dicom=INGEST_PATHS.raw_dicom_dir,
-        manifest="results/ingest/manifest.csv",
-    output:
-        dir=directory(INGEST_PATHS.shard_path("results/deid")),
-        table=INGEST_PATHS.shard_path("results/deid", ".csv"),
-        qc=INGEST_PATHS.shard_path("results/qc/deidentify", ".csv"),
-    log:
-        INGEST_PATHS.shard_path("results/logs/ingest/deidentify", ".log"),
-    conda:
-        "../../envs/dicom.yaml"
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=120,
-    params:
-        **rule_params(config, "date_shift_max_days", "jpeg_quality", "jpeg_blanking"),
-        code=CODE.of("deidentify.py"),
-    script:
-        "../scripts/deidentify.py"
 
 
 rule deidentify_tables:

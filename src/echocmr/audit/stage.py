@@ -28,7 +28,7 @@ def run_audit(smk) -> None:
 
     from echocmr.audit.pixels import scan_pixels
     from echocmr.ingest.paths import other_layouts
-    from echocmr.ingest.settings import secret_from
+    from echocmr.keys import secret_from
     from echocmr.media.ocr import require_tesseract
     from echocmr.secret import private_dir_of
 
@@ -72,7 +72,7 @@ def run_audit_report(smk) -> None:
     """Script entry of `rule audit_report`: fail if any raw identifier appears in the HTML
     report (written after the run, so the main audit cannot see it), its text and every
     embedded table and page."""
-    from echocmr.ingest.settings import secret_from
+    from echocmr.keys import secret_from
     from echocmr.secret import private_dir_of
 
     with script_logging(smk) as log:

@@ -23,11 +23,12 @@ from pathlib import Path
 import pandas as pd
 
 from echocmr.logutil import script_logging
-from echocmr.vocab.tasks import TASKS, VIEWS, global_column, is_binary, label_column
+from echocmr.vocab.tasks import TASKS, global_column, is_binary, label_column
+from echocmr.vocab.views import ANALYSIS_VIEWS
 
 log = logging.getLogger("echocmr.cohort")
 FUSED = "fused"
-SOURCES = (*VIEWS, FUSED)
+SOURCES = (*ANALYSIS_VIEWS, FUSED)
 # Fewer than ~8 cases of a class make an AUROC (and its normal-theory or bootstrap CI) swing
 # with every single case; a common rule of thumb for a reportable AUROC.
 MIN_TEST_PER_CLASS = 8
@@ -89,7 +90,7 @@ def kept_cines_per_study(views: pd.DataFrame, view_names) -> pd.Series:
 def source_frame(views: pd.DataFrame, labels: pd.DataFrame, source: str) -> pd.DataFrame:
     """Paired studies with at least one kept cine of `source` (all three views for `fused`):
     their labels and a `cines` column."""
-    cines = kept_cines_per_study(views, VIEWS if source == FUSED else [source])
+    cines = kept_cines_per_study(views, ANALYSIS_VIEWS if source == FUSED else [source])
     paired = labels[labels["study_key"].isin(cines.index)]
     return paired.assign(cines=paired["study_key"].map(cines).to_numpy())
 

@@ -99,7 +99,7 @@ def deid_qc(table: pd.DataFrame) -> pd.DataFrame:
 def run_deidentify(smk) -> None:
     """Script entry of `rule deidentify`: the included files of one shard -> de-identified
     DICOM + shard table + QC."""
-    from echocmr.ingest.settings import secret_from
+    from echocmr.keys import secret_from
 
     with script_logging(smk):
         secret = secret_from(smk.params.secret, smk.params.synthetic)

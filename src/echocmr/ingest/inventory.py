@@ -441,7 +441,8 @@ def included_files(root: str | Path, manifest: pd.DataFrame, secret: str,
 def run_inventory(smk) -> None:
     """Script entry of `rule inventory`: every file under the DICOM folder -> one manifest row
     + QC rows."""
-    from echocmr.ingest.settings import inventory_settings, secret_from
+    from echocmr.ingest.settings import inventory_settings
+    from echocmr.keys import secret_from
 
     with script_logging(smk) as log:
         secret = secret_from(smk.params.secret, smk.params.synthetic)

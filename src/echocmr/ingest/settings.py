@@ -1,5 +1,6 @@
-"""Ingest settings from the workflow config; the secret is loaded here, at run time, never passed
-through Snakemake params (params are recorded in job metadata)."""
+"""Ingest settings from the workflow config. The secret itself is loaded at run time
+(`echocmr.keys.secret_from`), never passed through Snakemake params (params are recorded in job
+metadata)."""
 
 from __future__ import annotations
 
@@ -17,12 +18,6 @@ class InventorySettings:
     date_shift_max_days: int = keys.DATE_SHIFT_MAX_DAYS
     colour_fraction: float = 0.01  # share of sector pixels that are coloured -> colour Doppler
     period: StudyPeriod | None = None  # cohort.period on the raw dates; None = no restriction
-
-
-def secret_from(secret_cfg: dict, synthetic: bool) -> str:
-    """The pseudonymisation secret (env variable, then file; demo secret only for synthetic)."""
-    return keys.load_secret(env=secret_cfg.get("env") or "ECHOCMR_SECRET",
-                            file=secret_cfg.get("file"), synthetic=bool(synthetic))
 
 
 def shift_days(ingest: dict) -> int:

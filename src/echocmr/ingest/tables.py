@@ -211,7 +211,7 @@ def pseudonymise_tables(paths: dict[str, str | Path | None], secret: str,
 def run_deidentify_tables(smk) -> None:
     """Script entry of `rule deidentify_tables`: raw CMR/clinical/echo/view-label tables ->
     pseudonymised tables."""
-    from echocmr.ingest.settings import secret_from
+    from echocmr.keys import secret_from
     from echocmr.study_period import study_period
 
     with script_logging(smk):

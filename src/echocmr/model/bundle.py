@@ -34,8 +34,8 @@ import pandas as pd
 import echocmr
 from echocmr.logutil import script_logging
 from echocmr.model.card import CARD, FORMAT, BundleError, load_card, model_entry, sha256  # noqa: F401
-from echocmr.vocab.tasks import BINARY_TASKS, CONTINUOUS_TASKS, TASKS, VIEWS, global_column
-from echocmr.vocab.views import VIEW_CLASSES
+from echocmr.vocab.tasks import BINARY_TASKS, CONTINUOUS_TASKS, TASKS, global_column
+from echocmr.vocab.views import ANALYSIS_VIEWS, VIEW_CLASSES
 
 # Settings of a trained model another site needs to rebuild it and feed it (not its optimiser).
 NET_KEYS = ("arch", "layers", "width", "frames", "period", "resolution")
@@ -201,7 +201,7 @@ def write_bundle(outdir, *, training_mode: str, weights: dict, curves: dict,
         "echocmr_version": echocmr.__version__,
         "config_sha256": config_sha256,
         "training_mode": training_mode,
-        "views": list(VIEWS),
+        "views": list(ANALYSIS_VIEWS),
         "tasks": {"binary": list(BINARY_TASKS), "continuous": list(CONTINUOUS_TASKS)},
         "architecture": {k: first[k] for k in ("arch", "layers", "width")},
         "input": {**{k: first[k] for k in ("frames", "period", "resolution")},
@@ -282,7 +282,7 @@ def from_released(table_csv, outdir) -> dict:
     out.mkdir(parents=True)
     models = []
     for row in table.itertuples():
-        if row.view not in VIEWS or row.task not in BINARY_TASKS:
+        if row.view not in ANALYSIS_VIEWS or row.task not in BINARY_TASKS:
             raise BundleError(f"{table_csv}: view {row.view!r} / task {row.task!r} unknown")
         state = released_state_dict(table_csv.parent / row.file)
         dest = out / weights_file(row.view, row.task)
@@ -297,7 +297,7 @@ def from_released(table_csv, outdir) -> dict:
     card = {
         "format": FORMAT, "source": "released weights (Sahashi et al.)",
         "echocmr_version": echocmr.__version__, "config_sha256": None,
-        "training_mode": "per_task", "views": sorted(set(table["view"]), key=VIEWS.index),
+        "training_mode": "per_task", "views": sorted(set(table["view"]), key=ANALYSIS_VIEWS.index),
         "tasks": {"binary": tasks, "continuous": []},
         "architecture": {k: RELEASED_SETTINGS[k] for k in ("arch", "layers", "width")},
         "input": {**{k: RELEASED_SETTINGS[k] for k in ("frames", "period", "resolution")},

@@ -34,7 +34,8 @@ from echocmr.vocab.fusion import (  # noqa: F401 (method_counts: re-exported)
     MEAN_METHOD,
     method_counts,
 )
-from echocmr.vocab.tasks import VIEWS, global_column, is_binary
+from echocmr.vocab.tasks import global_column, is_binary
+from echocmr.vocab.views import ANALYSIS_VIEWS
 
 log = logging.getLogger(__name__)
 PATTERN_COLUMNS = ["task", "views", "n_val", "n_test", "method"]
@@ -49,7 +50,7 @@ def _logit(p: np.ndarray) -> np.ndarray:
 def wide_predictions(view_preds: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """study_key, patient_key, split + one column per view (NaN where the view is missing)."""
     wide = None
-    for view in VIEWS:
+    for view in ANALYSIS_VIEWS:
         df = view_preds.get(view)
         if df is None:
             continue
@@ -58,14 +59,14 @@ def wide_predictions(view_preds: dict[str, pd.DataFrame]) -> pd.DataFrame:
                                                   how="outer")
     if wide is None:
         wide = pd.DataFrame(columns=["study_key", "patient_key", "split"])
-    for view in VIEWS:
+    for view in ANALYSIS_VIEWS:
         if view not in wide:
             wide[view] = np.nan
     return wide
 
 
 def _pattern(row: pd.Series) -> tuple[str, ...]:
-    return tuple(v for v in VIEWS if not pd.isna(row[v]))
+    return tuple(v for v in ANALYSIS_VIEWS if not pd.isna(row[v]))
 
 
 def _fit_logistic(x: np.ndarray, y: np.ndarray, penalty: str):
@@ -130,8 +131,8 @@ def _fusion_data(task: str, view_preds: dict[str, pd.DataFrame], labels: pd.Data
     truth = truth[truth["split"].isin(["val", "test"])]
     data = truth.merge(wide.drop(columns=["patient_key"]), on="study_key", how="left")
     data["pattern"] = data.apply(_pattern, axis=1) if len(data) else []
-    feats = data[list(VIEWS)].to_numpy(np.float64)
-    data[list(VIEWS)] = _logit(feats) if binary else feats
+    feats = data[list(ANALYSIS_VIEWS)].to_numpy(np.float64)
+    data[list(ANALYSIS_VIEWS)] = _logit(feats) if binary else feats
     return data
 
 
@@ -209,8 +210,8 @@ def fitted_models(task: str, view_preds: dict[str, pd.DataFrame], labels: pd.Dat
     data = _fusion_data(task, view_preds, labels, split)
     val = data[data["split"] == "val"]
     records = []
-    for r in range(1, len(VIEWS) + 1):
-        for cols in itertools.combinations(VIEWS, r):
+    for r in range(1, len(ANALYSIS_VIEWS) + 1):
+        for cols in itertools.combinations(ANALYSIS_VIEWS, r):
             cols = list(cols)
             support = val.dropna(subset=cols)
             y = support[global_column(task)].to_numpy()

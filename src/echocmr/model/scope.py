@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from echocmr.vocab.reasons import NO_BUNDLE_BASELINE, NOT_IN_BUNDLE
-from echocmr.vocab.tasks import BINARY_TASKS, TASKS, VIEWS
+from echocmr.vocab.tasks import BINARY_TASKS, TASKS
+from echocmr.vocab.views import ANALYSIS_VIEWS
 
 FUSED = "fused"
 BASELINE = "baseline"
@@ -17,7 +18,7 @@ BASELINE = "baseline"
 
 @dataclass(frozen=True)
 class Scope:
-    """The (view, task) models a run has (in VIEWS x TASKS order) and whether it has the
+    """The (view, task) models a run has (in ANALYSIS_VIEWS x TASKS order) and whether it has the
     LVEF/age/sex baseline."""
 
     pairs: tuple[tuple[str, str], ...]
@@ -27,9 +28,9 @@ class Scope:
     def of(cls, card: dict | None) -> Scope:
         """Everything for a training run (card None); the bundle's models otherwise."""
         if card is None:
-            return cls(tuple((v, t) for v in VIEWS for t in TASKS), True)
+            return cls(tuple((v, t) for v in ANALYSIS_VIEWS for t in TASKS), True)
         held = {(m["view"], t) for m in card["models"] for t in m["tasks"]}
-        return cls(tuple((v, t) for v in VIEWS for t in TASKS if (v, t) in held),
+        return cls(tuple((v, t) for v in ANALYSIS_VIEWS for t in TASKS if (v, t) in held),
                    card.get("baseline") is not None)
 
     @property

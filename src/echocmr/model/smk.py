@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 from echocmr.ingest.smk import IngestPaths
 from echocmr.model.scope import Scope
-from echocmr.vocab.tasks import BINARY_TASKS, TASKS, VIEWS
+from echocmr.vocab.tasks import BINARY_TASKS, TASKS
+from echocmr.vocab.views import ANALYSIS_VIEWS
 
 # The `model` keys each network rule reads; the rest (fusion, bundle, threads) stay out of their
 # params, so that changing how views are fused, or a job's thread count, reruns no network.
@@ -166,7 +167,7 @@ class ModelPaths:
 
     def trained(self) -> dict:
         """{view__model: best.pt} of every trained model (the bundle rule's weights)."""
-        return {f"{v}__{n}": f"results/model/{v}/{n}/best.pt" for v in VIEWS
+        return {f"{v}__{n}": f"results/model/{v}/{n}/best.pt" for v in ANALYSIS_VIEWS
                 for n in self.names()}
 
     def pin_records(self) -> dict:
@@ -174,11 +175,11 @@ class ModelPaths:
         (none in external mode): the report's run record lists them."""
         if self.external:
             return {}
-        return {f"pin__{v}__{n}": f"results/model/{v}/{n}/cpu_pin.json" for v in VIEWS
+        return {f"pin__{v}__{n}": f"results/model/{v}/{n}/cpu_pin.json" for v in ANALYSIS_VIEWS
                 for n in self.names()}
 
     def curves(self) -> dict:
-        return {f"{v}__{n}": f"results/model/{v}/{n}/metrics.csv" for v in VIEWS
+        return {f"{v}__{n}": f"results/model/{v}/{n}/metrics.csv" for v in ANALYSIS_VIEWS
                 for n in self.names()}
 
     def bundle_curves(self) -> dict:
@@ -200,8 +201,8 @@ class ModelPaths:
         mode; released weights come without any)."""
         if self.external:
             held = self.card.get("files", {})
-            return [os.path.join(self.bundle, rel) for rel in
-                    (f"curves/{v}/{n}.csv" for v in VIEWS for n in self.names()) if rel in held]
+            rels = (f"curves/{v}/{n}.csv" for v in ANALYSIS_VIEWS for n in self.names())
+            return [os.path.join(self.bundle, rel) for rel in rels if rel in held]
         return list(self.curves().values())
 
     def fused_views(self, wildcards) -> list[str]:
@@ -215,6 +216,6 @@ class ModelPaths:
     @staticmethod
     def targets() -> list[str]:
         """All model-stage deliverables."""
-        return ([f"results/predictions/{v}/{t}.csv" for v in VIEWS for t in TASKS]
+        return ([f"results/predictions/{v}/{t}.csv" for v in ANALYSIS_VIEWS for t in TASKS]
                 + [f"results/predictions/fused/{t}.csv" for t in TASKS]
                 + [f"results/predictions/baseline/{t}.csv" for t in BINARY_TASKS])

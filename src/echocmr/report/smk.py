@@ -13,8 +13,8 @@ from echocmr.vocab.tasks import (
     MAPPING_BINARY_TASKS,
     TASKS,
     VIEW_SPECIFIC,
-    VIEWS,
 )
+from echocmr.vocab.views import ANALYSIS_VIEWS
 
 REPORT_CAT = {
     "qc": "1. Data flow and QC",
@@ -51,13 +51,13 @@ def predictions(pairs, scope: Scope | None = None) -> dict[str, str]:
 def evaluated_pairs() -> list[tuple[str, str]]:
     # Every view and the fused model for all tasks; the clinical baseline is a logistic model of
     # the binary outcomes, evaluated beside them.
-    return ([(s, t) for s in [*VIEWS, "fused"] for t in TASKS]
+    return ([(s, t) for s in [*ANALYSIS_VIEWS, "fused"] for t in TASKS]
             + [("baseline", t) for t in BINARY_TASKS])
 
 
 def compared_pairs() -> list[tuple[str, str]]:
     """Every view, the fused model and the baseline, binary tasks."""
-    return [(s, t) for s in [*VIEWS, "fused", "baseline"] for t in BINARY_TASKS]
+    return [(s, t) for s in [*ANALYSIS_VIEWS, "fused", "baseline"] for t in BINARY_TASKS]
 
 
 @dataclass(frozen=True, eq=False)
@@ -86,7 +86,7 @@ class ReportPaths:
         """`{split}__{source}__{task}` -> prediction table holding that split. View and baseline
         tables hold val and test; the fused val predictions (in-sample) are a file of their own."""
         out = {}
-        for source in [*VIEWS, "fused", "baseline"]:
+        for source in [*ANALYSIS_VIEWS, "fused", "baseline"]:
             for task in BINARY_TASKS:
                 if not self.scope.scored(source, task):
                     continue
@@ -97,7 +97,7 @@ class ReportPaths:
         return out
 
     def figure1_inputs(self) -> dict[str, str]:
-        pairs = [(s, t) for t in VIEW_SPECIFIC for s in [*VIEWS, "fused"]]
+        pairs = [(s, t) for t in VIEW_SPECIFIC for s in [*ANALYSIS_VIEWS, "fused"]]
         return {"binary": "results/metrics/binary.csv", **predictions(pairs, self.scope)}
 
     def supp_figure1_inputs(self) -> dict[str, str]:

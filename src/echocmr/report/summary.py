@@ -28,7 +28,7 @@ from echocmr.report.dropped_rows import TITLE as DROPPED_TITLE
 from echocmr.report.dropped_rows import dropped_counts, dropped_line, read_dropped
 from echocmr.report.style import fmt_ci
 from echocmr.vocab.reasons import NO_BUNDLE_BASELINE, NOT_IN_BUNDLE, is_one_class
-from echocmr.vocab.tasks import VIEWS
+from echocmr.vocab.views import ANALYSIS_VIEWS
 
 COLUMNS = ["stage", "missing", "affected", "what_to_add"]
 EXTERNAL_SPLIT = ("External validation (model.mode: external): no train or val split by "
@@ -102,7 +102,7 @@ def views_rows(views: pd.DataFrame) -> list[dict]:
             for reason in untrained]
     kept = views.loc[views["status"] == "kept", "view"].value_counts()
     return rows + [_row("views", f"no kept {view} cine", [view], ADD_VIEW)
-                   for view in VIEWS if int(kept.get(view, 0)) == 0]
+                   for view in ANALYSIS_VIEWS if int(kept.get(view, 0)) == 0]
 
 
 def cohort_rows(cohort_qc: pd.DataFrame) -> list[dict]:

@@ -135,9 +135,10 @@ def absent_row(source: str, task: str, reason: str) -> dict:
 def in_source_order(pairs) -> list[tuple[str, str]]:
     """(source, task) pairs as the evaluate rule lists them: views, fused, baseline; tasks in
     their home's order (unknown names last, as given)."""
-    from echocmr.vocab.tasks import TASKS, VIEWS
+    from echocmr.vocab.tasks import TASKS
+    from echocmr.vocab.views import ANALYSIS_VIEWS
 
-    sources = [*VIEWS, "fused", "baseline"]
+    sources = [*ANALYSIS_VIEWS, "fused", "baseline"]
 
     def rank(pair):
         source, task = pair

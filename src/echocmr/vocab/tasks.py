@@ -1,9 +1,9 @@
 """Task names (their one home, tests/test_single_homes.py), their kind (binary or continuous)
-and the label column each view/fusion reads. `VIEWS` is the views' home re-exported."""
+and the label column each view/fusion reads."""
 
 from __future__ import annotations
 
-from echocmr.vocab.views import ANALYSIS_VIEWS as VIEWS
+from echocmr.vocab.views import ANALYSIS_VIEWS
 
 BINARY_TASKS = ("wma", "lge", "t1_abnormal", "t2_abnormal", "ecv_abnormal")
 CONTINUOUS_TASKS = ("t1", "t2", "ecv")
@@ -28,8 +28,8 @@ def label_column(task: str, view: str) -> str:
     """Column of `results/cohort/labels.csv` a view's model learns: `wma` in A4C -> `wma_a4c`."""
     check_task(task)
     if task in VIEW_SPECIFIC:
-        if view not in VIEWS:
-            raise ValueError(f"unknown view {view!r}; expected one of {', '.join(VIEWS)}")
+        if view not in ANALYSIS_VIEWS:
+            raise ValueError(f"unknown view {view!r}; expected one of {', '.join(ANALYSIS_VIEWS)}")
         return f"{task}_{view.lower()}"
     return task
 

@@ -1,4 +1,4 @@
-"""Should `bash run.sh ARGS` end with the HTML report? `python -m echocmr.runargs ARGS`: 0 = yes.
+"""Should `bash run.sh ARGS` end with the HTML report? `python tools/runargs.py ARGS`: 0 = yes.
 
 Yes for a real run of the default targets, with any options that only change how it runs
 (`--configfile`, `--cores`, `--rerun-incomplete`, a profile, ...). No for a dry run, when targets
@@ -8,7 +8,7 @@ are named or the run is narrowed (`--until`, `--omit-from`, `--allowed-rules`,
 parsed by Snakemake's own parser, so an option's value is never mistaken for a target; arguments
 Snakemake cannot parse give "no" and Snakemake itself reports the error.
 
-`python -m echocmr.runargs --check-configfile ARGS` catches the commonest call error first:
+`python tools/runargs.py --check-configfile ARGS` catches the commonest call error first:
 Snakemake's `--configfile` takes one *or more* files, so in `--configfile site.yaml
 results/ingest/manifest.csv` the target is read as a second config file and Snakemake stops with
 a bare `FileNotFoundError` traceback. It prints the call that works and exits 2.

@@ -15,7 +15,8 @@ import pandas as pd
 
 from echocmr.ingest import paths as ingest_paths
 from echocmr.media.store import StoreWriter
-from echocmr.vocab.tasks import BINARY_TASKS, VIEW_SPECIFIC, VIEWS
+from echocmr.vocab.tasks import BINARY_TASKS, VIEW_SPECIFIC
+from echocmr.vocab.views import ANALYSIS_VIEWS
 
 
 def beating_ring(n_frames: int, size: int, wma: bool, rng: np.random.Generator) -> np.ndarray:
@@ -38,7 +39,7 @@ def beating_ring(n_frames: int, size: int, wma: bool, rng: np.random.Generator) 
 
 def make_toy_dataset(root, n_patients: int = 40, n_frames: int = 40, size: int = 32,
                      shards: int = 2, seed: int = 0, avi: bool = False,
-                     views=VIEWS) -> dict:
+                     views=ANALYSIS_VIEWS) -> dict:
     """Write shard stores (`crop/shards-<n>/shard-<i>`, the workflow's layout) + views/labels/
     split/clinical/echo tables under `root`; return paths.
 
@@ -57,7 +58,7 @@ def make_toy_dataset(root, n_patients: int = 40, n_frames: int = 40, size: int =
         t2 = float(rng.normal(50, 4))
         labels = {"study_key": study, "patient_key": patient, "interval_days": 0}
         for task in BINARY_TASKS:
-            for v in [*(view.lower() for view in VIEWS), "global"]:
+            for v in [*(view.lower() for view in ANALYSIS_VIEWS), "global"]:
                 if task in VIEW_SPECIFIC:
                     labels[f"{task}_{v}"] = int(wma) if task == "wma" else int(rng.random() < .4)
             if task not in VIEW_SPECIFIC:
