@@ -5,7 +5,15 @@ import sys
 
 from snakemake.utils import min_version
 
-sys.path.insert(0, os.path.join(workflow.basedir, "src"))
+# This checkout's library, for the rules (sys.path) and for every job (PYTHONPATH, inherited
+# by local, conda and cluster jobs, and read before site-packages): Snakemake appends a script's
+# folder to sys.path after site-packages, where an installed copy of echocmr (an editable install
+# of another checkout) would win. docs/ARCHITECTURE.md, "How code reaches the library".
+SRC = os.path.join(workflow.basedir, "src")
+sys.path.insert(0, SRC)
+JOB_PATH = os.environ.get("PYTHONPATH", "").split(os.pathsep)
+if JOB_PATH[0] != SRC:
+    os.environ.update(PYTHONPATH=os.pathsep.join(p for p in [SRC, *JOB_PATH] if p))
 
 from echocmr.config_schema import validate_config  # noqa: E402
 

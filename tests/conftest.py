@@ -46,10 +46,9 @@ def run_snakemake(workdir: Path, *args: str, check: bool = True, env: dict | Non
     cmd = [str(VENV_BIN / "snakemake"), "--cores", "2", *args]
     full_env = {**os.environ, **(env or {})}
     full_env["PATH"] = f"{VENV_BIN}{os.pathsep}{full_env.get('PATH', '')}"
-    # The copy's own library first: a venv with echocmr installed editable from another
-    # checkout would otherwise hand the job scripts that checkout's code.
-    full_env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(Path(workdir) / "src"), full_env.get("PYTHONPATH", "")) if p)
+    # No PYTHONPATH of ours: the Snakefile puts the copy's own src/ first for its jobs, the
+    # route every run takes (a venv with echocmr installed editable from another checkout must
+    # not hand the job scripts that checkout's code).
     proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, env=full_env,
                           timeout=timeout)
     if check and proc.returncode != 0:
