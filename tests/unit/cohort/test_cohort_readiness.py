@@ -9,8 +9,7 @@ import math
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO, run_snakemake
-from test_report_e2e import planned_jobs
+from conftest import REPO, planned_jobs, run_snakemake
 
 from echocmr.cohort import readiness as rd
 from echocmr.model.tasks import TASKS

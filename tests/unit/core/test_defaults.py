@@ -20,7 +20,7 @@ from echocmr.model import stage
 from echocmr.model.train import TrainSettings
 from echocmr.simulate.settings import DEFAULTS as SIMULATE_DEFAULTS
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[3]
 SCHEMA = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
 CONFIG = yaml.safe_load((REPO / "config/config.yaml").read_text())
 PAPER = yaml.safe_load((REPO / "config/presets/paper.yaml").read_text())

@@ -14,7 +14,7 @@ from echocmr.ingest.deidentify import qc_rows as deid_qc_rows
 from echocmr.ingest.inventory import InventorySettings, build_manifest, qc_rows
 
 SECRET = "unit-test-secret"
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def _bytes(ds) -> bytes:
