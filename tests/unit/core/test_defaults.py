@@ -77,7 +77,8 @@ def test_training_settings_fallbacks_are_the_schema_defaults():
 
 def test_simulate_fallbacks_are_the_schema_defaults():
     assert SIMULATE_DEFAULTS["n_patients"] == schema_default("simulate", "n_patients")
-    # the whole section: tests/test_simulate_cohort.py::test_schema_defaults_match_library_defaults
+    # the whole section: tests/unit/simulate/test_simulate_cohort.py
+    # (test_schema_defaults_match_library_defaults)
 
 
 @pytest.mark.parametrize("key, value", [
