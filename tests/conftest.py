@@ -1,4 +1,5 @@
-"""Shared fixtures: a scratch copy of the workflow and one real demo run reused by e2e tests."""
+"""Shared by both tiers (tests/unit, tests/workflow): a scratch copy of the workflow, one real demo
+run reused by the e2e tests (session scope), and the Snakemake and config helpers."""
 
 from __future__ import annotations
 
