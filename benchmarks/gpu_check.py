@@ -57,8 +57,8 @@ PAPER = dict(arch="r2plus1d_18", layers=[2, 2, 2, 2], width=64, frames=16, perio
              resolution=112, batch_size=10)
 CUDA = torch.device("cuda")
 PYTEST_SUMMARY_RE = re.compile(r"\d+ (passed|failed|errors?|skipped)\b")
-GPU_TESTS = ["tests/test_model_gpu_branches.py", "tests/test_gpu_check.py",
-             "tests/test_model_unit.py::test_cpu_training_is_byte_identical"]
+GPU_TESTS = ["tests/unit/model/test_model_gpu_branches.py", "tests/workflow/test_gpu_check.py",
+             "tests/unit/model/test_model_unit.py::test_cpu_training_is_byte_identical"]
 
 
 # ---- synthetic clips -----------------------------------------------------------------------

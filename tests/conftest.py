@@ -1,8 +1,11 @@
-"""Shared fixtures: a scratch copy of the workflow and one real demo run reused by e2e tests."""
+"""Shared by both tiers (tests/unit, tests/workflow): a scratch copy of the workflow, one real demo
+run reused by the e2e tests (session scope), and the Snakemake and config helpers."""
 
 from __future__ import annotations
 
+import copy
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -11,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from snakemake.utils import validate
 
 REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
@@ -40,6 +44,27 @@ def preset_shards(preset: str | None = "test") -> int:
     return ((overlay or {}).get("ingest") or {}).get("shards", base["ingest"]["shards"])
 
 
+def merged(base: dict, overlay: dict) -> dict:
+    """Snakemake's --configfile overlay: nested sections merge key by key."""
+    out = copy.deepcopy(base)
+    for key, value in overlay.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merged(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def run_config(preset: str | None) -> dict:
+    """config/config.yaml (+ a preset), with the schema's defaults filled in, as a run has it."""
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    if preset:
+        config = merged(config, yaml.safe_load(
+            (REPO / "config" / "presets" / f"{preset}.yaml").read_text()))
+    validate(config, str(REPO / "workflow" / "schemas" / "config.schema.yaml"))
+    return config
+
+
 def run_snakemake(workdir: Path, *args: str, check: bool = True, env: dict | None = None,
                   timeout: int = 1800) -> subprocess.CompletedProcess:
     """Run the real snakemake CLI of this venv in `workdir`; output is captured for assertions."""
@@ -57,6 +82,13 @@ def run_snakemake(workdir: Path, *args: str, check: bool = True, env: dict | Non
             f"{proc.stdout[-4000:]}\n{proc.stderr[-8000:]}"
         )
     return proc
+
+
+def planned_jobs(output: str) -> dict[str, int]:
+    """Job counts from the 'Job stats' table of a dry run."""
+    table = output.split("Job stats:", 1)[1]
+    return {m.group(1): int(m.group(2))
+            for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M) if m.group(1) != "total"}
 
 
 # `bash test.sh` installs libjpeg-turbo, Tesseract and pydicom-data, so there (and in CI) a

@@ -1,5 +1,6 @@
 """Rebuild tests/data/text_cases.npz: the per-pixel min/max images of synthetic cines whose
-in-sector text once defeated de-identification (issue 11), for tests/test_ingest_text_cases.py.
+in-sector text once defeated de-identification (issue 11), for
+tests/unit/deid/test_ingest_text_cases.py.
 
 They come from the 140-patient export that `benchmarks/bench_deid.py` scores, made from
 config/config.yaml's `simulate` section at commit ea4011c (cases 5-7: a6274cd; 8-12: f9bc3dc;

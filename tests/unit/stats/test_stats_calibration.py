@@ -1,5 +1,6 @@
 """Calibration rows (results/metrics/calibration.csv) say why an intercept or slope is n/a, and the
-reliability plot names it on the panel. The fits themselves: tests/test_stats_logistic.py."""
+reliability plot names it on the panel. The fits themselves:
+tests/unit/stats/test_stats_logistic.py."""
 
 from __future__ import annotations
 

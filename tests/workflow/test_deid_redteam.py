@@ -19,14 +19,14 @@ import pytest
 import yaml
 
 pytest.importorskip("data_store")  # pydicom-data: the real vendor backgrounds
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 import deid_redteam as rt  # noqa: E402
 
 from echocmr.media import ocr  # noqa: E402
 
 SECRET = "redteam-test-secret"
 PER_FAMILY = 2
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from echocmr.ingest import reasons as R
 from echocmr.ingest.inventory import InventorySettings, build_manifest, inventory_qc
 
 SECRET = "unit-test-secret"
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def _bytes(ds) -> bytes:

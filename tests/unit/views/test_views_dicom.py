@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import torch
 from pydicom.data import get_testdata_file
-from test_views_helpers import build_store
+from views_stores import build_store
 
 from echocmr.media import decode
 from echocmr.media.store import StoreWriter, VideoStore

@@ -10,48 +10,15 @@ from cohort_tables import (
     CLINICAL_COLUMNS,
     ECHO_COLUMNS,
     MANIFEST_COLUMNS,
+    PAPER_ROWS,
     TRUTH,
     VIEWS_COLUMNS,
     Cohort,
     blank_cmr,
     key,
     make_cohort,
+    run_cohort_stage,
 )
-from conftest import REPO
-
-from echocmr.cohort import stage
-
-PAPER_ROWS = [
-    "age", "bmi", "female", "race", "race_american_indian", "race_asian", "race_black",
-    "race_caucasian", "race_other", "hypertension", "hyperlipidemia", "diabetes", "cmr_lvef",
-    "t1", "t2", "ecv", "t1_abnormal", "t2_abnormal", "ecv_abnormal", "wma_global", "lge_global",
-    "echo_studies", "echo_lvef", "view_a4c", "view_a2c", "view_plax", "interval_days",
-]
-
-
-def run_cohort_stage(cohort: Cohort, root, cohort_config=None, seed=1,
-                     min_age=18) -> pd.DataFrame:
-    """Every cohort rule's logic on contract files under `root`; returns table1.csv."""
-    cohort_config = cohort_config or {}
-    paths = cohort.write(root)
-    out = root / "results"
-    schemas = {n: REPO / f"workflow/schemas/{n}.schema.yaml" for n in stage.TABLES}
-    valid = {n: out / f"cohort/valid/{n}.csv" for n in stage.TABLES}
-    stage.write_valid_tables({n: paths[n] for n in stage.TABLES}, schemas, valid,
-                             out / "cohort/excluded_rows.csv")
-    stage.write_pairs(paths["manifest"], paths["views"], valid["cmr_reports"], 30,
-                      out / "cohort/pairs.csv", out / "cohort/pair_qc.csv",
-                      clinical=valid["clinical"], min_age=min_age)
-    stage.write_labels(out / "cohort/pairs.csv", valid["cmr_reports"], cohort_config,
-                       out / "cohort/labels.csv")
-    stage.write_split(out / "cohort/labels.csv", out / "cohort/pair_qc.csv", cohort_config, seed,
-                      out / "cohort/split.csv", out / "cohort/study_split.csv",
-                      out / "qc/cohort.csv")
-    stage.write_table1(out / "cohort/study_split.csv", out / "cohort/pairs.csv",
-                       valid["cmr_reports"], valid["clinical"], valid["echo_reports"],
-                       paths["manifest"], paths["views"], cohort_config, out / "table1.csv",
-                       out / "table1.md", out / "table1.html")
-    return pd.read_csv(out / "table1.csv", keep_default_na=False, na_values=[""])
 
 
 def hand_cohort() -> Cohort:

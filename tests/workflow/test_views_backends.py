@@ -7,7 +7,7 @@ import hashlib
 import pandas as pd
 import pytest
 import torch
-from test_views_helpers import build_store
+from views_stores import build_store
 
 from echocmr.views import stage
 from echocmr.views.model import load_checkpoint

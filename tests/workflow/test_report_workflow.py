@@ -367,7 +367,7 @@ def test_qc_flow_fails_loudly_when_counts_do_not_add_up(tmp_path):
 
 # --- the HTML report in a real browser ---------------------------------------------------------
 
-HARNESS = Path(__file__).parent / "data" / "report_harness.html"
+HARNESS = Path(__file__).resolve().parents[1] / "data" / "report_harness.html"
 REPORT_FILES = {
     "results/qc/flow.png", "results/report/qc_flow.html", "results/report/table1.html",
     "results/report/view_classifier_confusion.png", "results/report/view_metrics.html",
@@ -454,7 +454,7 @@ def test_html_report_opens_in_chromium_and_every_item_is_reachable(report_run, t
     assert table2["rows"] == 1 + 3 + 20 + notes
 
 
-RULES = Path(__file__).resolve().parents[1] / "workflow" / "rules"
+RULES = Path(__file__).resolve().parents[2] / "workflow" / "rules"
 REPORT_ITEM = re.compile(r'report\(\s*"([^"]+)",(.*?)\n\s*\)', re.S)
 
 

@@ -6,19 +6,12 @@ import re
 
 import pandas as pd
 import pytest
-from conftest import run_snakemake
+from conftest import planned_jobs, run_snakemake
 from test_report_workflow import console_errors, run_chromium
 
 from echocmr.report.deliverables import report_targets
 from echocmr.report.qc_flow import check_flow
 from echocmr.report.tables import TABLE2_COLUMNS
-
-
-def planned_jobs(output: str) -> dict[str, int]:
-    """Job counts from the 'Job stats' table of a dry run."""
-    table = output.split("Job stats:", 1)[1]
-    return {m.group(1): int(m.group(2))
-            for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M) if m.group(1) != "total"}
 
 
 @pytest.mark.workflow

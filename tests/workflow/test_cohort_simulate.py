@@ -13,8 +13,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from cohort_tables import Cohort
-from test_cohort_table1 import run_cohort_stage
+from cohort_tables import Cohort, run_cohort_stage
 
 from echocmr.keys import SYNTHETIC_DEMO_SECRET, date_offset_days, pseudonym
 from echocmr.simulate import cohort as simcohort

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from test_report_front_page import run_config
+from conftest import run_config
 
 from echocmr.report.assets import config_yaml
 from echocmr.report.demo_results import GENERATE, demo_results_markdown, main
@@ -17,7 +17,7 @@ from echocmr.report.tables import table2, table2_markdown
 from echocmr.vocab.tasks import BINARY_TASKS
 from echocmr.vocab.views import ANALYSIS_VIEWS
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DEMO_RESULTS = REPO / "docs" / "demo_results.md"
 
 

@@ -8,28 +8,13 @@ import logging
 import numpy as np
 import pandas as pd
 import pytest
+from model_tables import study_tables
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 
 from echocmr.model import fuse
 from echocmr.model.fuse import MEAN_METHOD, fuse_task_splits, fusion_summary
 from echocmr.model.logistic import separable
-
-
-def study_tables(n=160, effect=1.0, seed=0, drop=None):
-    rng = np.random.default_rng(seed)
-    keys = [f"S{i:04d}" for i in range(n)]
-    splits = np.where(np.arange(n) < n // 2, "val", "test")
-    y = rng.integers(0, 2, n)
-    labels = pd.DataFrame({"study_key": keys, "patient_key": keys, "wma_global": y})
-    split = pd.DataFrame({"study_key": keys, "patient_key": keys, "split": splits})
-    preds = {}
-    for view in ("A4C", "A2C", "PLAX"):
-        p = 1 / (1 + np.exp(-(effect * (2 * y - 1) + rng.normal(0, 1, n))))
-        df = pd.DataFrame({"study_key": keys, "patient_key": keys, "split": splits,
-                           "y_true": y, "y_pred": p})
-        preds[view] = df[~df["study_key"].isin((drop or {}).get(view, []))]
-    return preds, labels, split
 
 
 def test_unpenalised_fit_is_the_maximum_likelihood_fit():

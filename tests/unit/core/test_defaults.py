@@ -21,7 +21,7 @@ from echocmr.model import stage
 from echocmr.model.train import TrainSettings
 from echocmr.simulate.settings import DEFAULTS as SIMULATE_DEFAULTS
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[3]
 SCHEMA = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
 CONFIG = yaml.safe_load((REPO / "config/config.yaml").read_text())
 PAPER = yaml.safe_load((REPO / "config/presets/paper.yaml").read_text())
@@ -78,7 +78,8 @@ def test_training_settings_fallbacks_are_the_schema_defaults():
 
 def test_simulate_fallbacks_are_the_schema_defaults():
     assert SIMULATE_DEFAULTS["n_patients"] == schema_default("simulate", "n_patients")
-    # the whole section: tests/test_simulate_cohort.py::test_schema_defaults_match_library_defaults
+    # the whole section: tests/unit/simulate/test_simulate_cohort.py
+    # (test_schema_defaults_match_library_defaults)
 
 
 @pytest.mark.parametrize("key, value", [

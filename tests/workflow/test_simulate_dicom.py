@@ -226,7 +226,7 @@ def test_same_seed_same_bytes_whatever_the_worker_count(tmp_path):
             "run_export(SimSettings.from_config(json.loads(sys.argv[1]), 5), Path(sys.argv[2]), "
             "'test-secret', workers=2, progress=False)")
     env = {**os.environ, "PYTHONHASHSEED": "12345",
-           "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+           "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
     subprocess.run([sys.executable, "-c", code, json.dumps(section), str(tmp_path / "b")],
                    check=True, env=env, timeout=600)
     b = tmp_path / "b"

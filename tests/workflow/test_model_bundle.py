@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from test_model_fusion import study_tables
+from model_tables import study_tables
 from torchvision.models.video import r2plus1d_18
 
 from echocmr.model import bundle

@@ -12,7 +12,7 @@ import os
 import pandas as pd
 import pytest
 from conftest import preset_shards, run_snakemake
-from test_views_helpers import VIEWS, build_store, fake_uid
+from views_stores import VIEWS, build_store, fake_uid
 
 from echocmr.ingest.paths import shard_layout
 from echocmr.keys import SYNTHETIC_DEMO_SECRET, pseudonym

@@ -16,7 +16,7 @@ import pytest
 
 from echocmr.deid import keep_area as ka
 
-CASES = np.load(Path(__file__).parent / "data" / "text_cases.npz")
+CASES = np.load(Path(__file__).resolve().parents[2] / "data" / "text_cases.npz")
 
 
 def clean(name: str) -> tuple[ka.KeepArea, np.ndarray, list[np.ndarray]]:

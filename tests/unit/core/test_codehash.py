@@ -9,7 +9,7 @@ import pytest
 
 from echocmr.codehash import CodeFingerprints, ScriptFingerprints
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[3]
 
 PACKAGE = {
     "echocmr/__init__.py": "",

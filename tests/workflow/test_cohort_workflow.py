@@ -5,9 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 import yaml
-from cohort_tables import make_cohort
+from cohort_tables import PAPER_ROWS, make_cohort, run_cohort_stage
 from conftest import run_snakemake
-from test_cohort_table1 import run_cohort_stage
 
 COHORT_RULES = ["validate_tables", "pair", "labels", "split", "table1"]
 TARGETS = ["results/table1.csv", "results/table1.md", "results/table1.html",
@@ -75,8 +74,6 @@ def test_bad_cohort_config_fails_before_any_job(workflow_dir):
 @pytest.mark.workflow
 def test_demo_run_cohort_outputs(demo_run):
     """End to end on the synthetic demo: the cohort deliverables hold their invariants."""
-    from test_cohort_table1 import PAPER_ROWS
-
     results = demo_run / "results"
     table = pd.read_csv(results / "table1.csv")
     assert table["key"].tolist() == PAPER_ROWS

@@ -17,7 +17,7 @@ from echocmr.vocab.qc import QC_COLUMNS
 from echocmr.vocab.tasks import BINARY_TASKS, CONTINUOUS_TASKS, MAPPING_BINARY_TASKS
 from echocmr.vocab.views import ANALYSIS_VIEWS
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[3]
 SOURCES = [*sorted((REPO / "src").rglob("*.py")), *sorted((REPO / "workflow").rglob("*.smk")),
            REPO / "Snakefile"]
 # Other names a literal of views may carry beside the views themselves (a source list such as

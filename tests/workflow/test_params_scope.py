@@ -19,7 +19,7 @@ from echocmr.model.smk import TRAIN_KEYS
 from echocmr.views.smk import TRAIN_KEYS as VIEWS_TRAIN_KEYS
 from tools.params_scope import CONFIG_RECORDS, STRUCTURAL_KEYS
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SCHEMA = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
 
 # Perturbations the schema alone cannot choose (arrays with a sum, nested tables, files).

@@ -3,39 +3,13 @@ docutils) from the demo config and from the paper preset, each fact matches its 
 
 from __future__ import annotations
 
-import copy
 import re
-from pathlib import Path
 
 import pytest
-import yaml
+from conftest import run_config
 from docutils.core import publish_parts
-from snakemake.utils import validate
 
 from echocmr.report.front_page import SYNTHETIC_BANNER, front_page_rst
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def merged(base: dict, overlay: dict) -> dict:
-    """Snakemake's --configfile overlay: nested sections merge key by key."""
-    out = copy.deepcopy(base)
-    for key, value in overlay.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = merged(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
-def run_config(preset: str | None) -> dict:
-    """config/config.yaml (+ a preset), with the schema's defaults filled in, as a run has it."""
-    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
-    if preset:
-        config = merged(config, yaml.safe_load(
-            (REPO / "config" / "presets" / f"{preset}.yaml").read_text()))
-    validate(config, str(REPO / "workflow" / "schemas" / "config.schema.yaml"))
-    return config
 
 
 def rendered_text(config: dict) -> str:
