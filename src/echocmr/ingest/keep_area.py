@@ -81,9 +81,9 @@ EXPLAINED_SHARE = 0.8
 # line's box has; anti-aliased edges lie within it) ...
 GLYPH_MARGIN = 2
 # ... where a glyph pixel stands this far from the ground in every frame the box was found on
-# (light text in their minimum, dark text in their maximum). A glyph of the text stands out on
-# each of those frames; moving speckle does not in all of them (it averages ~20 levels in a
-# frame's minimum over the bed's tissue, and the red-team bed counts a glyph kept from 40).
+# (light text in their minimum, dark text in their maximum): the text is on each of those
+# frames, moving speckle is not bright (or dark) in all of them. Below the 40 levels from
+# which the red-team bed counts a glyph as kept.
 GLYPH_CONTRAST = 30
 # Glyph pixels are within this of the text's level (its strokes; anti-aliased edges and JPEG
 # ringing lie within the margin).
@@ -330,8 +330,9 @@ def _same_place(a: scene_text.TextRegion, b: scene_text.TextRegion) -> bool:
 
 
 def _ground(values: np.ndarray, ring: np.ndarray, light: bool) -> float:
-    """The level text stands out from: of the box's own pixels (a quarter at most are glyph
-    strokes) and of the ring around it, the one that marks more pixels as glyph."""
+    """The level text stands out from: the box's lower quartile (upper, for dark text: thin
+    strokes are the minority of a line's box) or the median of the ring around it, whichever
+    marks more pixels as glyph (more is blanked, never less)."""
     inside = float(np.percentile(values, 25 if light else 75))
     if not ring.size:
         return inside
@@ -377,10 +378,11 @@ def glyph_boxes(region: scene_text.TextRegion, frames: list[np.ndarray]
                 ) -> list[scene_text.TextRegion]:
     """A learned box cut down to the strokes of its text: the pixels standing GLYPH_CONTRAST
     from the ground in all `frames` (the frames the box was found on: its text is on each of
-    them), grouped into clusters of nearby strokes (two labels in one box get a box each), each
+    them), of the text's polarity (`_text_polarity`) and within TEXT_SPREAD of its level,
+    grouped into clusters of nearby strokes (two labels in one box get a box each), each
     cluster's box plus GLYPH_MARGIN, and the blob DBNet marked inside the text (its core) plus
-    GLYPH_MARGIN. The box itself when no pixel stands out, or when most of it does (not
-    letters)."""
+    GLYPH_MARGIN. The box itself when the polarity is unclear, no pixel stands out, or most of
+    the box does (not letters)."""
     rows, cols = _luma(frames[0]).shape
     y0, y1 = max(0, region.y0 - GLYPH_MARGIN), min(rows - 1, region.y1 + GLYPH_MARGIN)
     x0, x1 = max(0, region.x0 - GLYPH_MARGIN), min(cols - 1, region.x1 + GLYPH_MARGIN)
