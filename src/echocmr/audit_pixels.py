@@ -82,9 +82,10 @@ NOT_DICOM_SUFFIXES = frozenset({".csv", ".tsv", ".npy", ".npz", ".log", ".txt", 
                                 ".html", ".pdf", ".pt", ".yaml", ".svg"}) | IMAGE_SUFFIXES
 # Figures are detected as if printed at this resolution (a 300-dpi figure at half size): its
 # smallest matplotlib text (6 pt) is then ~12 px tall, which DBNet finds; reading a 300-dpi
-# figure at full size costs 4-8x more for no box more. Text is recognised at full size.
+# figure at full size cost 2-8x more on the demo figures for no box more. Text is recognised
+# at full size (at half size words ran together).
 FIGURE_DPI = 150
-# Pixels of one detector pass over a figure (~200 MB of float input); a larger figure is
+# Pixels of one detector pass over a figure (its memory grows with them); a larger figure is
 # detected at the scale that fits (its text smaller, as if printed smaller).
 MAX_FIGURE_PIXELS = 4_000_000
 # Boxes recognised per batch, sorted by width: a batch is padded to its widest box.
