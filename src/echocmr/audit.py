@@ -5,8 +5,9 @@ nested sequences and file meta, folder names of the export, the CMR/clinical/ech
 tables): names, MRNs, accession numbers, birth dates, institutions, devices, original UIDs and
 original dates. Then every file under results/ is scanned: DICOM headers element by element,
 text files line by line (HTML with the text files it embeds as base64 data URIs decoded, as
-Snakemake's self-contained report does), and every file and folder name. Binary files (.npy, .pt,
-.png, ...) are checked by name only.
+Snakemake's self-contained report does), and every file and folder name. Other binary files
+(.npy, .pt, ...) are checked by name only here; `echocmr.audit_pixels` reads the pixels of
+cines, videos and PNG/JPEG figures (the report's embedded figures too).
 
 Matching is on whole tokens after normalisation (upper case, runs of non-alphanumerics -> one
 space), so `DOE^JOHN`, `Doe John` and `doe, john` all match, `2019-03-05` matches `2019/03/05`,
@@ -448,7 +449,7 @@ def embedded_payloads(html: str) -> tuple[str, list[tuple[str, str, bytes]]]:
 
 def scan_html(cat: Catalogue, path: Path, shown: str, patients: set[str]) -> list[Hit]:
     """The page's own text and every embedded text file (tables, pages, SVG), decoded. Embedded
-    raster images are not read (the figures are plots drawn from audited tables)."""
+    raster images are read by `audit_pixels.scan_embedded_images` (OCR, in the report gate)."""
     page, payloads = embedded_payloads(path.read_text(encoding="utf-8", errors="replace"))
     hits = _scan_lines(cat, page.splitlines(), shown, patients)
     for name, mime, data in payloads:
@@ -610,22 +611,35 @@ def run_audit(smk) -> None:
 
 def run_audit_report(smk) -> None:
     """Script entry of `rule audit_report`: fail if any raw identifier appears in the HTML
-    report (written after the run, so the main audit cannot see it), its text and every
-    embedded table and page."""
+    report (written after the run, so the main audit cannot see it), its text, every embedded
+    table and page, and the pixels of every embedded PNG/JPEG figure."""
+    import time
+
+    from echocmr import ocr, scene_text
+    from echocmr.audit_pixels import scan_embedded_images
     from echocmr.ingest.settings import secret_from
     from echocmr.secret import private_dir_of
 
     with script_logging(smk) as log:
+        log.info("OCR: %s", ocr.require_tesseract())  # fail before the work, naming the fix
+        scene_text.require_models()
         secret = secret_from(smk.params.secret, smk.params.synthetic)
         tables = raw_tables_of(smk.input)
         catalogue = build_catalogue(smk.input.dicom, tables, secret,
                                     int(smk.params.ingest["date_shift_max_days"]))
         report = Path(smk.input.report)
         hits = scan_file(catalogue, report, report.parent.parent)
+        start = time.perf_counter()
+        shown = _redacted_rel(catalogue, report.relative_to(report.parent.parent))[0]
+        image_hits, n_images = scan_embedded_images(catalogue, report, shown)
+        hits += image_hits
+        log.info("embedded images: %d read (learned reader and Tesseract), %.1f s", n_images,
+                 time.perf_counter() - start)
         out = Path(smk.output[0])
         hits_frame(hits).to_csv(out, index=False)
         if hits:
             fail_with_detail(hits, private_dir_of(smk, report.parent), log,
                              f"\nDo not share {report}: delete it, fix the source of the "
                              "identifier and write the report again.")
-        log.info("report audit passed: no raw identifier in %s or the files it embeds", report)
+        log.info("report audit passed: no raw identifier in %s or the files and images it "
+                 "embeds", report)
