@@ -125,7 +125,11 @@ def _audit_workflow(tmp_path: Path) -> Path:
                 break
             path = wd / line.strip()
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text("a,b\n1,2\n")
+            if path.suffix in (".png", ".jpg"):  # figures are read as images (OCR)
+                from PIL import Image
+                Image.new("RGB", (64, 48), "white").save(path)
+            else:
+                path.write_text("a,b\n1,2\n")
     return wd
 
 

@@ -172,3 +172,30 @@ def test_contrast_alone_needs_the_learned_detector_or_a_word_to_blank():
     assert not ka.seen_by_learned(wall, seen)
     seen[200:235, 100:160] = True  # a third of the line's box
     assert ka.seen_by_learned(wall, seen) and ka.seen_by_learned(wall, None)
+
+
+def test_a_learned_box_is_cut_to_its_strokes_and_leaves_none_of_them():
+    """A sector label (`IVSd 1.1 cm`, 12 px) typed over the moving posterior wall of a real
+    cine: the learned box around it is 3-5 px looser than the letters; cut down to its strokes
+    (`glyph_boxes`, on the frames where the box was found) it loses tissue, and every drawn
+    pixel of the label is still inside what is blanked."""
+    from echocmr.deid import keep_area as ka
+
+    _, frames = _real_cine("color3d_jpeg_baseline.dcm", 16)
+    clean = frames.copy()
+    for f in frames:
+        _draw(f, [((230, 330), "IVSd 1.1 cm")], _font(SANS, 12))
+    drawn = (frames != clean).any(axis=(0, 3))
+    picked = list(frames[np.linspace(0, len(frames) - 1, scene_text.LEARNED_FRAMES)
+                         .round().astype(int)])
+    per_frame = scene_text.detect_within(picked, np.ones(drawn.shape, bool), per_frame=True)
+    found = [(box, i) for i, boxes in enumerate(per_frame) for box in boxes
+             if drawn[box.slices()].any()]
+    assert found
+    for region, _ in found:
+        seen = sorted({i for other, i in found if ka._same_place(region, other)})
+        cut = scene_text.regions_mask(ka.glyph_boxes(region, [picked[i] for i in seen]),
+                                      drawn.shape)
+        whole = scene_text.regions_mask([region], drawn.shape)
+        assert not (drawn & whole & ~cut).any()  # no drawn pixel of the box left
+        assert cut.sum() < 0.85 * whole.sum()

@@ -32,8 +32,8 @@ rule audit:
 
 rule audit_report:
     """The HTML report is written after the run (`--report`), so it is audited by this target,
-    which `bash run.sh` builds right after the report: its page text and every table and page it
-    embeds (base64 data URIs), decoded."""
+    which `bash run.sh` builds right after the report: its page text, every table and page it
+    embeds (base64 data URIs), decoded, and every figure it embeds, read by OCR."""
     input:
         unpack(lambda wc: INGEST_PATHS.raw_tables()),
         dicom=INGEST_PATHS.raw_dicom_dir,

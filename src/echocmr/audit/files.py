@@ -5,8 +5,9 @@ nested sequences and file meta, folder names of the export, the CMR/clinical/ech
 tables): names, MRNs, accession numbers, birth dates, institutions, devices, original UIDs and
 original dates. Then every file under results/ is scanned: DICOM headers element by element,
 text files line by line (HTML with the text files it embeds as base64 data URIs decoded, as
-Snakemake's self-contained report does), and every file and folder name. Binary files (.npy, .pt,
-.png, ...) are checked by name only.
+Snakemake's self-contained report does), and every file and folder name. Other binary files
+(.npy, .pt, ...) are checked by name only here; `echocmr.audit.pixels` reads the pixels of
+cines, videos and PNG/JPEG figures (the report's embedded figures too).
 
 Matching is on whole tokens after normalisation (upper case, runs of non-alphanumerics -> one
 space), so `DOE^JOHN`, `Doe John` and `doe, john` all match, `2019-03-05` matches `2019/03/05`,
@@ -447,7 +448,7 @@ def embedded_payloads(html: str) -> tuple[str, list[tuple[str, str, bytes]]]:
 
 def scan_html(cat: Catalogue, path: Path, shown: str, patients: set[str]) -> list[Hit]:
     """The page's own text and every embedded text file (tables, pages, SVG), decoded. Embedded
-    raster images are not read (the figures are plots drawn from audited tables)."""
+    raster images are read by `audit.pixels.scan_embedded_images` (OCR, in the report gate)."""
     page, payloads = embedded_payloads(path.read_text(encoding="utf-8", errors="replace"))
     hits = _scan_lines(cat, page.splitlines(), shown, patients)
     for name, mime, data in payloads:

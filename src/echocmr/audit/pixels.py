@@ -5,7 +5,11 @@ What is read (every file under results/ that holds frames):
 - every DICOM with pixel data (the de-identified cines of results/deid/, and any other);
 - every AVI/MP4/MOV (the crop stage's viewing copies, results/crop/shards-<n>/shard-N/avi/);
 - every video of every frame store (`frames.npy` beside an `index.csv`,
-  results/crop/shards-<n>/shard-N/).
+  results/crop/shards-<n>/shard-N/);
+- every PNG/JPEG image (the figures), read whole by the learned reader at a 150-dpi print
+  size, upright and turned a quarter, each box recognised by both readers (`read_figure`);
+  the report gate reads the figures the HTML report embeds the same way
+  (`scan_embedded_images`).
 
 Per cine the per-pixel minimum and maximum luminance over up to `MAX_FRAMES` evenly spread
 frames are kept (`echocmr.deid.burned_text.TemporalStats`). Burned-in text is static, so every
@@ -35,7 +39,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import logging
+import math
 import multiprocessing
 import os
 import re
@@ -45,6 +51,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pandas as pd
 
@@ -53,6 +60,7 @@ from echocmr.audit.files import (
     Catalogue,
     Hit,
     RawValues,
+    embedded_payloads,
     is_dicom,
     normalise,
     redacted_rel,
@@ -66,9 +74,23 @@ LOCATION = "pixels (OCR)"
 PIXEL_DATA_TAGS = (bytes.fromhex("e07f1000"), bytes.fromhex("7fe00010"))  # (7FE0,0010) LE, BE
 MAX_FRAMES = TEXT_SCAN_FRAMES  # the frames de-identification judged the text on
 VIDEO_SUFFIXES = frozenset({".avi", ".mp4", ".mov", ".mkv"})
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg"})
+IMAGE_MIMES = frozenset({"image/png", "image/jpeg", "image/jpg"})
 # Never DICOM (skips the sniff of the many tables, logs and arrays under results/).
 NOT_DICOM_SUFFIXES = frozenset({".csv", ".tsv", ".npy", ".npz", ".log", ".txt", ".json", ".md",
-                                ".html", ".png", ".pdf", ".pt", ".yaml", ".svg"})
+                                ".html", ".pdf", ".pt", ".yaml", ".svg"}) | IMAGE_SUFFIXES
+# Figures are detected as if printed at this resolution (a 300-dpi figure at half size): its
+# smallest matplotlib text (6 pt) is then ~12 px tall, which DBNet finds; reading a 300-dpi
+# figure at full size cost 2-8x more on the demo figures for no box more. Text is recognised
+# at full size (at half size words ran together).
+FIGURE_DPI = 150
+# Pixels of one detector pass over a figure (its memory grows with them); a larger figure is
+# detected at the scale that fits (its text smaller, as if printed smaller).
+MAX_FIGURE_PIXELS = 4_000_000
+# Boxes recognised per batch, sorted by width: a batch is padded to its widest box.
+REC_CHUNK = 16
+# Tesseract reads each box scaled to this height (its best range for printed text).
+TESSERACT_ROWS = 40
 # Moving pixels vary more than this over the cine; the static image keeps the others.
 STATIC_TOLERANCE = 40
 MIN_NAME_LETTERS = 4
@@ -433,7 +455,9 @@ def iter_sources(cat: Catalogue, root: str | Path, skip: Iterable[str | Path] = 
                 continue
             rel = path.relative_to(root)
             suffix = path.suffix.lower()
-            if suffix in VIDEO_SUFFIXES:
+            if suffix in IMAGE_SUFFIXES:
+                yield Source("image", str(path), redacted_rel(cat, rel)[0])
+            elif suffix in VIDEO_SUFFIXES:
                 if patients is None:
                     patients = _patients_by_video(root)
                 yield Source("video", str(path), redacted_rel(cat, rel)[0],
@@ -444,6 +468,108 @@ def iter_sources(cat: Catalogue, root: str | Path, skip: Iterable[str | Path] = 
                 found = PATIENT_KEY.search(rel.as_posix())
                 yield Source("DICOM", str(path), redacted_rel(cat, rel)[0],
                              found.group(0) if found else None)
+
+
+# ----------------------------------------------------------------------------- figures
+
+
+def load_image(source: Path | bytes) -> tuple[np.ndarray, float]:
+    """(RGB uint8, dots per inch; 0 when the file does not say) of a PNG/JPEG file or its bytes.
+    Transparent pixels become white, as a viewer shows them."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as image:
+        image.load()
+        dpi = image.info.get("dpi", (0, 0))
+        rgba = image.convert("RGBA")
+    white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    rgb = np.asarray(Image.alpha_composite(white, rgba).convert("RGB"))
+    return rgb, float(dpi[0] if isinstance(dpi, tuple) else dpi or 0)
+
+
+def figure_scale(shape: tuple[int, ...], dpi: float) -> float:
+    """Detector scale of a figure: down to FIGURE_DPI when the file says it is finer (never
+    up: a 100-dpi figure is read as is), and down to MAX_FIGURE_PIXELS in any case."""
+    scale = FIGURE_DPI / dpi if dpi > FIGURE_DPI else 1.0
+    rows, cols = shape[:2]
+    return min(scale, math.sqrt(MAX_FIGURE_PIXELS / max(1, rows * cols)))
+
+
+def _unrotated(box: scene_text.TextRegion, rows: int) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1) in the original figure of a box found on it turned a quarter
+    clockwise (`np.rot90(image, -1)`: rotated[i, j] = original[rows - 1 - j, i])."""
+    return box.y0, rows - 1 - box.x1, box.y1, rows - 1 - box.x0
+
+
+def _tesseract_texts(page: np.ndarray, boxes: list[scene_text.TextRegion]) -> list[str]:
+    """Tesseract's reading of the same boxes (one call), each scaled to TESSERACT_ROWS."""
+    crops = []
+    for box in boxes:
+        crop = ocr.dark_on_light(page[box.slices()])
+        factor = TESSERACT_ROWS / max(1, crop.shape[0])
+        crops.append(cv2.resize(crop, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA
+                                if factor < 1 else cv2.INTER_CUBIC))
+    return [" ".join(w.text for w in line) for line in ocr.read_crops(crops, upscale=1)]
+
+
+def read_figure(image: np.ndarray, dpi: float = 0.0, threads: int = 1
+                ) -> list[tuple[str, tuple[int, int, int, int]]]:
+    """(text, box x0, y0, x1, y1) of every line of a figure: boxes found by the learned
+    detector (at `figure_scale`) on the figure and on it turned a quarter clockwise (a y-axis
+    label reads upwards), each read at full size by the learned recogniser and by Tesseract
+    (two entries per box)."""
+    rows = image.shape[0]
+    found = []
+    for turns in (0, 1):
+        page = np.ascontiguousarray(np.rot90(image, -turns))
+        scale = figure_scale(page.shape, dpi)
+        boxes = sorted(scene_text.detect([page], threads, scale=scale)[0],
+                       key=lambda b: (b.x1 - b.x0) / (b.y1 - b.y0 + 1))
+        if not boxes:
+            continue
+        texts = [text for i in range(0, len(boxes), REC_CHUNK)
+                 for text, _ in scene_text.recognise(page, boxes[i:i + REC_CHUNK], threads)]
+        readings = zip(texts, _tesseract_texts(page, boxes), boxes, strict=True)
+        for learned, tesseract, box in readings:
+            where = (box.x0, box.y0, box.x1, box.y1) if turns == 0 else _unrotated(box, rows)
+            found += [(learned, where), (tesseract, where)]
+    return found
+
+
+def figure_hits(pixcat: PixelCatalogue, image: np.ndarray, dpi: float, shown: str,
+                where: str = LOCATION, threads: int = 1) -> tuple[Hit, ...]:
+    """One hit per identifier type and line of a figure: its file, where (the box in the
+    figure's pixels) and the type, never the text read. The figure's patient is unknown, so
+    every patient's dates and lone name parts are searched."""
+    hits = []
+    for text, (x0, y0, x1, y1) in read_figure(image, dpi, threads):
+        for kind in pixcat.find(text, None):
+            hits.append(Hit(shown, f"{where} at x {x0}-{x1}, y {y0}-{y1}", kind))
+    return tuple(dict.fromkeys(hits))
+
+
+def scan_embedded_images(cat: Catalogue, html: Path, shown: str,
+                         pixcat: PixelCatalogue | None = None, threads: int = 1
+                         ) -> tuple[list[Hit], int]:
+    """(hits, images read) of every PNG/JPEG an HTML page embeds as a base64 data URI (the
+    figures of Snakemake's report), read as `figure_hits` reads files."""
+    pixcat = pixcat or PixelCatalogue.from_catalogue(cat)
+    _, payloads = embedded_payloads(html.read_text(encoding="utf-8", errors="replace"))
+    hits: list[Hit] = []
+    n_images = 0
+    for name, mime, data in payloads:
+        if mime.lower() not in IMAGE_MIMES:
+            continue
+        n_images += 1
+        where = f"embedded {name} pixels (OCR)"
+        try:
+            image, dpi = load_image(data)
+        except Exception as exc:  # noqa: BLE001 - an unreadable figure is reported, not skipped
+            log.warning("%s: embedded image unreadable (%s)", shown, type(exc).__name__)
+            hits.append(Hit(shown, f"embedded {name} pixels (undecodable)", "unscannable"))
+            continue
+        hits += figure_hits(pixcat, image, dpi, shown, where, threads)
+    return list(dict.fromkeys(hits)), n_images
 
 
 # ----------------------------------------------------------------------------- audit
@@ -533,7 +659,20 @@ class Outcome:
     hits: tuple[Hit, ...]
 
 
+def audit_image(pixcat: PixelCatalogue, src: Source) -> Outcome:
+    """A PNG/JPEG figure under results/, read whole by the learned reader and Tesseract."""
+    try:
+        image, dpi = load_image(Path(src.path))
+    except Exception as exc:  # noqa: BLE001 - an unreadable figure is reported, not skipped
+        log.warning("%s: image unreadable (%s)", src.shown, type(exc).__name__)
+        return Outcome(src.kind, "unreadable",
+                       (Hit(src.shown, "pixels (undecodable)", "unscannable"),))
+    return Outcome(src.kind, "figure", figure_hits(pixcat, image, dpi, src.shown))
+
+
 def audit_source(pixcat: PixelCatalogue, src: Source) -> Outcome:
+    if src.kind == "image":
+        return audit_image(pixcat, src)
     patient = src.patient
     for_learned: list[np.ndarray] = []
     try:
@@ -573,12 +712,14 @@ class PixelStats:
                 self.read[outcome.read] += 1
 
     def summary(self) -> str:
-        kinds = ", ".join(f"{n} {k}" for k, n in sorted(self.checked.items())) or "none"
+        cines = {k: n for k, n in self.checked.items() if k != "image"}
+        kinds = ", ".join(f"{n} {k}" for k, n in sorted(cines.items())) or "none"
         ocred = self.read["candidates"] + self.read["sampled"]
-        return (f"pixel audit: {sum(self.checked.values())} cines checked ({kinds}); OCR read "
+        return (f"pixel audit: {sum(cines.values())} cines checked ({kinds}); OCR read "
                 f"{ocred} ({self.read['candidates']} with text candidates, "
                 f"{self.read['sampled']} sampled); every DICOM read by the learned reader "
                 f"({self.read['learned']} with text found by it alone); "
+                f"{self.checked['image']} PNG/JPEG images read whole by both; "
                 f"{self.read['unreadable']} unreadable; "
                 f"{self.seconds:.1f} s with {self.workers} process(es)")
 

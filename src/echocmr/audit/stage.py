@@ -70,22 +70,35 @@ def run_audit(smk) -> None:
 
 def run_audit_report(smk) -> None:
     """Script entry of `rule audit_report`: fail if any raw identifier appears in the HTML
-    report (written after the run, so the main audit cannot see it), its text and every
-    embedded table and page."""
+    report (written after the run, so the main audit cannot see it), its text, every embedded
+    table and page, and the pixels of every embedded PNG/JPEG figure."""
+    import time
+
+    from echocmr.audit.pixels import scan_embedded_images
     from echocmr.keys import secret_from
+    from echocmr.media import ocr, scene_text
     from echocmr.secret import private_dir_of
 
     with script_logging(smk) as log:
+        log.info("OCR: %s", ocr.require_tesseract())  # fail before the work, naming the fix
+        scene_text.require_models()
         secret = secret_from(smk.params.secret, smk.params.synthetic)
         tables = raw_tables_of(smk.input)
         catalogue = build_catalogue(smk.input.dicom, tables, secret,
                                     int(smk.params.ingest["date_shift_max_days"]))
         report = Path(smk.input.report)
         hits = scan_file(catalogue, report, report.parent.parent)
+        start = time.perf_counter()
+        shown = redacted_rel(catalogue, report.relative_to(report.parent.parent))[0]
+        image_hits, n_images = scan_embedded_images(catalogue, report, shown)
+        hits += image_hits
+        log.info("embedded images: %d read (learned reader and Tesseract), %.1f s", n_images,
+                 time.perf_counter() - start)
         out = Path(smk.output[0])
         hits_frame(hits).to_csv(out, index=False)
         if hits:
             fail_with_detail(hits, private_dir_of(smk, report.parent), log,
                              f"\nDo not share {report}: delete it, fix the source of the "
                              "identifier and write the report again.")
-        log.info("report audit passed: no raw identifier in %s or the files it embeds", report)
+        log.info("report audit passed: no raw identifier in %s or the files and images it "
+                 "embeds", report)

@@ -14,15 +14,17 @@ region covering the whole screen, banner included. So the kept area is
    static and as contrasted as console text,
 4. minus every box the learned text detector (`echocmr.media.scene_text`, PP-OCRv4) finds inside it
    on frames spread over the cine, whether static or not, unless a blanked line of step 3
-   already covers the text it marked (its boxes are looser than the stroke lines').
+   already covers the text it marked (its boxes are looser than the stroke lines'); a box is
+   cut down to the strokes of its text plus 2 px (`glyph_boxes`: pixels near the text's level
+   in every frame the box was found on, and the blob the detector marked inside the text).
 
 Then the result is checked: text is searched again inside the kept area and OCR must find
-none that reads as text; every box of the learned detector was blanked whole. (It is not run a
-second time on the cleaned frames: the black of a blanked box makes it see new 'text' around
-the hole, a 147x109 box at 0.96 on a real apical view; the pixel audit reads the written file
-with it again.) Only then is the cine `verified`
-(BurnedInAnnotation may be NO); otherwise it is refused with `burned_in_text_unresolved`, as
-it is when the text to blank would take more than `MAX_TEXT_SHARE` of the tissue.
+none that reads as text; every box of the learned detector was blanked (cut to its strokes).
+(It is not run a second time on the cleaned frames: the black of a blanked box makes it see
+new 'text' around the hole, a 147x109 box at 0.96 on a real apical view; the pixel audit reads
+the written file with it again.) Only then is the cine `verified` (BurnedInAnnotation may be
+NO); otherwise it is refused with `burned_in_text_unresolved`, as it is when the text to blank
+would take more than `MAX_TEXT_SHARE` of the tissue.
 """
 
 from __future__ import annotations
@@ -73,6 +75,22 @@ SECOND_UPSCALE = 3
 SEEN_SHARE = 0.25
 # ... and its text is already blanked when stroke lines cover this share of the blob it marked.
 EXPLAINED_SHARE = 0.8
+# A learned box is DBNet's blob grown by the unclip distance, 3-5 px past the letters of a
+# sector label (`MV`, `IVSd 1.1 cm`): blanked whole it took up to 15% of a small sector's tissue
+# outside the drawn text. It is cut down to its glyph pixels plus this margin (the 2 px a stroke
+# line's box has; anti-aliased edges lie within it) ...
+GLYPH_MARGIN = 2
+# ... where a glyph pixel stands this far from the ground in every frame the box was found on
+# (light text in their minimum, dark text in their maximum): the text is on each of those
+# frames, moving speckle is not bright (or dark) in all of them. Below the 40 levels from
+# which the red-team bed counts a glyph as kept.
+GLYPH_CONTRAST = 30
+# Glyph pixels are within this of the text's level (its strokes; anti-aliased edges and JPEG
+# ringing lie within the margin).
+TEXT_SPREAD = 60
+# Glyph pixels covering more of the box than this are not a few letters' strokes (a bright
+# wall, a chamber): the box is blanked whole.
+MAX_GLYPH_SHARE = 0.6
 
 
 # OCR words of the crops already read for one cine, by box and pixels
@@ -89,6 +107,7 @@ class KeepArea:
     text_boxes: list[bt.TextBox] = field(default_factory=list)
     # boxes of the learned detector inside the sector (None: it was not run, stroke rules only)
     learned: list[scene_text.TextRegion] | None = None
+    learned_frame: list[int] = field(default_factory=list)  # the frame each was found on
     learned_blanked: int = 0  # of those, blanked beyond the stroke lines
     verified: bool = False
     ocr_calls: int = 0
@@ -303,13 +322,123 @@ def lines_across_box(region: scene_text.TextRegion, lines: np.ndarray) -> np.nda
     return out
 
 
-def _blank_learned(area: KeepArea) -> None:
-    """Blank every learned box whose text no blanked stroke line covers, and widen the lines
-    that do cover one to the box's length."""
+def _same_place(a: scene_text.TextRegion, b: scene_text.TextRegion) -> bool:
+    """Two boxes of one line on two frames: they overlap by most of the smaller."""
+    w = min(a.x1, b.x1) - max(a.x0, b.x0) + 1
+    h = min(a.y1, b.y1) - max(a.y0, b.y0) + 1
+    return w > 0 and h > 0 and w * h >= 0.5 * min(a.area, b.area)
+
+
+def _ground(values: np.ndarray, ring: np.ndarray, light: bool) -> float:
+    """The level text stands out from: the box's lower quartile (upper, for dark text: thin
+    strokes are the minority of a line's box) or the median of the ring around it, whichever
+    marks more pixels as glyph (more is blanked, never less)."""
+    inside = float(np.percentile(values, 25 if light else 75))
+    if not ring.size:
+        return inside
+    around = float(np.median(ring))
+    return min(inside, around) if light else max(inside, around)
+
+
+def _luma(frame: np.ndarray) -> np.ndarray:
+    frame = np.asarray(frame)
+    return (frame.max(axis=-1) if frame.ndim == 3 else frame).astype(np.int16)
+
+
+def _text_polarity(region: scene_text.TextRegion, light: np.ndarray, dark: np.ndarray,
+                   x0: int, y0: int) -> str | None:
+    """Which glyph pixels are the text's: those of the blob DBNet marked inside the text (its
+    core) when only one polarity is there; when both are, the fewer (strokes are the thinner
+    part of a line: light letters on a chamber leave most of the core dark); None when there
+    is neither, no core, or as many of each."""
+    if region.core is None:
+        return None
+    cx0, cy0, cx1, cy1 = region.core
+    core = np.s_[cy0 - y0:cy1 - y0 + 1, cx0 - x0:cx1 - x0 + 1]
+    n_light, n_dark = int(light[core].sum()), int(dark[core].sum())
+    if n_light == n_dark:
+        return None
+    if not (n_light and n_dark):
+        return "light" if n_light else "dark"
+    return "light" if n_light < n_dark else "dark"
+
+
+def _near_text_level(image: np.ndarray, glyph: np.ndarray, region: scene_text.TextRegion,
+                     x0: int, y0: int, light: bool) -> np.ndarray:
+    """Glyph pixels within TEXT_SPREAD of the text's own level (the 90th percentile of the
+    glyph pixels in the core, from the ground's side): a label is drawn in one colour, static
+    tissue glued to it (a slow wall stays bright in every frame) mostly is not."""
+    cx0, cy0, cx1, cy1 = region.core
+    core = np.s_[cy0 - y0:cy1 - y0 + 1, cx0 - x0:cx1 - x0 + 1]
+    level = float(np.percentile(image[core][glyph[core]], 90 if light else 10))
+    return glyph & ((image >= level - TEXT_SPREAD) if light else (image <= level + TEXT_SPREAD))
+
+
+def glyph_boxes(region: scene_text.TextRegion, frames: list[np.ndarray]
+                ) -> list[scene_text.TextRegion]:
+    """A learned box cut down to the strokes of its text: the pixels standing GLYPH_CONTRAST
+    from the ground in all `frames` (the frames the box was found on: its text is on each of
+    them), of the text's polarity (`_text_polarity`) and within TEXT_SPREAD of its level,
+    grouped into clusters of nearby strokes (two labels in one box get a box each), each
+    cluster's box plus GLYPH_MARGIN, and the blob DBNet marked inside the text (its core) plus
+    GLYPH_MARGIN. The box itself when the polarity is unclear, no pixel stands out, or most of
+    the box does (not letters)."""
+    rows, cols = _luma(frames[0]).shape
+    y0, y1 = max(0, region.y0 - GLYPH_MARGIN), min(rows - 1, region.y1 + GLYPH_MARGIN)
+    x0, x1 = max(0, region.x0 - GLYPH_MARGIN), min(cols - 1, region.x1 + GLYPH_MARGIN)
+    stack = np.stack([_luma(f)[y0:y1 + 1, x0:x1 + 1] for f in frames])
+    inner = np.zeros(stack.shape[1:], bool)
+    inner[region.y0 - y0:region.y1 - y0 + 1, region.x0 - x0:region.x1 - x0 + 1] = True
+    lo, hi = stack.min(axis=0), stack.max(axis=0)
+    light = (lo >= _ground(lo[inner], lo[~inner], True) + GLYPH_CONTRAST) & inner
+    dark = (hi <= _ground(hi[inner], hi[~inner], False) - GLYPH_CONTRAST) & inner
+    # one polarity: the dark pixels around light letters are the chamber they lie on, not
+    # glyphs, and the other way round; a box whose text could be either is blanked whole
+    polarity = _text_polarity(region, light, dark, x0, y0)
+    if polarity is None:
+        return [region]
+    glyph = _near_text_level(lo if polarity == "light" else hi,
+                             light if polarity == "light" else dark, region, x0, y0,
+                             polarity == "light")
+    if not glyph.any() or glyph[inner].mean() > MAX_GLYPH_SHARE:
+        return [region]
+    # strokes of one word lie within a margin of each other; a gap wider than two margins
+    # (between labels) separates clusters
+    near = cv2.dilate(glyph.astype(np.uint8), np.ones((2 * GLYPH_MARGIN + 1,) * 2, np.uint8))
+    n, _, stats, _ = cv2.connectedComponentsWithStats(near, connectivity=8)
+    spans = [(x0 + int(x) + GLYPH_MARGIN, y0 + int(y) + GLYPH_MARGIN,
+              x0 + int(x + w - 1) - GLYPH_MARGIN, y0 + int(y + h - 1) - GLYPH_MARGIN)
+             for x, y, w, h, _ in stats[1:n]]
+    if region.core is not None:
+        spans.append(region.core)
+    m = GLYPH_MARGIN
+    return [scene_text.TextRegion(max(region.x0, a - m), max(region.y0, b - m),
+                                  min(region.x1, c + m), min(region.y1, d + m),
+                                  region.score, region.core) for a, b, c, d in spans]
+
+
+def _tightened(area: KeepArea, regions: list[scene_text.TextRegion],
+               frames: list[np.ndarray] | None) -> list[scene_text.TextRegion]:
+    """Each region cut to its glyphs (`glyph_boxes`) on the frames where the detector found a
+    box at its place."""
+    if not frames or len(area.learned_frame) != len(area.learned):
+        return regions
+    out = []
+    for region in regions:
+        seen = sorted({i for other, i in zip(area.learned, area.learned_frame, strict=True)
+                       if _same_place(region, other)})
+        out += glyph_boxes(region, [frames[i] for i in seen]) if seen else [region]
+    return out
+
+
+def _blank_learned(area: KeepArea, frames: list[np.ndarray] | None = None) -> None:
+    """Blank every learned box whose text no blanked stroke line covers (cut down to its
+    glyphs), and widen the lines that do cover one to the box's length."""
     lines = bt.line_boxes_mask(area.text_boxes, area.mask.shape)
     explained = [explained_by_lines(r, lines) for r in area.learned]
     extra = [r for r, done in zip(area.learned, explained) if not done]
     area.learned_blanked = len(extra)
+    extra = _tightened(area, extra, frames)
     area.mask = area.mask & ~scene_text.regions_mask(extra, area.mask.shape)
     for region in (r for r, done in zip(area.learned, explained) if done):
         area.mask &= ~lines_across_box(region, lines)
@@ -339,11 +468,13 @@ def remove_text(area: KeepArea, lo: np.ndarray, hi: np.ndarray, moving: bool,
     moving tissue that JPEG broke into fragments)."""
     area.text_boxes = []
     if frames is not None:
-        area.learned = scene_text.detect_within(frames, area.mask, threads)
+        per_frame = scene_text.detect_within(frames, area.mask, threads, per_frame=True)
+        area.learned = [box for boxes in per_frame for box in boxes]
+        area.learned_frame = [i for i, boxes in enumerate(per_frame) for _ in boxes]
     if _blank_burned_in(area, lo, hi, moving):
         _blank_burned_in(area, *_as_cleaned(lo, hi, area.mask), moving)
     if area.learned:
-        _blank_learned(area)
+        _blank_learned(area, frames)
     if area.text_share > MAX_TEXT_SHARE:
         return area
     cleaned = _as_cleaned(lo, hi, area.mask)

@@ -187,14 +187,16 @@ def max_line_height(rows: int) -> int:
 
 
 def detect(frames: Sequence[np.ndarray], threads: int = 1, box_thresh: float = BOX_THRESH,
-           screen: tuple[int, int] | None = None) -> list[list[TextRegion]]:
+           screen: tuple[int, int] | None = None, scale: float | None = None
+           ) -> list[list[TextRegion]]:
     """Text boxes of each frame (one batch through the detector; frames of one shape).
     `screen`: rows, columns of the whole frame when these are crops of it (the scale is the
-    screen's: it follows the console's font size)."""
+    screen's: it follows the console's font size). `scale`: the detector's scale when the
+    caller knows the text size better than a console screen's (a figure: its print size)."""
     if not len(frames):
         return []
     rows, cols = frames[0].shape[:2]
-    scale = det_scale(*(screen or (rows, cols)))
+    scale = scale or det_scale(*(screen or (rows, cols)))
     session = _session(DET_MODEL, threads)
     prob = session.run(None, {session.get_inputs()[0].name: _det_batch(frames, scale)})[0]
     return [boxes_from_probability(p[0], scale, (rows, cols), box_thresh,

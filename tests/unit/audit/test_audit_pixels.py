@@ -259,3 +259,77 @@ def test_text_on_part_of_a_cine_is_read_by_the_learned_reader(tmp_path, catalogu
     shown = leaky.relative_to(res).as_posix()
     assert {(h.file, h.identifier_type) for h in hits} >= {(shown, "person_name"), (shown, "mrn")}
     assert stats.checked["DICOM"] == 1
+
+
+# ----------------------------------------------------------------------------- figures
+
+
+def _figure_png(path, title: str = "AUROC by view", ticks: tuple[str, ...] = ("A4C", "A2C", "PLAX"),
+                ylabel: str = "AUROC", dpi: int = 300):
+    """A matplotlib bar plot like the report's, saved as PNG (300 dpi: the report's size)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    ax.bar(range(len(ticks)), [0.83, 0.79, 0.88][:len(ticks)])
+    ax.set_xticks(range(len(ticks)), ticks)
+    ax.set_title(title)
+    ax.set_ylabel(ylabel)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+    return path
+
+
+def test_identifiers_drawn_in_a_figure_are_read(tmp_path, catalogue, pixcat):
+    """A name in the title, an MRN as a tick label and the birth date as the (upright) y label
+    of a 300-dpi PNG under results/ are each found, by type, with where in the figure; the
+    clean figure beside it, with the same layout, passes."""
+    res = tmp_path / "results"
+    _figure_png(res / "figures" / "leaky.png", title="Patient QUIMBY HORTENSE",
+                ticks=("A4C", MRN, "PLAX"), ylabel="born 1927-03-14")
+    _figure_png(res / "figures" / "clean.png")
+    hits, stats = scan_pixels(catalogue, res, ocr_sample=0.0, pixcat=pixcat)
+    assert {(h.file, h.identifier_type) for h in hits} == {
+        ("figures/leaky.png", "person_name"), ("figures/leaky.png", "mrn"),
+        ("figures/leaky.png", "birth_date")}
+    assert all(h.location.startswith("pixels (OCR) at x ") for h in hits)
+    # the y label is found on the figure turned a quarter: its box is taller than wide
+    x0, x1, y0, y1 = _box_of(next(h for h in hits if h.identifier_type == "birth_date"))
+    assert y1 - y0 > x1 - x0
+    assert stats.checked["image"] == 2 and "2 PNG/JPEG images" in stats.summary()
+    message = failure_message(hits) + stats.summary()
+    for value in ("QUIMBY", "HORTENSE", MRN, "1927"):
+        assert value not in message
+
+
+def _box_of(hit) -> tuple[int, int, int, int]:
+    """x0, x1, y0, y1 of a figure hit's location (`... at x 10-20, y 5-9`)."""
+    xs, ys = hit.location.split(" at x ")[1].split(", y ")
+    return (*map(int, xs.split("-")), *map(int, ys.split("-")))
+
+
+def test_report_gate_reads_embedded_figures(tmp_path, catalogue, pixcat):
+    """The report embeds its figures as base64 data URIs (invisible to a byte search): a JPEG
+    figure with the MRN as a tick label is read there; the clean PNG beside it is not hit."""
+    import base64
+
+    from echocmr.audit.pixels import scan_embedded_images
+
+    leaky = _figure_png(tmp_path / "leaky.png", ticks=("A4C", MRN, "PLAX"), dpi=120)
+    as_jpeg = tmp_path / "leaky.jpg"
+    Image.open(leaky).convert("RGB").save(as_jpeg, quality=85)
+    clean = _figure_png(tmp_path / "clean.png")
+    uris = [f"data:{mime};charset=utf8;filename={path.name};base64,"
+            + base64.b64encode(path.read_bytes()).decode()
+            for mime, path in (("image/png", clean), ("image/jpeg", as_jpeg))]
+    page = tmp_path / "results" / "report.html"
+    page.parent.mkdir()
+    page.write_text("<html><body>" + "".join(f'<img src="{u}"/>' for u in uris) + "</body></html>")
+    assert MRN not in page.read_text()
+    hits, n_images = scan_embedded_images(catalogue, page, "report.html", pixcat)
+    assert n_images == 2
+    assert {(h.file, h.identifier_type) for h in hits} == {("report.html", "mrn")}
+    assert all(h.location.startswith("embedded leaky.jpg pixels (OCR) at x ") for h in hits)
