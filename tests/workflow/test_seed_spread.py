@@ -17,7 +17,7 @@ from echocmr.report.tables import table2
 from echocmr.vocab.tasks import BINARY_TASKS
 from echocmr.vocab.views import ANALYSIS_VIEWS
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SEEDS = [11, 12, 13]
 # Fused WMA per seed: mean 0.86, deviations -0.06, 0, +0.06 -> sample SD sqrt(2 * 0.0036 / 2)
 WMA = {11: 0.80, 12: 0.86, 13: 0.92}
