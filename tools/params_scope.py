@@ -2,7 +2,7 @@
 reruns when").
 
 Every rule's params carry exactly the config keys its script and library read, so Snakemake
-reruns a job when, and only when, one of them changed (tests/test_params_scope.py checks that
+reruns a job when, and only when, one of them changed (tests/.../test_params_scope.py checks that
 every other key of the schema changes some rule's params). The keys below act otherwise.
 """
 

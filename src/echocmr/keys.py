@@ -89,7 +89,7 @@ def split_keys(cell) -> list[str]:
 
 
 # The library's fallback for `ingest.date_shift_max_days` (equal to the config schema's default,
-# tests/test_defaults.py); every date-shifting function defaults to it.
+# tests/unit/core/test_defaults.py); every date-shifting function defaults to it.
 DATE_SHIFT_MAX_DAYS = 365
 
 

@@ -2,7 +2,7 @@
 
 Every file under the DICOM folder gets one manifest row; an excluded one carries exactly one of
 these reasons (the first check it fails, in the order below). docs/ingest.md repeats this table;
-`tests/test_ingest_inventory.py` checks both agree. `outside_study_period` is also a reason of
+`tests/.../test_ingest_inventory.py` checks both agree. `outside_study_period` is also a reason of
 deidentify_tables' rejected rows (report dates outside cohort.period).
 """
 

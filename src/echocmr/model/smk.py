@@ -16,7 +16,7 @@ from echocmr.vocab.views import ANALYSIS_VIEWS
 # The `model` keys each network rule reads; the rest (fusion, bundle, threads) stay out of their
 # params, so that changing how views are fused, or a job's thread count, reruns no network.
 # TRAIN_KEYS = the fields of echocmr.model.train.TrainSettings + `mode` (which tasks a model
-# has); tests/test_model_unit.py holds the two together (train.py needs torch, the parse not).
+# has); tests/.../test_model_unit.py holds the two together (train.py needs torch, the parse not).
 TRAIN_KEYS = ("mode", "arch", "layers", "width", "weights", "frames", "period", "resolution",
               "lr", "weight_decay", "batch_size", "max_epochs", "patience", "device",
               "precision", "num_workers", "checkpoint_epochs", "checkpoint_minutes",

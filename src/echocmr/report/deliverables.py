@@ -1,6 +1,6 @@
 """The study's deliverables: the files `rule all` builds and the PHI audit waits for.
 
-This is their one home (tests/test_single_homes.py): `DELIVERABLES` in
+This is their one home (tests/.../test_single_homes.py): `DELIVERABLES` in
 workflow/rules/common.smk is `deliverables()`, the audit rule takes the same list, and
 `report_targets()` names the report()-flagged files the HTML report shows.
 """

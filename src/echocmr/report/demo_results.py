@@ -1,6 +1,6 @@
 """docs/demo_results.md: the numbers the README quotes, written from a finished run's results
 (Table 2 and its headline), so that what a reader sees is what a run of this checkout gives.
-`tests/test_demo_results.py` compares the committed file with the test suite's own demo run.
+`tests/workflow/test_demo_results.py` compares the committed file with the suite's own demo run.
 
     .venv/bin/python -m echocmr.report.demo_results            # results/ -> docs/demo_results.md
     .venv/bin/python -m echocmr.report.demo_results --check    # exit 1 when they differ
@@ -66,7 +66,7 @@ def demo_results_markdown(results_dir) -> str:
         "# Demo results",
         "",
         "Generated from a finished run by `" + GENERATE + "`; do not edit by hand. "
-        "`tests/test_demo_results.py` checks it against the test suite's demo run.",
+        "`tests/workflow/test_demo_results.py` checks it against the test suite's demo run.",
         "",
         f"Run: {run_facts(config)}.",
         "",

@@ -6,7 +6,7 @@
 share the patient's anatomy, image quality and label, so a test that treats them as independent
 understates the variance of the AUROC difference (a simulation with 1-5 studies per patient
 sharing a patient effect rejected a true null 2-3 times too often with plain DeLong,
-`tests/test_stats_compare.py`). The clustered test is Obuchowski's (1997): DeLong's structural
+`tests/.../test_stats_compare.py`). The clustered test is Obuchowski's (1997): DeLong's structural
 components summed per patient, with a Student-t reference (`obuchowski.py`). It keeps the
 type-I error at 0.043-0.053 for 50-200 test patients and prevalence 0.1-0.5, where the
 patient-bootstrap z-test (`bootstrap_difference`, kept for comparison) was liberal at the tissue

@@ -16,7 +16,7 @@ The reference distribution is Student's t with min(I10, I01) - 1 degrees of free
 variance rests mostly on the patients of the rarer class, and with 5-20 of them the estimate is
 itself noisy. At the 0.05 level with 50-100 patients and prevalence 0.1 the normal reference
 rejected a true null 5.9-7.3% of the time (t on I - 1 df: 6.3-6.7%); this one keeps 0.043-0.053
-over 50-200 patients and prevalence 0.1-0.5 (`tests/test_stats_obuchowski.py`). The functions
+over 50-200 patients and prevalence 0.1-0.5 (`tests/.../test_stats_obuchowski.py`). The functions
 take a leading batch axis so a simulation can test thousands of data sets at once.
 """
 

@@ -1,4 +1,4 @@
-"""Task names (their one home, tests/test_single_homes.py), their kind (binary or continuous)
+"""Task names (their one home, tests/.../test_single_homes.py), their kind (binary or continuous)
 and the label column each view/fusion reads."""
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-# The one home of the analysis views (tests/test_single_homes.py): every stage imports these.
+# The one home of the analysis views (tests/.../test_single_homes.py): every stage imports these.
 ANALYSIS_VIEWS = ("A4C", "A2C", "PLAX")
 VIEW_CLASSES = [*ANALYSIS_VIEWS, "OTHER"]
 PROB_COLUMNS = [f"p_{v}" for v in VIEW_CLASSES]
