@@ -56,6 +56,11 @@ BINARY_SUFFIXES = frozenset({".npy", ".npz", ".pt", ".pth", ".ckpt", ".png", ".j
                              ".pdf", ".avi", ".mp4", ".gz", ".zip", ".pkl", ".bin", ".raw",
                              ".tmp", ".h5", ".parquet"})
 MAX_SNIFF_BYTES = 5 << 20
+# A date element holds a date: there an 8-digit MRN equal to the written (shifted) date is a
+# coincidence of two numbers (`20150211` was both in a demo run), not that MRN. Original and
+# birth dates are still searched in it.
+DATE_VRS = frozenset({"DA", "DT"})
+DATE_KINDS = frozenset({"date", "birth_date"})
 PATIENT_KEY = re.compile(r"P[0-9a-f]{12}")
 MIN_TOKEN_CHARS = 4
 # Purely numeric identifiers shorter than this (study IDs like `1004`) collide with measurements
@@ -404,6 +409,8 @@ def scan_dicom(cat: Catalogue, path: Path, shown: str, patients: set[str]) -> li
     for elem in _walk_elements(ds):
         for value in _values(elem):
             for kind, found in dict.fromkeys(cat.find_values(value, patients)):
+                if elem.VR in DATE_VRS and kind not in DATE_KINDS:
+                    continue
                 name = elem.keyword or str(elem.tag)
                 hits.append(Hit(shown, f"header {name}", kind, found))
     return hits

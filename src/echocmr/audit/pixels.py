@@ -210,7 +210,7 @@ class PixelCatalogue:
 
     Global: person names (full name both orders; each family and given name of 4+ letters of
     the staff), MRNs (leading zeros kept and stripped), accession numbers, institutions (full
-    name and initials), station names and device serials, birth dates. Scoped to the patient
+    name; initials only as a word of capitals), station names and device serials, birth dates. Scoped to the patient
     (when the cine's patient key is known, else all patients): exam dates, times of day
     (HH:MM:SS), and the patient's own family and given names read alone: over a thousand
     patients' given names are also what OCR makes of tissue now and then (`anna,` in a 112x112
@@ -224,6 +224,10 @@ class PixelCatalogue:
         self.dates: dict[str, _Table] = defaultdict(_Table)
         self.times: dict[str, _Table] = defaultdict(_Table)
         self.names: dict[str, _Table] = defaultdict(_Table)  # a patient's lone name parts
+        # Institution initials (`WHI`): three letters are also what OCR makes of tissue now and
+        # then (`Whi,` read off a ventricular wall failed a demo run), so they count only as a
+        # word of capitals as read, the way a console prints them.
+        self.initials: dict[str, str] = {}
         for name in raw.names:
             for form in _name_forms(name):
                 self.globals.add_tokens(form, "person_name")
@@ -244,7 +248,7 @@ class PixelCatalogue:
             if kind == "institution":
                 short = institution_short(value)
                 if len(short) >= 3:
-                    self.globals.add_tokens(short, kind)
+                    self.initials[short] = kind
         for day in raw.birth_dates:
             self.globals.add_date(day, "birth_date")
         for pkey, days in raw.dates.items():
@@ -270,7 +274,7 @@ class PixelCatalogue:
 
     def find(self, text: str, patient: str | None = None) -> list[str]:
         """Identifier types in OCR text (each variant: as read, and with confusions repaired)."""
-        found: list[str] = []
+        found = [self.initials[w] for w in _WORD.findall(text) if w in self.initials]
         for variant in dict.fromkeys([text, repair_ocr(text)]):
             norm = normalise(variant)
             if not norm:
@@ -286,6 +290,7 @@ class PixelCatalogue:
         return list(dict.fromkeys(found))
 
 
+_WORD = re.compile(r"[A-Za-z]+")
 _DIGIT_RUN = re.compile(r"\d+(?:[-/.:]\d+)*")
 
 

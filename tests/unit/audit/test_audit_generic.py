@@ -135,3 +135,26 @@ def test_an_institution_of_two_dictionary_words_stays_an_identifier(tmp_path):
     cat.finalise()
     assert cat.find("sent from mercy hospital today") == ["institution"]
     assert cat.find("the echo lab") == []
+
+
+def test_a_date_element_equal_to_an_mrn_is_a_date_not_that_mrn(tmp_path):
+    """A shifted date can spell an 8-digit MRN (`20150211` was both in a demo run): in a DA or
+    DT element it is a date; the same number anywhere else is still that MRN."""
+    ds = make_dataset(n_frames=2)
+    ds.PatientID = "20150211"
+    write(ds, tmp_path / "raw" / "IM0001.dcm")
+    cat = build_catalogue(tmp_path / "raw", {}, SECRET)
+    results = tmp_path / "results"
+    out = make_dataset(n_frames=2)
+    for keyword in ("PatientID", "PatientName", "AccessionNumber", "InstitutionName",
+                    "OperatorsName", "StationName", "StudyID", "PatientBirthDate"):
+        if keyword in out:
+            delattr(out, keyword)
+    out.StudyDate = out.ContentDate = "20150211"
+    out.AcquisitionDateTime = "20150211093000"
+    write(out, results / "deid" / "IM0001.dcm")
+    assert [h for h in scan_tree(cat, results) if h.identifier_type == "mrn"] == []
+    out.PatientComments = "20150211"
+    write(out, results / "deid" / "IM0001.dcm")
+    assert {(h.location, h.identifier_type) for h in scan_tree(cat, results)} >= {
+        ("header PatientComments", "mrn")}

@@ -130,6 +130,8 @@ def test_pixel_catalogue_spellings(pixcat):
     assert kinds("10:15:30") == {"time"}
     assert kinds("GRAYMOOR CARDIAC HOSPITAL") == {"institution"}
     assert kinds("GCH ECHO-ROOM-42") == {"institution", "device"}
+    # initials count as capitals only: three letters are also what OCR makes of tissue
+    assert kinds("GCH") == {"institution"} and kinds("Gch,") == set() and kinds("gch") == set()
     # exam dates and times belong to their patient; an unkeyed cine is checked against all
     assert kinds("2020-01-15", OTHER) == set() and kinds("10:15:30", OTHER) == set()
     assert kinds("2020-01-15", None) == {"date"} and kinds("10:15:30", None) == set()
