@@ -213,8 +213,9 @@ class PixelCatalogue:
     name; initials only as a word of capitals), station names and device serials, birth
     dates. Scoped to the patient (when the cine's patient key is known, else all patients):
     exam dates, times of day (HH:MM:SS), and the patient's own family and given names read
-    alone: over a thousand patients' given names are also what OCR makes of tissue now and then (`anna,` in a 112x112
-    crop failed a demo run), while a console burns in the name of the patient it scans.
+    alone: over a thousand patients' given names are also what OCR makes of tissue now and
+    then (`anna,` in a 112x112 crop failed a demo run), while a console burns in the name of
+    the patient it scans.
     Dates: YYYYMMDD, MM/DD/YYYY, DD.MM.YYYY, YYYY-MM-DD, DD-Mon-YYYY (and unpadded variants);
     numbers of 6+ digits also match inside a longer run of digits (OCR merges `ID:` into `10`).
     """
