@@ -152,6 +152,16 @@ def test_command_runs_the_checkouts_snakefile_in_the_seeds_folder(tmp_path):
     assert ss.snakemake_command(REPO, tmp_path, 5, "2", True, [])[-1] == "-n"
 
 
+def test_runs_get_the_checkouts_library_and_sleeping_openmp_threads(monkeypatch):
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    monkeypatch.setenv("PYTHONPATH", "/elsewhere")
+    env = ss.snakemake_env(REPO)
+    assert env["PYTHONPATH"].split(":") == [str(REPO / "src"), "/elsewhere"]
+    assert env["OMP_WAIT_POLICY"] == "PASSIVE"
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")  # the caller's own choice stands
+    assert ss.snakemake_env(REPO)["OMP_WAIT_POLICY"] == "ACTIVE"
+
+
 @pytest.mark.workflow
 def test_driver_dry_runs_three_separate_dags(tmp_path, capfd):
     """Real Snakemake, -n: each seed gets its own DAG in its own folder, nothing is run; a

@@ -71,7 +71,11 @@ def snakemake_env(repo: Path) -> dict:
     # The checkout's own library first: the shared venv may hold echocmr installed editable
     # from another checkout, whose code the jobs would otherwise run.
     path = os.pathsep.join(p for p in (str(repo / "src"), os.environ.get("PYTHONPATH")) if p)
-    return {**os.environ, "PYTHONPATH": path}
+    # Three demos run for long, mostly beside other work: OpenMP threads that spin at each
+    # barrier while their partner waits for a core made the 2-thread view classifier ~10x
+    # slower on a shared 2-core machine (benchmarks/RESULTS.md, "Seed spread"). Sleeping
+    # instead changes when a thread waits, not the work each does, so not the numbers.
+    return {"OMP_WAIT_POLICY": "PASSIVE", **os.environ, "PYTHONPATH": path}
 
 
 def run_seed(repo: Path, runs: Path, seed: int, cores: str, dry_run: bool = False,
