@@ -131,6 +131,21 @@ def test_markdown_names_the_seeds_and_the_unfinished_one(tmp_path):
     assert "13" not in text.split("**Table 2")[1]  # no column of the unfinished seed
 
 
+def test_the_file_says_on_which_seeds_the_phi_audit_failed(tmp_path):
+    header = "file,location,identifier_type\n"
+    for seed in SEEDS:
+        audit = finished_seed(tmp_path, seed) / "audit" / "phi_audit.csv"
+        audit.parent.mkdir()
+        audit.write_text(header)
+    ss.assemble(tmp_path, SEEDS, tmp_path / "seed_spread.md")
+    assert "passed on every seed" in (tmp_path / "seed_spread.md").read_text()
+    (ss.seed_dir(tmp_path, 12) / "results" / "audit" / "phi_audit.csv").unlink()  # failed run
+    (ss.seed_dir(tmp_path, 13) / "results" / "audit" / "phi_audit.csv").write_text(
+        header + "deid/x.dcm,header StudyDate,mrn\n")
+    ss.assemble(tmp_path, SEEDS, tmp_path / "seed_spread.md")
+    assert "PHI audit: not passed on seed 12, 13 (" in (tmp_path / "seed_spread.md").read_text()
+
+
 def test_seeds_of_different_configs_are_not_one_spread(tmp_path):
     finished_seed(tmp_path, 11)
     finished_seed(tmp_path, 12, config={"preset": "signal"})
@@ -151,6 +166,16 @@ def test_command_runs_the_checkouts_snakefile_in_the_seeds_folder(tmp_path):
     assert cmd[cmd.index("-s") + 1] == str(REPO / "Snakefile")
     assert cmd[-1] == "--keep-going" and "-n" not in cmd
     assert ss.snakemake_command(REPO, tmp_path, 5, "2", True, [])[-1] == "-n"
+
+
+def test_runs_get_the_checkouts_library_and_sleeping_openmp_threads(monkeypatch):
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    monkeypatch.setenv("PYTHONPATH", "/elsewhere")
+    env = ss.snakemake_env(REPO)
+    assert env["PYTHONPATH"].split(":") == [str(REPO / "src"), "/elsewhere"]
+    assert env["OMP_WAIT_POLICY"] == "PASSIVE"
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")  # the caller's own choice stands
+    assert ss.snakemake_env(REPO)["OMP_WAIT_POLICY"] == "ACTIVE"
 
 
 @pytest.mark.workflow

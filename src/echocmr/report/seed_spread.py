@@ -71,7 +71,11 @@ def snakemake_env(repo: Path) -> dict:
     # The checkout's own library first: the shared venv may hold echocmr installed editable
     # from another checkout, whose code the jobs would otherwise run.
     path = os.pathsep.join(p for p in (str(repo / "src"), os.environ.get("PYTHONPATH")) if p)
-    return {**os.environ, "PYTHONPATH": path}
+    # Three demos run for long, mostly beside other work: OpenMP threads that spin at each
+    # barrier while their partner waits for a core made the 2-thread view classifier ~10x
+    # slower on a shared 2-core machine (benchmarks/RESULTS.md, "Seed spread"). Sleeping
+    # instead changes when a thread waits, not the work each does, so not the numbers.
+    return {"OMP_WAIT_POLICY": "PASSIVE", **os.environ, "PYTHONPATH": path}
 
 
 def run_seed(repo: Path, runs: Path, seed: int, cores: str, dry_run: bool = False,
@@ -149,6 +153,21 @@ def same_config_but_seed(configs: dict[int, dict]) -> dict:
     return first
 
 
+def audit_passed(runs: Path, seed: int) -> bool:
+    """The seed's PHI gate passed: the audit wrote its table and the table has no hit (a
+    failed audit removes it)."""
+    audit = seed_dir(runs, seed) / "results" / "audit" / "phi_audit.csv"
+    return audit.is_file() and pd.read_csv(audit).empty
+
+
+def audit_line(passed: dict[int, bool]) -> str:
+    failed = [str(s) for s, ok in passed.items() if not ok]
+    if not failed:
+        return "PHI audit (`results/audit/phi_audit.csv`): passed on every seed."
+    return (f"PHI audit: not passed on seed {', '.join(failed)} (their `results/` are not for "
+            "sharing; Table 2 does not depend on the audit, which runs after it).")
+
+
 # --- the Markdown file ------------------------------------------------------------------------
 
 def _num(value: float) -> str:
@@ -193,7 +212,7 @@ def null_summary(spread: pd.DataFrame, seeds: list[int]) -> list[str]:
 
 
 def seed_spread_markdown(spread: pd.DataFrame, seeds: list[int], missing: list[int],
-                         config: dict) -> str:
+                         config: dict, audits: dict[int, bool]) -> str:
     wma = spread[(spread["task"] == "wma") & (spread["source"] == "fused")].iloc[0]
     facts = run_facts({**config, "seed": ", ".join(str(s) for s in seeds)}).replace(
         "seed ", "seeds ", 1)
@@ -211,6 +230,8 @@ def seed_spread_markdown(spread: pd.DataFrame, seeds: list[int], missing: list[i
         f"{covers}.",
         "",
         f"Run: {facts}.",
+        "",
+        audit_line(audits),
         "",
         f"- Fused wall motion abnormality (planted): {_range(wma)} over {int(wma['n_seeds'])} "
         f"seeds (SD {_num(wma['sd'])}).",
@@ -235,7 +256,8 @@ def assemble(runs: Path, seeds: list[int], out_md: Path) -> pd.DataFrame:
     spread = spread_table(tables)
     spread.to_csv(runs / "seed_spread.csv", index=False, float_format="%.6f")
     missing = [s for s in seeds if s not in tables]
-    out_md.write_text(seed_spread_markdown(spread, done, missing, config))
+    audits = {s: audit_passed(runs, s) for s in done}
+    out_md.write_text(seed_spread_markdown(spread, done, missing, config, audits))
     return spread
 
 
