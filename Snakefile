@@ -14,6 +14,10 @@ sys.path.insert(0, SRC)
 JOB_PATH = os.environ.get("PYTHONPATH", "").split(os.pathsep)
 if JOB_PATH[0] != SRC:
     os.environ.update(PYTHONPATH=os.pathsep.join(p for p in [SRC, *JOB_PATH] if p))
+# OpenMP threads that wait by sleeping, not spinning: on a node shared with other work a
+# spinning thread burns the core its partner waits for (the view classifier ran 10-20x slower
+# on a loaded 2-core box); the bits are the same (benchmarks/RESULTS.md, "Seed spread").
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from echocmr.config_schema import validate_config  # noqa: E402
 
