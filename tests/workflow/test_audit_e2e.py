@@ -65,13 +65,22 @@ def _burn_name(path: Path, text: str) -> None:
     os.replace(tmp, path)  # a new inode: the shared run's hard-linked original is untouched
 
 
+def _without_audit_outputs(folder: str, names: list[str]) -> set[str]:
+    """Snakemake's records anywhere and `results/audit/`; the library's `audit` package
+    (`src/echocmr/audit/`) is copied: the job imports it from the copy."""
+    skipped = {".snakemake"} & set(names)
+    if Path(folder).name == "results" and "audit" in names:
+        skipped.add("audit")
+    return skipped
+
+
 def test_audit_fails_on_a_name_burned_into_a_deidentified_frame(demo_run, tmp_path):
     # The shared run's tree, hard-linked (no bytes copied), without the audit's outputs and
     # Snakemake's records (written in place, they would change the shared run's); the audit is
     # rerun alone (`--allowed-rules audit`).
     wd = tmp_path / "wf"
     shutil.copytree(demo_run, wd, symlinks=True, copy_function=_link_or_copy,
-                    ignore=shutil.ignore_patterns("audit", ".snakemake"))
+                    ignore=_without_audit_outputs)
     identifiers = json.loads((wd / "synthetic" / "truth" / "identifiers.json").read_text())
     family, given = identifiers["patient_names"][0].split("^")[:2]
     victim = sorted((wd / "results" / "deid").rglob("*.dcm"))[0]
