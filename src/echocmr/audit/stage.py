@@ -8,6 +8,7 @@ from pathlib import Path
 
 from echocmr import keys
 from echocmr.audit.files import (
+    Catalogue,
     build_catalogue,
     clear_private_detail,
     fail_with_detail,
@@ -20,6 +21,14 @@ from echocmr.audit.files import (
 from echocmr.logutil import script_logging
 
 
+def catalogue_of(smk) -> Catalogue:
+    """Both gates' catalogue: the raw export's identifiers (the rule's DICOM folder and raw
+    tables), keyed with the run's secret and date shift."""
+    secret = keys.secret_from(smk.params.secret, smk.params.synthetic)
+    return build_catalogue(smk.input.dicom, raw_tables_of(smk.input), secret,
+                           int(smk.params.ingest["date_shift_max_days"]))
+
+
 def run_audit(smk) -> None:
     """Script entry of `rule audit` (workflow/scripts/audit.py): fail the workflow if any raw
     identifier appears anywhere under results/, in the bytes or in the pixels (OCR)."""
@@ -28,7 +37,6 @@ def run_audit(smk) -> None:
 
     from echocmr.audit.pixels import scan_pixels
     from echocmr.ingest.paths import other_layouts
-    from echocmr.keys import secret_from
     from echocmr.media.ocr import require_tesseract
     from echocmr.secret import private_dir_of
 
@@ -38,11 +46,8 @@ def run_audit(smk) -> None:
         except RuntimeError as exc:
             print(f"PHI audit cannot read pixels: {exc}", file=sys.__stderr__)
             raise
-        secret = secret_from(smk.params.secret, smk.params.synthetic)
-        tables = raw_tables_of(smk.input)
         start = time.perf_counter()
-        max_shift = int(smk.params.ingest.get("date_shift_max_days", keys.DATE_SHIFT_MAX_DAYS))
-        catalogue = build_catalogue(smk.input.dicom, tables, secret, max_shift)
+        catalogue = catalogue_of(smk)
         out = Path(smk.output[0])
         results = out.parents[1]  # results/audit/phi_audit.csv -> results/
         skip = [out, *[Path(p) for p in smk.log]]
@@ -75,17 +80,13 @@ def run_audit_report(smk) -> None:
     import time
 
     from echocmr.audit.pixels import scan_embedded_images
-    from echocmr.keys import secret_from
     from echocmr.media import ocr, scene_text
     from echocmr.secret import private_dir_of
 
     with script_logging(smk) as log:
         log.info("OCR: %s", ocr.require_tesseract())  # fail before the work, naming the fix
         scene_text.require_models()
-        secret = secret_from(smk.params.secret, smk.params.synthetic)
-        tables = raw_tables_of(smk.input)
-        catalogue = build_catalogue(smk.input.dicom, tables, secret,
-                                    int(smk.params.ingest["date_shift_max_days"]))
+        catalogue = catalogue_of(smk)
         report = Path(smk.input.report)
         hits = scan_file(catalogue, report, report.parent.parent)
         start = time.perf_counter()
