@@ -37,11 +37,16 @@ survives with contrast or Tesseract / PP-OCR reads any token of it; also files r
 written BurnedInAnnotation=NO with text left, and tissue lost outside the truth boxes on the bed
 and on the real pydicom-data cardiac cines.
 
+Cost section (`--only ratio`): one held-out export de-identified `--rounds` times by `before`
+and by this checkout (then its pixel audit), alternating which goes first (A B, B A, ...): the
+ratio's median and range over rounds, wall and CPU, instead of one run's.
+
     .venv/bin/python benchmarks/bench_deid.py [--patients 140] [--seed config|N] [--no-reencode]
     .venv/bin/python benchmarks/bench_deid.py --only adversarial [--per-family 6]
+    .venv/bin/python benchmarks/bench_deid.py --only ratio --patients 40 [--rounds 3]
 
-Writes benchmarks/results/deid.json and benchmarks/results/deid.md (`--only adversarial` keeps
-the synthetic section of the last full run).
+Writes benchmarks/results/deid.json and benchmarks/results/deid.md (`--only X` keeps the other
+sections of the last run).
 """
 
 from __future__ import annotations
@@ -49,7 +54,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -105,7 +112,23 @@ def deid_dir(code: Path, shards: int) -> str:
 
 
 def run_deid(code: Path, workdir: Path, cfg: dict) -> float:
-    """snakemake the de-identification shard tables in `workdir` with the workflow at `code`."""
+    """snakemake the de-identification shard tables in `workdir` with the workflow at `code`:
+    wall seconds."""
+    return run_deid_timed(code, workdir, cfg)[0]
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def self_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_deid_timed(code: Path, workdir: Path, cfg: dict) -> tuple[float, float]:
+    """(wall s, CPU s of the jobs) of the de-identification shard tables with `code`."""
     workdir.mkdir(parents=True)
     (workdir / "bench.yaml").write_text(yaml.safe_dump(cfg))
     shards = int(yaml.safe_load((code / "config" / "config.yaml").read_text())
@@ -118,9 +141,9 @@ def run_deid(code: Path, workdir: Path, cfg: dict) -> float:
     opts = ["--configfile", str(workdir / "bench.yaml"), "--quiet", "all"]
     # the inventory is not what is compared: build it first, untimed
     _run(base + ["results/ingest/manifest.csv"] + opts, env)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), children_cpu()
     _run(base + targets + opts, env)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, children_cpu() - cpu
 
 
 def _run(cmd: list[str], env: dict) -> None:
@@ -180,6 +203,12 @@ def tissue_blanked(export: Path, truth_all: pd.DataFrame) -> pd.Series:
 
 
 def pixel_audit_seconds(workdir: Path, export: Path) -> tuple[float, int]:
+    wall, _, hits = pixel_audit_timed(workdir, export)
+    return wall, hits
+
+
+def pixel_audit_timed(workdir: Path, export: Path) -> tuple[float, float, int]:
+    """(wall s, CPU s of this process and its workers, hits) of the audit's pixel scan."""
     sys.path.insert(0, str(ROOT / "src"))
     from echocmr.audit.files import build_catalogue
     from echocmr.audit.pixels import scan_pixels
@@ -188,10 +217,10 @@ def pixel_audit_seconds(workdir: Path, export: Path) -> tuple[float, int]:
     tables = {n: raw / f"{n}.csv" for n in ("cmr_reports", "clinical", "echo_reports",
                                             "view_labels")}
     cat = build_catalogue(raw / "dicom", tables, SECRET)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), self_cpu() + children_cpu()
     # two processes, as the audit rule reads with --cores 2 (the shards above ran two at once)
     hits, _ = scan_pixels(cat, workdir / "results" / "deid", ocr_sample=0.05, seed=1, workers=2)
-    return time.perf_counter() - start, len(hits)
+    return time.perf_counter() - start, self_cpu() + children_cpu() - cpu, len(hits)
 
 
 def summarise(name: str, seconds: float, workdir: Path, truth: pd.DataFrame) -> dict:
@@ -359,9 +388,7 @@ def synthetic_section(tmp: Path, args) -> tuple[dict, str]:
              "ratio": (results[2]["deid_s"] + audit_s) / before,
              "tissue": {"cines": len(lost), "median": float(lost.median()),
                         "p99": float(lost.quantile(0.99)), "worst": float(lost.max())}}
-    commit = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
-                            capture_output=True, text=True).stdout.strip()
-    audit["context"] = {"commit": commit, "load_start": round(load_start, 2),
+    audit["context"] = {"commit": commit_of(), "load_start": round(load_start, 2),
                         "load_end": round(os.getloadavg()[0], 2)}
     result = {"patients": args.patients, "seed": seed, "variants": results,
               "pixel_audit": audit, "layouts": layouts}
@@ -371,17 +398,117 @@ def synthetic_section(tmp: Path, args) -> tuple[dict, str]:
     return result, text
 
 
-def previous_sections(out_dir: Path) -> tuple[dict, str, str]:
-    """The last run's results (json) and its markdown split at the adversarial heading: the
-    section not rerun (`--only`) is kept as it was."""
+RATIO_HEADING = "### Cost of pixel de-identification: interleaved rounds"
+
+
+def ratio_section(tmp: Path, args) -> dict:
+    """`before` (header regions only, commit BEFORE) and this checkout (`after`, lossless
+    blanking, then the pixel audit) on one export, `args.rounds` times, alternating which goes
+    first: the ratio's median and spread, wall and CPU, instead of one run's."""
+    tmp.mkdir(parents=True)
+    load_start = os.getloadavg()[0]
+    export = make_export(tmp, args.patients, HELDOUT_SEED)
+    old = tmp / "before_code"
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(old), BEFORE],
+                   check=True, capture_output=True)
+    rounds = []
+    try:
+        for i in range(args.rounds):
+            timed = {}
+            order = ("before", "after") if i % 2 == 0 else ("after", "before")
+            for name in order:
+                code, blanking = (old, None) if name == "before" else (ROOT, "lossless")
+                work = tmp / f"{name}-{i}"
+                timed[name] = run_deid_timed(code, work, site_config(export, blanking))
+                if name == "after":
+                    timed["audit"] = pixel_audit_timed(work, export)[:2]
+                shutil.rmtree(work)
+            rounds.append({"order": list(order), **{k: [round(x, 2) for x in v]
+                                                    for k, v in timed.items()}})
+            print(f"round {i + 1}: {rounds[-1]}", file=sys.stderr)
+    finally:
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(old)],
+                       capture_output=True)
+        shutil.rmtree(old, ignore_errors=True)
+    videos = pd.read_csv(export / "truth" / "videos.csv", keep_default_na=False)
+    return {"patients": args.patients, "seed": HELDOUT_SEED, "cines": len(videos),
+            "rounds": rounds, "ratios": ratio_summary(rounds), "commit": commit_of(),
+            "load": [round(load_start, 2), round(os.getloadavg()[0], 2)]}
+
+
+def commit_of() -> str:
+    return subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
+                          capture_output=True, text=True).stdout.strip()
+
+
+def ratio_summary(rounds: list[dict]) -> dict:
+    """Per measure (wall 0, CPU 1): median, min and max over rounds of after / before and of
+    (after + audit) / before."""
+    out = {}
+    for axis, col in (("wall", 0), ("cpu", 1)):
+        for name, with_audit in (("deid", False), ("deid_audit", True)):
+            values = [(r["after"][col] + (r["audit"][col] if with_audit else 0))
+                      / r["before"][col] for r in rounds]
+            out[f"{name}_{axis}"] = {"median": round(statistics.median(values), 2),
+                                     "min": round(min(values), 2), "max": round(max(values), 2)}
+    return out
+
+
+def ratio_markdown(r: dict) -> str:
+    cores = machine_info()["cores"]
+    busy = r["load"][0] >= cores  # at the end the load is this run's own (2 shards at once)
+    lines = [RATIO_HEADING, "",
+             f"One held-out export (seed {r['seed']}, {r['patients']} patients, {r['cines']} "
+             f"cines), de-identified {len(r['rounds'])} times by each side, alternating which "
+             "goes first: `before` = header regions only (the workflow before pixel "
+             "de-identification), `after` = this checkout (learned detector + stroke rules, "
+             "DCT-domain blanking), then the pixel audit of `after`'s output. 2 shards, "
+             "`--cores 2`; CPU = user + system seconds of the jobs.", "",
+             "| round | order | before wall / CPU s | after wall / CPU s | audit wall / CPU s "
+             "| after / before (wall, CPU) | (after + audit) / before (wall, CPU) |",
+             "|---|---|---|---|---|---|---|"]
+    for i, x in enumerate(r["rounds"], 1):
+        b, a, au = x["before"], x["after"], x["audit"]
+        lines.append(f"| {i} | {' then '.join(x['order'])} | {b[0]} / {b[1]} | {a[0]} / "
+                     f"{a[1]} | {au[0]} / {au[1]} | {a[0] / b[0]:.2f}x, {a[1] / b[1]:.2f}x | "
+                     f"{(a[0] + au[0]) / b[0]:.2f}x, {(a[1] + au[1]) / b[1]:.2f}x |")
+    s = r["ratios"]
+
+    def spread(key: str) -> str:
+        return f"{s[key]['median']:.2f}x ({s[key]['min']:.2f}-{s[key]['max']:.2f})"
+
+    lines += ["", f"Median (range) over rounds: after / before {spread('deid_wall')} wall, "
+              f"{spread('deid_cpu')} CPU; (after + audit) / before {spread('deid_audit_wall')}"
+              f" wall, {spread('deid_audit_cpu')} CPU.", "",
+              f"Commit {r['commit']}; 1-minute load average {r['load'][0]} at start ("
+              + (f"at or above the {cores} cores: other work shared the CPU, wall times are "
+                 "inflated)" if busy else f"below the {cores} cores: no other job)")
+              + f", {r['load'][1]} at end (this run's own two shards).", ""]
+    return "\n".join(lines)
+
+
+SECTION_HEADINGS = {"adversarial": ADVERSARIAL_HEADING, "ratio": RATIO_HEADING}
+
+
+def split_sections(text: str) -> dict[str, str]:
+    """deid.md cut at its section headings: synthetic (the text before any), adversarial,
+    ratio."""
+    marks = sorted((text.find(h), name) for name, h in SECTION_HEADINGS.items() if h in text)
+    starts = [0] + [pos for pos, _ in marks] + [len(text)]
+    names = ["synthetic"] + [name for _, name in marks]
+    return {name: text[starts[i]:starts[i + 1]] for i, name in enumerate(names)}
+
+
+def previous_sections(out_dir: Path) -> tuple[dict, dict[str, str]]:
+    """The last run's results (json) and its markdown by section: a section not rerun (`--only`)
+    is kept as it was."""
     try:
         old = json.loads((out_dir / "deid.json").read_text())
-        synthetic, _, adversarial = (out_dir / "deid.md").read_text().partition(
-            ADVERSARIAL_HEADING)
+        sections = split_sections((out_dir / "deid.md").read_text())
     except (OSError, ValueError):
-        return {}, "", ""
+        return {}, {}
     old.pop("machine", None)
-    return old, synthetic, ADVERSARIAL_HEADING + adversarial if adversarial else ""
+    return old, sections
 
 
 def main() -> None:
@@ -392,20 +519,27 @@ def main() -> None:
     ap.add_argument("--no-reencode", action="store_true",
                     help="skip the jpeg_blanking: reencode variant (a shorter run)")
     ap.add_argument("--per-family", type=int, default=PER_FAMILY)
-    ap.add_argument("--only", choices=("synthetic", "adversarial"))
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="interleaved before/after rounds of the cost section")
+    ap.add_argument("--only", choices=("synthetic", "adversarial", "ratio"))
     args = ap.parse_args()
     out_dir = ROOT / "benchmarks" / "results"
-    result, synthetic_md, adversarial_md = previous_sections(out_dir)
+    result, sections = previous_sections(out_dir)
     with tempfile.TemporaryDirectory(prefix="bench_deid_") as tmp:
         tmp = Path(tmp)
-        if args.only != "adversarial":
-            synthetic, synthetic_md = synthetic_section(tmp / "synthetic", args)
-            result = {**synthetic, "adversarial": result.get("adversarial")}
-        if args.only != "synthetic":
+        if args.only in (None, "synthetic"):
+            synthetic, sections["synthetic"] = synthetic_section(tmp / "synthetic", args)
+            result = {**synthetic, "adversarial": result.get("adversarial"),
+                      "ratio": result.get("ratio")}
+        if args.only in (None, "adversarial"):
             (tmp / "adversarial").mkdir()
             result["adversarial"] = adversarial_section(tmp / "adversarial", args.per_family)
-            adversarial_md = adversarial_markdown(result["adversarial"])
-    text = synthetic_md.rstrip("\n") + "\n\n" + adversarial_md
+            sections["adversarial"] = adversarial_markdown(result["adversarial"])
+        if args.only in (None, "ratio"):
+            result["ratio"] = ratio_section(tmp / "ratio", args)
+            sections["ratio"] = ratio_markdown(result["ratio"])
+    text = "\n\n".join(sections[k].strip("\n") for k in ("synthetic", "adversarial", "ratio")
+                       if sections.get(k)) + "\n"
     result = {"machine": machine_line(), **result}
     save_results(out_dir, "deid", result, text)
     print(text)
