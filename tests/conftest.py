@@ -126,6 +126,17 @@ def require_pydicom_data(module_level: bool = False) -> None:
         missing_component("pydicom-data", str(exc), module_level)
 
 
+DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
+
+
+def require_font(name: str) -> Path:
+    """A DejaVu font file (Debian fonts-dejavu-core, installed by tests/setup_system.sh)."""
+    path = DEJAVU / name
+    if not path.is_file():
+        missing_component(f"font {name}", "install Debian fonts-dejavu-core")
+    return path
+
+
 def pydicom_testdata(name: str) -> Path:
     """Path of a real DICOM file shipped by `pydicom-data` or pydicom (see REQUIRE_COMPONENTS)."""
     from pydicom.data import get_testdata_file

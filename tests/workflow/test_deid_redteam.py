@@ -17,12 +17,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import require_pydicom_data, require_tesseract
 
-pytest.importorskip("data_store")  # pydicom-data: the real vendor backgrounds
+require_pydicom_data(module_level=True)  # pydicom-data: the real vendor backgrounds
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 import deid_redteam as rt  # noqa: E402
-
-from echocmr.media import ocr  # noqa: E402
 
 SECRET = "redteam-test-secret"
 PER_FAMILY = 2
@@ -31,10 +30,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def bed(tmp_path_factory) -> list[rt.BedFile]:
-    try:
-        ocr.require_tesseract()
-    except RuntimeError as exc:
-        pytest.skip(str(exc))
+    require_tesseract()
     return rt.build_bed(tmp_path_factory.mktemp("redteam_raw"), PER_FAMILY)
 
 

@@ -16,13 +16,14 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
+from conftest import require_font, require_pydicom_data
 from PIL import Image, ImageDraw, ImageFont
 from pydicom.encaps import encapsulate
 
 from echocmr.deid.pixels import deidentify_file
 from echocmr.media import scene_text
 
-pytest.importorskip("data_store")  # the pydicom-data package (requirements-dev.txt)
+require_pydicom_data(module_level=True)  # the pydicom-data package (requirements-dev.txt)
 from pydicom.data import get_testdata_file  # noqa: E402
 
 SECRET = "learned-text-secret"
@@ -33,9 +34,7 @@ LEVEL = 30  # a written pixel brighter than this is not blanked
 
 
 def _font(path: Path, size: int) -> ImageFont.FreeTypeFont:
-    if not path.is_file():
-        pytest.skip(f"font {path.name} not installed (Debian fonts-dejavu-core)")
-    return ImageFont.truetype(str(path), size)
+    return ImageFont.truetype(str(require_font(path.name)), size)
 
 
 def _real_cine(name: str, n_frames: int) -> tuple[pydicom.Dataset, np.ndarray]:

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pydicom
 import pytest
-from conftest import require_tesseract
+from conftest import require_font, require_tesseract
 from ingest_fixtures import IDENTIFIERS, make_dataset, write
 from PIL import Image
 from pydicom.encaps import encapsulate
@@ -239,14 +239,10 @@ def test_text_on_part_of_a_cine_is_read_by_the_learned_reader(tmp_path, catalogu
     """A name and an MRN typed (PIL, DejaVu Sans 12 px) over the moving sector of frames 10-25
     of a 25-frame cine only: not static, so the stroke detector never sees them; the learned
     reader reads every DICOM on frames spread over it and does."""
-    from pathlib import Path
 
     from PIL import ImageDraw, ImageFont
 
-    font_file = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
-    if not font_file.is_file():
-        pytest.skip("font DejaVuSans.ttf not installed (Debian fonts-dejavu-core)")
-    font = ImageFont.truetype(str(font_file), 12)
+    font = ImageFont.truetype(str(require_font("DejaVuSans.ttf")), 12)
     frames = _fan_frames(25, seed=3)
     for t in range(9, 25):
         image = Image.fromarray(frames[t])
