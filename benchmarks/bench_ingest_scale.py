@@ -23,7 +23,9 @@ audit's catalogue lookup of a 100,000-line table against 100,000 patients' ident
 The projection multiplies each stage's core-seconds per cine by 100,000 and divides by the
 node's cores (`--node-cores`, default 16), and adds the bookkeeping that does not parallelise.
 
-    .venv/bin/python benchmarks/bench_ingest_scale.py [--patients 12] [--rows 100000]
+    .venv/bin/python benchmarks/bench_ingest_scale.py [--patients 12] [--rows 100000] [--keep DIR]
+
+At least 1,000 real-size cines (the issue's scale): `--patients 230` (about 4.4 cines each).
 
 Writes benchmarks/results/ingest_scale.json and benchmarks/results/ingest_scale.md.
 """
@@ -339,6 +341,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--rows", type=int, default=TARGET_FILES)
     ap.add_argument("--node-cores", type=int, default=16)
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
+    ap.add_argument("--keep", type=Path, metavar="DIR",
+                    help="work in DIR and keep it (export, results) instead of a temporary one")
     ap.add_argument("--pixel-audit", nargs=2, type=Path, metavar=("WORKDIR", "EXPORT"),
                     help=argparse.SUPPRESS)  # the child process of `pixel_audit`
     args = ap.parse_args(argv)
@@ -348,6 +352,9 @@ def main(argv=None) -> dict:
     load_start = [round(x, 2) for x in os.getloadavg()]
     with tempfile.TemporaryDirectory(prefix="bench_ingest_scale_") as tmp:
         workdir = Path(tmp)
+        if args.keep:
+            workdir = args.keep.resolve()
+            workdir.mkdir(parents=True, exist_ok=False)
         export = make_export(workdir, args.patients, args.width, args.height)
         config = workdir / "site.yaml"
         config.write_text(yaml.safe_dump(site_config(export)))

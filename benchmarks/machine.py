@@ -32,7 +32,7 @@ from echocmr.cpu_pin import cpu_model  # noqa: E402  (one reading of the CPU mod
 RESULTS_DIR = HERE / "results"
 RESULTS_MD = HERE / "RESULTS.md"
 # Sections in the order of the issue; anything else found in results/ follows alphabetically.
-ORDER = ["demo", "preprocess", "loader", "bootstrap", "dag", "train", "gpu"]
+ORDER = ["demo", "preprocess", "ingest_scale", "loader", "bootstrap", "dag", "train", "gpu"]
 VERSIONED = ["numpy", "torch", "torchvision", "pandas", "pydicom", "cv2", "snakemake", "sklearn"]
 
 
