@@ -20,7 +20,7 @@ rule audit:
     conda:
         "../../envs/dicom.yaml"
     # pixel audit: cines are read in this many processes (capped by --cores)
-    threads: 4
+    threads: config["audit"]["workers"]
     params:
         **rule_params(config, "date_shift_max_days", "shards"),
         ocr_sample=config["audit"]["ocr_sample"],
