@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
 from pathlib import Path
 
@@ -196,3 +197,21 @@ def test_audit_report_rule_fails_on_a_leak_in_the_report(tmp_path):
     assert "embedded table2.csv line 2]: mrn" in log and "Do not share" in log
     for text in (proc.stdout, proc.stderr, log):
         assert MRN not in text
+
+
+def _audit_job(plan: str) -> str:
+    """The audit job's block of a dry run's plan (up to the next job or the stats)."""
+    return re.split(r"\n(?=rule |Job stats)", plan.split("rule audit:", 1)[1], maxsplit=1)[0]
+
+
+def test_audit_workers_set_the_audit_jobs_processes(workflow_dir):
+    """`audit.workers` is the audit job's thread count (its pixel-reading processes): the one
+    knob that lets the last, single job of a hospital-scale run use the node's cores."""
+    overlay = workflow_dir / "workers.yaml"
+    overlay.write_text("audit:\n  workers: 3\n")
+    target = "results/audit/phi_audit.csv"
+    plan = run_snakemake(workflow_dir, target, "-n", "--cores", "8", "--configfile",
+                         str(overlay)).stdout
+    assert "threads: 3" in _audit_job(plan)
+    default = run_snakemake(workflow_dir, target, "-n", "--cores", "8").stdout
+    assert "threads: 4" in _audit_job(default)

@@ -25,6 +25,7 @@ CASES = {
     "model.lr": (0.002, {"train"}),
     "model.test_clips": ("all", {"predict"}),
     "model.threads": (2, set()),
+    "audit.workers": (3, set()),
     "evaluate.n_bootstrap": (500, {"evaluate", "operating_points", "calibration"}),
     "report.published": ({"table2": {"wma": {"A4C": [0.8, 0.7, 0.9]}}},
                          {"replication", "readiness"}),
