@@ -487,6 +487,9 @@ def ratio_markdown(r: dict) -> str:
     return "\n".join(lines)
 
 
+# The results file's own heading: its RESULTS.md block (beside the "## deid" notes of earlier
+# runs, which machine.py --update leaves alone).
+DEID_HEADING = "## deid: the last `bench_deid.py` run"
 SECTION_HEADINGS = {"adversarial": ADVERSARIAL_HEADING, "ratio": RATIO_HEADING}
 
 
@@ -538,8 +541,11 @@ def main() -> None:
         if args.only in (None, "ratio"):
             result["ratio"] = ratio_section(tmp / "ratio", args)
             sections["ratio"] = ratio_markdown(result["ratio"])
-    text = "\n\n".join(sections[k].strip("\n") for k in ("synthetic", "adversarial", "ratio")
-                       if sections.get(k)) + "\n"
+    if sections.get("synthetic", "").startswith(DEID_HEADING):
+        sections["synthetic"] = sections["synthetic"][len(DEID_HEADING):]
+    text = DEID_HEADING + "\n\n" + "\n\n".join(
+        sections[k].strip("\n") for k in ("synthetic", "adversarial", "ratio")
+        if sections.get(k)) + "\n"
     result = {"machine": machine_line(), **result}
     save_results(out_dir, "deid", result, text)
     print(text)

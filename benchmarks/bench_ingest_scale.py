@@ -206,6 +206,16 @@ def phi_audit(workdir: Path, export: Path) -> dict:
             "peak_job_rss_mib": rss / 2**20}
 
 
+def disk_gib(*folders: Path) -> float:
+    return sum(f.stat().st_size for folder in folders for f in folder.rglob("*")
+               if f.is_file()) / 2**30
+
+
+def commit_of() -> str:
+    return subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
+                          capture_output=True, text=True).stdout.strip()
+
+
 def counts(workdir: Path) -> dict:
     res = workdir / "results"
     manifest = pd.read_csv(res / "ingest" / "manifest.csv", dtype=str, keep_default_na=False)
@@ -331,7 +341,9 @@ def markdown(r: dict) -> str:
         f"encoding mix ({encodings}) and vendor layouts: "
         f"{c['files']} files, "
         f"{c['included']} cines included ({c['frames']} frames), {c['deidentified']} "
-        f"de-identified, {c['cropped']} cropped. One shard, `snakemake --cores 1`.",
+        f"de-identified, {c['cropped']} cropped; on disk: raw {c['disk_gib']['raw']:.1f} GiB, "
+        f"de-identified {c['disk_gib']['deid']:.1f} GiB, crop {c['disk_gib']['crop']:.1f} GiB. "
+        f"One shard, `snakemake --cores 1`. Command: `{r['command']}`; commit {r['commit']}.",
         "",
         "| stage | jobs CPU s | jobs wall s | Snakemake fixed cost s | cines/s per core | "
         "core-s per cine | peak job RSS MiB |",
@@ -417,8 +429,12 @@ def main(argv=None) -> dict:
                   timed_stage(workdir, config, "views_classify"),
                   phi_audit(workdir, export)]
         c = counts(workdir)
+        c["disk_gib"] = {"raw": disk_gib(export / "raw"), "deid": disk_gib(
+            workdir / "results" / "deid"), "crop": disk_gib(workdir / "results" / "crop")}
         book = bookkeeping(workdir, args.rows)
-    result = {"machine": machine_info(), "load_start": load_start,
+    result = {"machine": machine_info(), "load_start": load_start, "commit": commit_of(),
+              "command": "python benchmarks/bench_ingest_scale.py "
+                         + " ".join(argv if argv is not None else sys.argv[1:]),
               "load_end": [round(x, 2) for x in os.getloadavg()], "patients": args.patients,
               "encodings": simulate_settings(args.patients, args.width,
                                              args.height)["encodings"],

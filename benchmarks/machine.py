@@ -1,4 +1,4 @@
-"""Machine description for benchmark results, and assembly of benchmarks/RESULTS.md.
+"""Machine description for benchmark results, and their sections in benchmarks/RESULTS.md.
 
 Import from a benchmark (`benchmarks/` is the script's folder, so it is on sys.path):
 
@@ -7,8 +7,8 @@ Import from a benchmark (`benchmarks/` is the script's folder, so it is on sys.p
 
 Command line:
 
-    .venv/bin/python benchmarks/machine.py              # print the machine as markdown
-    .venv/bin/python benchmarks/machine.py --assemble   # write benchmarks/RESULTS.md
+    .venv/bin/python benchmarks/machine.py                     # print the machine as markdown
+    .venv/bin/python benchmarks/machine.py --update train deid # their sections into RESULTS.md
 """
 
 from __future__ import annotations
@@ -145,41 +145,65 @@ def _recorded_machine(name: str, here: dict) -> str | None:
     return f"{m.get('cpu', '?')}, GPU: {m.get('gpu') or 'none'}"
 
 
-def assemble(failed: list[str] | None = None) -> str:
-    """RESULTS.md: machine, then every results/<name>.md in the issue's order."""
+def _section_of(name: str, here: dict) -> str:
+    """results/<name>.md as a RESULTS.md section: its own `## ` heading (or `## <name>`), and
+    the machine when its JSON names another than `here`."""
+    body = (RESULTS_DIR / f"{name}.md").read_text().strip()
+    if not body.startswith("## "):
+        body = f"## {name}\n\n{body}"
+    recorded = _recorded_machine(name, here)
+    if recorded:
+        body += f"\n\n_Measured on: {recorded}._"
+    return body + "\n"
+
+
+def _blocks(text: str) -> list[str]:
+    """RESULTS.md cut before each `## ` heading (the first block is the preamble)."""
+    starts = [0] + [i + 1 for i in range(len(text)) if text.startswith("\n## ", i)]
+    return [text[a:b] for a, b in zip(starts, starts[1:] + [len(text)], strict=True)]
+
+
+FAILED_NOTE = "**Benchmarks that failed in the last run_all.sh**"
+
+
+def update(names: list[str], failed: list[str] | None = None) -> str:
+    """Write each named benchmark's section into RESULTS.md: it replaces the block with the
+    same `## ` heading line, or is appended. Every other block (earlier runs, notes written by
+    hand) is kept as it is."""
     here = machine_info()
-    parts = [
-        "# echocmr benchmarks\n",
-        "Assembled by `bash benchmarks/run_all.sh` from `benchmarks/results/*.md` (one section "
-        "per `benchmarks/bench_<name>.py`; raw numbers in `results/<name>.json`). Figures are "
-        "medians of repeated runs on the machine below unless a section names another.\n",
-        "## Machine\n",
-        machine_markdown(here),
-    ]
+    text = RESULTS_MD.read_text() if RESULTS_MD.exists() else (
+        "# echocmr benchmarks\n\nSections written by `bash benchmarks/run_all.sh` from "
+        "`benchmarks/results/<name>.md` (raw numbers in `results/<name>.json`) and notes of "
+        "earlier runs; each names its machine, load and command.\n\n")
+    blocks = _blocks(text)
+    for name in names:
+        section = _section_of(name, here)
+        heading = section.splitlines()[0]
+        for i, block in enumerate(blocks):
+            if block.splitlines()[0] == heading:
+                blocks[i] = section + "\n"
+                break
+        else:
+            blocks[-1] = blocks[-1].rstrip("\n") + "\n\n"
+            blocks.append(section)
+    text = "".join(blocks)
+    text = text.split(FAILED_NOTE, 1)[0].rstrip("\n") + "\n"  # the last run's note only
     if failed:
-        parts.append("**Benchmarks that failed in this run** (sections below may be older): "
-                     + ", ".join(f"`{f}`" for f in failed) + "\n")
-    for name in _section_names():
-        body = (RESULTS_DIR / f"{name}.md").read_text().strip()
-        if not body.startswith("#"):
-            body = f"## {name}\n\n{body}"
-        recorded = _recorded_machine(name, here)
-        if recorded:
-            body += f"\n\n_Measured on: {recorded}._"
-        parts.append(body + "\n")
-    text = "\n".join(parts)
+        text += (f"\n{FAILED_NOTE} (their sections above are older): "
+                 + ", ".join(f"`{f}`" for f in failed) + "\n")
     RESULTS_MD.write_text(text)
     return text
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--assemble", action="store_true", help="write benchmarks/RESULTS.md")
+    ap.add_argument("--update", nargs="*", metavar="NAME",
+                    help="write these benchmarks' sections into RESULTS.md (none: all found)")
     ap.add_argument("--failed", nargs="*", default=[], help="benchmarks that failed (noted)")
     args = ap.parse_args()
-    if args.assemble:
-        assemble(args.failed)
-        print(f"wrote {RESULTS_MD}")
+    if args.update is not None:
+        update(args.update or _section_names(), args.failed)
+        print(f"updated {RESULTS_MD}")
     else:
         print(machine_markdown())
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Run every benchmarks/bench_*.py (each writes results/<name>.json + .md), then assemble
-# benchmarks/RESULTS.md with the machine description (benchmarks/machine.py).
+# Run every benchmarks/bench_*.py (each writes results/<name>.json + .md), then write each
+# finished one's section into benchmarks/RESULTS.md (benchmarks/machine.py --update: it replaces
+# the block with the same heading; notes of earlier runs are kept).
 #
 #   bash benchmarks/run_all.sh                 # all benchmarks
-#   bash benchmarks/run_all.sh dag bootstrap   # only these (by name), then assemble
+#   bash benchmarks/run_all.sh dag bootstrap   # only these (by name)
 #   BENCH_ARGS="--repeats 3" bash benchmarks/run_all.sh   # extra arguments for every benchmark
 #
 # A benchmark that fails is reported (and named in RESULTS.md); the others still run; the exit
@@ -26,6 +27,7 @@ fi
 
 mkdir -p benchmarks/results
 failed=()
+finished=()
 for bench in "${benches[@]}"; do
   name="$(basename "$bench" .py)"; name="${name#bench_}"
   echo "=== $name ($(date -u +%H:%M:%S)) ==="
@@ -33,13 +35,16 @@ for bench in "${benches[@]}"; do
   # shellcheck disable=SC2086  # BENCH_ARGS is meant to split into words
   if nice -n 10 "$PY" "$bench" ${BENCH_ARGS:-}; then
     echo "=== $name done in $((SECONDS - start)) s"
+    finished+=("$name")
   else
     echo "=== $name FAILED (exit $?) after $((SECONDS - start)) s" >&2
     failed+=("$name")
   fi
 done
 
-"$PY" benchmarks/machine.py --assemble --failed "${failed[@]}"
+if [ ${#finished[@]} -gt 0 ]; then
+  "$PY" benchmarks/machine.py --update "${finished[@]}" --failed "${failed[@]}"
+fi
 if [ ${#failed[@]} -gt 0 ]; then
   echo "failed: ${failed[*]}" >&2
   exit 1
