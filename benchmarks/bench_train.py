@@ -136,6 +136,11 @@ def run_child(name: str, policy: str, steps: int, warmup: int) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def commit_of() -> str:
+    return subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
+                          capture_output=True, text=True).stdout.strip()
+
+
 def has_cuda() -> bool:
     import torch
 
@@ -196,6 +201,7 @@ def markdown(r: dict) -> str:
         "the CPU: on a busy machine the CPU figures are slower than on an idle one).\n"
         "`OMP wait` passive = `OMP_WAIT_POLICY=PASSIVE` (the Snakefile's default for jobs); "
         "default = the variable unset.\n"
+        f"Command: `{r.get('command', '?')}`; commit {r.get('commit', '?')}.\n"
     )
 
 
@@ -220,7 +226,9 @@ def main(argv=None) -> dict:
     results = {n: {p: summary(all_cases[n], rs) for p, rs in per.items()}
                for n, per in runs.items()}
     device = next(iter(next(iter(results.values())).values()))["device"]
-    out = {"benchmark": "train", "device": device, "steps": args.steps,
+    out = {"benchmark": "train", "device": device, "steps": args.steps, "commit": commit_of(),
+           "command": "python benchmarks/bench_train.py "
+                      + " ".join(argv if argv is not None else sys.argv[1:]),
            "warmup": args.warmup, "repeats": args.repeats,
            "load_average_1min": {"before": load_before, "after": os.getloadavg()[0]},
            "cases": {n: all_cases[n] for n in args.cases}, "results": results,
