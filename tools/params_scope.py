@@ -21,6 +21,7 @@ STRUCTURAL_KEYS = {
     "simulate.outdir": "DAG: where simulate writes the export every ingest rule reads",
     "ingest.shards": "DAG: the per-shard jobs and their layout folder (shards-<n>/)",
     "ingest.inventory_workers": "resource: the threads of rule inventory",
+    "audit.workers": "resource: the threads of rule audit (its pixel-reading processes)",
     "views.backend": "DAG: which views jobs exist and what views_classify reads",
     "views.weights": "DAG: the weights file views_classify reads (pretrained backend)",
     "model.mode": "DAG: one model per view (multitask) or per view and task (per_task)",
