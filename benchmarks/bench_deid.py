@@ -69,7 +69,7 @@ import pydicom
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from machine import machine_info, machine_line, save_results  # noqa: E402
+from machine import commit_of, machine_info, machine_line, save_results  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BEFORE = "0d2a1d9"  # last commit before issue 11's pixel de-identification
@@ -435,10 +435,6 @@ def ratio_section(tmp: Path, args) -> dict:
             "rounds": rounds, "ratios": ratio_summary(rounds), "commit": commit_of(),
             "load": [round(load_start, 2), round(os.getloadavg()[0], 2)]}
 
-
-def commit_of() -> str:
-    return subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
-                          capture_output=True, text=True).stdout.strip()
 
 
 def ratio_summary(rounds: list[dict]) -> dict:

@@ -54,7 +54,7 @@ import psutil
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from machine import machine_info, machine_line, save_results  # noqa: E402
+from machine import commit_of, machine_info, machine_line, save_results  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
@@ -210,10 +210,6 @@ def disk_gib(*folders: Path) -> float:
     return sum(f.stat().st_size for folder in folders for f in folder.rglob("*")
                if f.is_file()) / 2**30
 
-
-def commit_of() -> str:
-    return subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
-                          capture_output=True, text=True).stdout.strip()
 
 
 def counts(workdir: Path) -> dict:

@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from machine import machine_info, save_results  # noqa: E402
+from machine import commit_of, machine_info, save_results  # noqa: E402
 
 POLICIES = {"passive": "PASSIVE", "default": None}  # None: the variable unset
 
@@ -135,10 +135,6 @@ def run_child(name: str, policy: str, steps: int, warmup: int) -> dict:
         raise SystemExit(f"{name} ({policy}) failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
-
-def commit_of() -> str:
-    return subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
-                          capture_output=True, text=True).stdout.strip()
 
 
 def has_cuda() -> bool:

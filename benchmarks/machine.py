@@ -100,6 +100,12 @@ def machine_line(info: dict | None = None) -> str:
             f"Python {m['python']}, torch {m['torch']}, numpy {m['numpy']}")
 
 
+def commit_of() -> str:
+    """This checkout's commit (`-dirty` with uncommitted changes), for a result's record."""
+    return subprocess.run(["git", "-C", str(HERE.parent), "describe", "--always", "--dirty"],
+                          capture_output=True, text=True).stdout.strip()
+
+
 def save_results(out_dir: str | Path, name: str, result: dict, markdown_text: str) -> None:
     """Write `<name>.json` (raw numbers) and `<name>.md` (the RESULTS.md section) of a benchmark."""
     out = Path(out_dir)
