@@ -23,7 +23,6 @@ import copy
 import json
 import os
 import re
-import resource
 import shutil
 import statistics
 import subprocess
@@ -33,7 +32,7 @@ import time
 from pathlib import Path
 
 import yaml
-from machine import machine_info, machine_line
+from machine import children_cpu, machine_info, machine_line
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -82,16 +81,12 @@ def scale_overlays() -> dict[str, dict]:
     return {"demo": {}, "paper": paper, "paper10x": ten_x}
 
 
-def _children_cpu_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
 
 def timed(cmd: list[str], cwd: Path) -> tuple[float, float, str]:
     """(wall s, CPU s of the child, output). CPU time shows the work when the box is shared."""
-    cpu0, start = _children_cpu_s(), time.perf_counter()
+    cpu0, start = children_cpu(), time.perf_counter()
     proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=1800)
-    elapsed, cpu = time.perf_counter() - start, _children_cpu_s() - cpu0
+    elapsed, cpu = time.perf_counter() - start, children_cpu() - cpu0
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     return elapsed, cpu, proc.stdout + proc.stderr

@@ -54,7 +54,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import statistics
 import subprocess
@@ -69,7 +68,14 @@ import pydicom
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from machine import commit_of, machine_info, machine_line, save_results  # noqa: E402
+from machine import (  # noqa: E402
+    children_cpu,
+    commit_of,
+    machine_info,
+    machine_line,
+    save_results,
+    self_cpu,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 BEFORE = "0d2a1d9"  # last commit before issue 11's pixel de-identification
@@ -117,14 +123,6 @@ def run_deid(code: Path, workdir: Path, cfg: dict) -> float:
     return run_deid_timed(code, workdir, cfg)[0]
 
 
-def children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def self_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 def run_deid_timed(code: Path, workdir: Path, cfg: dict) -> tuple[float, float]:

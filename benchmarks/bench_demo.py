@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import subprocess
 import tempfile
@@ -25,25 +24,21 @@ import time
 from pathlib import Path
 
 import pandas as pd
-from machine import machine_info, machine_line, save_results
+from machine import children_cpu, machine_info, machine_line, save_results
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).resolve().parent / "results"
 BUDGET_MIN = 12.0
 
 
-def children_cpu_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
 
 def timed(cmd: list[str], cwd: Path, log: Path) -> dict:
     """Run `cmd` to completion (raising on failure); wall and CPU seconds, load before/after."""
-    load0, cpu0, t0 = os.getloadavg()[0], children_cpu_s(), time.perf_counter()
+    load0, cpu0, t0 = os.getloadavg()[0], children_cpu(), time.perf_counter()
     with open(log, "w") as fh:
         subprocess.run(cmd, cwd=cwd, stdout=fh, stderr=subprocess.STDOUT, check=True)
     return {"wall_s": round(time.perf_counter() - t0, 1),
-            "cpu_s": round(children_cpu_s() - cpu0, 1), "load_before": round(load0, 2),
+            "cpu_s": round(children_cpu() - cpu0, 1), "load_before": round(load0, 2),
             "load_after": round(os.getloadavg()[0], 2)}
 
 

@@ -41,7 +41,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import resource
 import subprocess
 import sys
 import tempfile
@@ -54,7 +53,7 @@ import psutil
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from machine import commit_of, machine_info, machine_line, save_results  # noqa: E402
+from machine import children_cpu, commit_of, machine_info, machine_line, save_results  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
@@ -140,10 +139,6 @@ class PeakJobRss:
         self._stop.set()
         self._thread.join()
 
-
-def children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 def measured(cmd: list[str], include_root: bool = False) -> tuple[float, float, int]:
