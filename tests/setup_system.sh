@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # System packages the tests need (headless Chromium for the report test, SLURM + munge for the
-# SLURM test, DejaVu fonts for the tests that draw text on frames). Installs only what is missing; needs root or passwordless sudo (as in CI).
+# SLURM test, DejaVu fonts for the tests that draw text on frames). Installs only what is
+# missing; needs root or passwordless sudo (as in CI).
 set -euo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)

@@ -27,14 +27,12 @@ require_pydicom_data(module_level=True)  # the pydicom-data package (requirement
 from pydicom.data import get_testdata_file  # noqa: E402
 
 SECRET = "learned-text-secret"
-FONTS = Path("/usr/share/fonts/truetype/dejavu")
-MONO = FONTS / "DejaVuSansMono.ttf"
-SANS = FONTS / "DejaVuSans.ttf"
+MONO, SANS = "DejaVuSansMono.ttf", "DejaVuSans.ttf"  # conftest.require_font finds them
 LEVEL = 30  # a written pixel brighter than this is not blanked
 
 
-def _font(path: Path, size: int) -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype(str(require_font(path.name)), size)
+def _font(name: str, size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(str(require_font(name)), size)
 
 
 def _real_cine(name: str, n_frames: int) -> tuple[pydicom.Dataset, np.ndarray]:

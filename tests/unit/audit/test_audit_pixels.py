@@ -239,7 +239,6 @@ def test_text_on_part_of_a_cine_is_read_by_the_learned_reader(tmp_path, catalogu
     """A name and an MRN typed (PIL, DejaVu Sans 12 px) over the moving sector of frames 10-25
     of a 25-frame cine only: not static, so the stroke detector never sees them; the learned
     reader reads every DICOM on frames spread over it and does."""
-
     from PIL import ImageDraw, ImageFont
 
     font = ImageFont.truetype(str(require_font("DejaVuSans.ttf")), 12)
