@@ -200,11 +200,6 @@ def tissue_blanked(export: Path, truth_all: pd.DataFrame) -> pd.Series:
     return pd.Series(shares, dtype=float)
 
 
-def pixel_audit_seconds(workdir: Path, export: Path) -> tuple[float, int]:
-    wall, _, hits = pixel_audit_timed(workdir, export)
-    return wall, hits
-
-
 def pixel_audit_timed(workdir: Path, export: Path) -> tuple[float, float, int]:
     """(wall s, CPU s of this process and its workers, hits) of the audit's pixel scan."""
     sys.path.insert(0, str(ROOT / "src"))
@@ -371,7 +366,7 @@ def synthetic_section(tmp: Path, args) -> tuple[dict, str]:
         for name, blanking in variants:
             seconds = run_deid(ROOT, tmp / name, site_config(export, blanking))
             results.append(summarise(name, seconds, tmp / name, truth))
-        audit_s, hits = pixel_audit_seconds(tmp / "after", export)
+        audit_s, _, hits = pixel_audit_timed(tmp / "after", export)
         lost = tissue_blanked(export, truth_all)
     finally:
         for folder in (old, strokes):

@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from machine import commit_of, machine_info, save_results  # noqa: E402
+from machine import commit_of, machine_info, save_results, usable_cores  # noqa: E402
 
 POLICIES = {"passive": "PASSIVE", "default": None}  # None: the variable unset
 
@@ -69,9 +69,6 @@ def cases() -> dict[str, dict]:
         "paper 16x56": {**paper, "resolution": 56, "outputs": 1},
     }
 
-
-def usable_cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
 # ----------------------------------------------------------------------------- one case (child)

@@ -47,7 +47,7 @@ def _ram_gib() -> float | None:
     return None
 
 
-def _usable_cores() -> int:
+def usable_cores() -> int:
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:
@@ -84,7 +84,7 @@ def machine_info() -> dict:
     """What a reader needs to compare figures: hardware, software versions, date (UTC)."""
     return {
         "cpu": cpu_model(),
-        "cores": _usable_cores(),
+        "cores": usable_cores(),
         "ram_gib": _ram_gib(),
         "gpu": _gpu(),
         "os": platform.platform(),
