@@ -46,6 +46,7 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import pandas as pd
@@ -405,11 +406,11 @@ def main(argv=None) -> dict:
         run_phi_audit(*args.phi_audit)
         return {}
     load_start = [round(x, 2) for x in os.getloadavg()]
-    with tempfile.TemporaryDirectory(prefix="bench_ingest_scale_") as tmp:
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=False)
+    with (nullcontext(args.keep.resolve()) if args.keep
+          else tempfile.TemporaryDirectory(prefix="bench_ingest_scale_")) as tmp:
         workdir = Path(tmp)
-        if args.keep:
-            workdir = args.keep.resolve()
-            workdir.mkdir(parents=True, exist_ok=False)
         export = make_export(workdir, args.patients, args.width, args.height)
         config = workdir / "site.yaml"
         config.write_text(yaml.safe_dump(site_config(export)))
